@@ -1,0 +1,3 @@
+import { createHeap } from 'hakmem';
+
+console.log('hakmem bench: skeleton', typeof createHeap);

@@ -1,0 +1,1 @@
+export { HakmemError, type HakmemErrorCode } from './errors';
