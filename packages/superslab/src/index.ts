@@ -1,0 +1,1 @@
+export const SUPERSLAB_PENDING = true;

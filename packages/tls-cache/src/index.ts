@@ -1,0 +1,1 @@
+export const TLS_CACHE_PENDING = true;
