@@ -1,11 +1,41 @@
-// Placeholder build step until the bench app lands (issue 3): bundles src/cli.ts to build/cli.mjs.
+// Builds the bench into build/: the CLI (parent), the per-task child process, the worker entry,
+// and AssemblyScript's TLSF allocator compiled to WebAssembly.
+import { mkdirSync } from 'node:fs';
+import asc from 'assemblyscript/asc';
 import { build } from 'esbuild';
 
+mkdirSync('build', { recursive: true });
+
+// AssemblyScript's built-in TLSF, exported as alloc/free/realloc (assembly/tlsf.ts).
+const { error, stderr } = await asc.main([
+  'assembly/tlsf.ts',
+  '--runtime',
+  'minimal',
+  '-O3',
+  '--noAssert',
+  '--outFile',
+  'build/tlsf.wasm',
+]);
+if (error) {
+  console.error(stderr.toString());
+  throw error;
+}
+
 await build({
-  entryPoints: ['src/cli.ts'],
+  entryPoints: { cli: 'src/cli.ts', child: 'src/child.ts', worker: 'src/worker.ts' },
   bundle: true,
   platform: 'node',
+  target: 'node20',
   format: 'esm',
-  outfile: 'build/cli.mjs',
-  packages: 'external',
+  outdir: 'build',
+  outExtension: { '.js': '.mjs' },
+  // Resolved by Node at run time (hakmem is the workspace package; rebuilding it needs no bench rebuild).
+  // shared-memory-objects ships TypeScript only, so it is bundled.
+  external: ['hakmem', '@thi.ng/malloc', 'malloc', 'tinybench', 'vega', 'vega-lite'],
+  // shared-memory-objects reads Vite's import.meta.env.MODE; its production branch is the fast one.
+  define: { 'import.meta.env.MODE': '"production"' },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
 });

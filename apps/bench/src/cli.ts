@@ -1,3 +1,445 @@
-import { createHeap } from 'hakmem';
+// `pnpm bench`: runs every (workload, allocator) in a fresh process, checks each run's checksum
+// against the model, prints the table with ratios to hakmem, writes results/ (JSON, Markdown, SVG).
+import { execFileSync, fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ALLOCATOR_NAMES, type AllocatorName, allocatorInfo } from './adapters';
+import type { ChildReply } from './child';
+import { latencySpec, memorySpec, renderSvg, throughputSpec } from './report/charts';
+import { formatSeconds, formatValue } from './report/format';
+import type { Cell, RunReport } from './report/results';
+import { buildTable, renderMarkdown, renderText } from './report/table';
+import { type Suite, type Task, WORKLOAD_NAMES, type WorkloadName, workload } from './workloads';
+import { sizeLabel } from './workloads/sizes';
 
-console.log('hakmem bench: skeleton', typeof createHeap);
+interface Options {
+  suite: Suite;
+  workloads: WorkloadName[];
+  allocs: AllocatorName[];
+  threads: number[];
+  /** Whole suite selected: this run may replace results/latest.*. */
+  complete: boolean;
+}
+
+const USAGE = `usage: pnpm bench [--full] [--workload w1,w2] [--alloc a1,a2] [--threads 1,2,4]
+  --full       the full-size suite (the default quick suite takes under 3 minutes on 2 cores)
+  --workload   ${WORKLOAD_NAMES.join(', ')}
+  --alloc      ${ALLOCATOR_NAMES.join(', ')}
+  --threads    worker counts for larson (default 1,2,4)`;
+
+function parseList<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
+  if (!value) throw new Error(`${flag} needs a value\n${USAGE}`);
+  const items = value.split(',').map((s) => s.trim());
+  for (const item of items) {
+    if (!allowed.includes(item as T))
+      throw new Error(`${flag}: unknown "${item}" (one of ${allowed.join(', ')})`);
+  }
+  return items as T[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    suite: 'quick',
+    workloads: [...WORKLOAD_NAMES],
+    allocs: [...ALLOCATOR_NAMES],
+    threads: [1, 2, 4],
+    complete: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--full':
+        o.suite = 'full';
+        break;
+      case '--quick':
+        o.suite = 'quick';
+        break;
+      case '--workload':
+        o.workloads = parseList(value(), WORKLOAD_NAMES, '--workload');
+        o.complete = false;
+        break;
+      case '--alloc':
+        o.allocs = parseList(value(), ALLOCATOR_NAMES, '--alloc');
+        o.complete = false;
+        break;
+      case '--threads': {
+        const v = value();
+        o.threads = (v ?? '').split(',').map(Number);
+        if (o.threads.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) {
+          throw new Error(`--threads: "${v}" is not a list of worker counts 1–64`);
+        }
+        o.complete = false;
+        break;
+      }
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${arg}\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+/** Whether the hakmem package exports the API yet; the reason if not. */
+async function hakmemMissing(): Promise<string | undefined> {
+  try {
+    const mod: Record<string, unknown> = await import('hakmem');
+    if (typeof mod.createHeap !== 'function' || typeof mod.attachHeap !== 'function') {
+      return 'hakmem is not built yet: the package does not export createHeap and attachHeap';
+    }
+    const heap = (mod.createHeap as (o: object) => { detach(): void })({ maxBytes: 64 * 2 ** 20 });
+    heap.detach();
+    return undefined;
+  } catch (e) {
+    return `hakmem is not usable yet: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+const tty = process.stdout.isTTY === true;
+function progress(line: string): void {
+  if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+}
+function println(line: string): void {
+  if (tty) process.stdout.write('\r\x1b[2K');
+  console.log(line);
+}
+
+/** Runs one task in a fresh process, killed at the time cap. */
+function runChild(
+  task: Task,
+  capMs: number,
+  onTick: (ms: number) => void,
+): Promise<ChildReply | { timeout: true }> {
+  return new Promise((resolve) => {
+    const child = fork(fileURLToPath(new URL('./child.mjs', import.meta.url)), [], {
+      execArgv: ['--max-old-space-size=4096'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const t0 = performance.now();
+    const tick = setInterval(() => onTick(performance.now() - t0), 100);
+    let settled = false;
+    const settle = (r: ChildReply | { timeout: true }) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(tick);
+      clearTimeout(cap);
+      resolve(r);
+    };
+    const cap = setTimeout(() => {
+      child.kill('SIGKILL');
+      settle({ timeout: true });
+    }, capMs);
+    child.on('message', (m: ChildReply) => settle(m));
+    child.on('exit', (code, signal) => {
+      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      settle({
+        ok: false,
+        error: `process died (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`,
+      });
+    });
+    child.send(task);
+  });
+}
+
+interface Planned {
+  task?: Task;
+  /** Cells decided without running (unsupported, not built). */
+  cells?: Cell[];
+}
+
+function plan(o: Options, hakmemReason: string | undefined): Planned[] {
+  const out: Planned[] = [];
+  for (const wname of o.workloads) {
+    const w = workload(wname);
+    for (const v of w.variants(o.suite, o.threads)) {
+      for (const alloc of o.allocs) {
+        const info = allocatorInfo(alloc);
+        const base = { workload: wname, variant: v.variant, alloc };
+        const notRun = (status: Cell['status'], reason: string): Planned => ({
+          cells:
+            wname === 'sizes'
+              ? (v.config as { sizes: number[] }).sizes.map((s) => ({
+                  ...base,
+                  variant: sizeLabel(s),
+                  status,
+                  reason,
+                }))
+              : [{ ...base, status, reason }],
+        });
+        const unsupported = w.unsupported(info, v.config);
+        if (unsupported) out.push(notRun('unsupported', unsupported));
+        else if (hakmemReason && alloc.startsWith('hakmem')) out.push(notRun('skipped', hakmemReason));
+        else {
+          const cap = w.cap(info, v.config);
+          out.push({
+            task: { ...base, config: cap?.config ?? v.config, ...(cap ? { capped: cap.why } : {}) },
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+type Expected = Map<string, { checksum: number; ops: number; extra: Record<string, number> }>;
+const models = new Map<string, Promise<Expected>>();
+function expectedFor(task: Task): Promise<Expected> {
+  const key = `${task.workload}:${JSON.stringify(task.config)}`;
+  let m = models.get(key);
+  if (!m) {
+    m = workload(task.workload).model(task.config);
+    models.set(key, m);
+  }
+  return m;
+}
+
+function cellsOf(
+  task: Task,
+  reply: ChildReply | { timeout: true },
+  expected: Expected,
+  ms: number,
+  capMs: number,
+): Cell[] {
+  const base = {
+    workload: task.workload,
+    alloc: task.alloc,
+    processMs: ms,
+    ...(task.capped ? { capped: task.capped } : {}),
+  };
+  if ('timeout' in reply) {
+    return [
+      {
+        ...base,
+        variant: task.variant,
+        status: 'timeout',
+        reason: `${task.alloc}: over the ${capMs / 1000} s time cap`,
+      },
+    ];
+  }
+  if (!reply.ok)
+    return [{ ...base, variant: task.variant, status: 'failed', reason: `${task.alloc}: ${reply.error}` }];
+  const info = allocatorInfo(task.alloc);
+  return reply.measurements.map((m): Cell => {
+    if (m.extra.unsupported) {
+      return {
+        ...base,
+        variant: m.variant,
+        status: 'unsupported',
+        reason: `${task.alloc}: unsupported: its largest block is ${Math.floor(info.maxBlock / 1024)} KiB`,
+      };
+    }
+    const exp = expected.get(m.variant);
+    const cell: Cell = {
+      ...base,
+      variant: m.variant,
+      status: 'ok',
+      unit: m.unit,
+      value: m.value,
+      better: m.better,
+      ops: m.ops,
+      checksum: m.checksum,
+      extra: m.extra,
+      ...(exp ? { expected: exp.checksum } : {}),
+    };
+    const problems: string[] = [];
+    if (m.corrupt > 0) problems.push(`${m.corrupt} blocks read back other bytes than were written`);
+    if (exp && exp.checksum !== m.checksum) {
+      problems.push(`checksum ${m.checksum} ≠ model ${exp.checksum}`);
+    }
+    if (exp?.extra.crossFrees !== undefined && m.extra.crossFrees !== exp.extra.crossFrees) {
+      problems.push(`${m.extra.crossFrees} cross-thread frees ≠ model ${exp.extra.crossFrees}`);
+    }
+    if (exp && exp.ops > 0 && exp.ops !== m.ops) problems.push(`${m.ops} operations ≠ model ${exp.ops}`);
+    if (problems.length > 0) {
+      cell.status = 'wrong';
+      cell.reason = `${task.alloc}, ${task.workload} ${m.variant}: ${problems.join('; ')}`;
+    }
+    return cell;
+  });
+}
+
+function machine(): RunReport['machine'] {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryBytes: os.totalmem(),
+    os: `${os.type()} ${os.release()}`,
+    arch: os.arch(),
+  };
+}
+
+function hakmemVersion(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require('hakmem/package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function commandLine(): string {
+  const args = process.argv.slice(2);
+  return args.length === 0 ? 'pnpm bench' : `pnpm bench -- ${args.join(' ')}`;
+}
+
+function markdown(report: RunReport, table: string, charts: string[]): string {
+  const m = report.machine;
+  return [
+    `# hakmem bench — ${report.suite} suite`,
+    '',
+    `\`${report.command}\` on ${m.cpu} (${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.os} ${m.arch}), Node ${report.node}, ${report.date}, commit ${report.commit}, hakmem ${report.hakmemVersion}; ${formatSeconds(report.totalMs)} in all.`,
+    '',
+    table,
+    '',
+    ...report.notes.map((n) => `- ${n}`),
+    '',
+    '## Workloads',
+    '',
+    ...report.workloads.map((w) => `- **${w.name}**: ${w.description}`),
+    '',
+    '## Allocators',
+    '',
+    ...report.allocators.map((a) => `- **${a.name}**: ${a.label}${a.notes ? ` — ${a.notes}` : ''}`),
+    '',
+    ...(charts.length > 0 ? ['## Charts', '', ...charts.map((c) => `![${c}](${c})`), ''] : []),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  const capMs = o.suite === 'quick' ? 45_000 : 600_000;
+  const missing = o.allocs.some((a) => a.startsWith('hakmem')) ? await hakmemMissing() : undefined;
+  if (missing) println(`note: ${missing} — its rows show that reason`);
+  const planned = plan(o, missing);
+  const tasks = planned.filter((p) => p.task).length;
+  println(
+    `hakmem bench, ${o.suite} suite: ${tasks} runs, each in a fresh process (time cap ${capMs / 1000} s)`,
+  );
+  const cells: Cell[] = [];
+  let n = 0;
+  for (const p of planned) {
+    if (p.cells) {
+      cells.push(...p.cells);
+      continue;
+    }
+    const task = p.task!;
+    n++;
+    const label = `[${n}/${tasks}] ${task.workload} ${task.variant} · ${task.alloc}${task.capped ? ' (smaller run)' : ''}`;
+    progress(`${label} · model…`);
+    const expected = await expectedFor(task);
+    const t0 = performance.now();
+    const reply = await runChild(task, capMs, (ms) =>
+      progress(`${label} · ${formatSeconds(ms)} · total ${formatSeconds(performance.now() - started)}`),
+    );
+    const ms = performance.now() - t0;
+    const got = cellsOf(task, reply, expected, ms, capMs);
+    cells.push(...got);
+    const summary = got
+      .map((c) =>
+        c.status === 'ok'
+          ? `${c.variant === task.variant ? '' : `${c.variant} `}${formatValue(c.value!, c.unit!)}`
+          : `${c.variant}: ${c.status}`,
+      )
+      .join(', ');
+    println(`${label}: ${summary} (${formatSeconds(ms)})`);
+  }
+
+  const oversubscribed = o.workloads.includes('larson') && o.threads.some((t) => t > os.cpus().length);
+  const report: RunReport = {
+    date: new Date().toISOString(),
+    command: commandLine(),
+    suite: o.suite,
+    node: process.version,
+    machine: machine(),
+    hakmemVersion: missing ? `not built (${missing})` : hakmemVersion(),
+    commit: gitCommit(),
+    allocators: o.allocs.map((a) => {
+      const info = allocatorInfo(a);
+      return { name: a, label: info.label, notes: info.notes };
+    }),
+    workloads: o.workloads.map((w) => ({ name: w, description: workload(w).describe(o.suite) })),
+    notes: [
+      'Each cell: the measurement, and in parentheses its ratio to the same measurement of the row’s reference allocator (hakmem, strict, where it has a number). ↑ higher is better, ↓ lower is better; a ratio is peer ÷ reference of the printed unit.',
+      'Every (workload, allocator) ran in a fresh process; every block read back its first and last byte, and every checksum matched the model of the same configuration (cells marked WRONG did not).',
+      'larson: C larson starts a new thread per generation; a Worker takes milliseconds to start, so the workers stay and their block arrays rotate after each generation, which makes frees cross threads. A barrier separates generations.',
+      ...(oversubscribed
+        ? [
+            `larson with more workers than the ${os.cpus().length} cores of this machine is oversubscribed: those rows measure behaviour under time-slicing, not scaling.`,
+          ]
+        : []),
+      'Single-threaded peers (thi.ng, malloc, as-tlsf, gc) run the multi-threaded workloads only at 1 worker; smaller runs ([n] notes) keep the same per-operation measure on less work, because those peers’ cost grows with the number of live blocks.',
+    ],
+    cells,
+    totalMs: 0,
+  };
+  report.totalMs = performance.now() - started;
+
+  const table = buildTable(report, o.allocs);
+  println('');
+  println(renderText(table));
+  println('');
+
+  const results = fileURLToPath(new URL('../results/', import.meta.url));
+  const runs = `${results}runs/`;
+  mkdirSync(runs, { recursive: true });
+  const stamp = report.date.replace(/[:.]/g, '-');
+  const charts: [string, ReturnType<typeof throughputSpec>][] = [
+    ['throughput.svg', throughputSpec(report)],
+    ['latency.svg', latencySpec(report)],
+    ['memory.svg', memorySpec(report)],
+  ];
+  const dir = o.complete ? results : runs;
+  const prefix = o.complete ? '' : `${stamp}-`;
+  const written: string[] = [];
+  for (const [name, spec] of charts) {
+    if (!spec) continue;
+    writeFileSync(`${dir}${prefix}${name}`, await renderSvg(spec));
+    written.push(`${prefix}${name}`);
+  }
+  const md = markdown(report, renderMarkdown(table), written);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileSync(`${runs}${stamp}.json`, json);
+  writeFileSync(`${runs}${stamp}.md`, md);
+  if (o.complete) {
+    writeFileSync(`${results}latest.json`, json);
+    writeFileSync(`${results}latest.md`, md);
+    println(`wrote results/latest.json, latest.md, ${written.join(', ')} (copy in results/runs/${stamp}.*)`);
+  } else {
+    println(
+      `partial selection: wrote results/runs/${stamp}.json, .md and charts (results/latest.* are kept)`,
+    );
+  }
+  println(`done in ${formatSeconds(report.totalMs)}`);
+}
+
+main().catch((e: unknown) => {
+  println(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});

@@ -1,0 +1,100 @@
+import {
+  type Allocator,
+  AllocatorError,
+  type AllocatorInfo,
+  type AllocatorName,
+  type CreateOptions,
+} from './types';
+
+/** The part of the `hakmem` API (SPEC §3) the bench calls. */
+interface HakmemHeap {
+  malloc(size: number): number;
+  free(ptr: number): void;
+  realloc(ptr: number, size: number): number;
+  readonly u8: Uint8Array;
+  readonly memory: SharedArrayBuffer | ArrayBuffer | WebAssembly.Memory;
+  stats(): { committedBytes: number; liveBytes: number; liveBlocks: number };
+  detach(): void;
+}
+interface HakmemModule {
+  createHeap(options: {
+    maxBytes: number;
+    safety: 'strict' | 'fast';
+    memory?: SharedArrayBuffer | ArrayBuffer | WebAssembly.Memory;
+  }): HakmemHeap;
+  attachHeap(
+    memory: SharedArrayBuffer | ArrayBuffer | WebAssembly.Memory,
+    options?: { safety?: 'strict' | 'fast' },
+  ): HakmemHeap;
+}
+
+/** hakmem grows up to 4 GiB; keep headroom for its metadata. */
+const HAKMEM_MAX_BYTES = 4 * 2 ** 30 - 2 ** 26;
+
+let loaded: Promise<HakmemModule> | undefined;
+
+/** Loads the package at run time, so the bench still builds and reports while hakmem is a placeholder. */
+function loadHakmem(): Promise<HakmemModule> {
+  loaded ??= import('hakmem').then((mod: Record<string, unknown>) => {
+    if (typeof mod.createHeap !== 'function' || typeof mod.attachHeap !== 'function') {
+      throw new AllocatorError(
+        'hakmem is not built yet: the package does not export createHeap and attachHeap',
+      );
+    }
+    return mod as unknown as HakmemModule;
+  });
+  return loaded;
+}
+
+class HakmemAllocator implements Allocator {
+  constructor(
+    readonly name: AllocatorName,
+    private readonly heap: HakmemHeap,
+  ) {}
+  malloc(size: number): number {
+    return this.heap.malloc(size);
+  }
+  free(ptr: number): void {
+    this.heap.free(ptr);
+  }
+  realloc(ptr: number, size: number): number {
+    return this.heap.realloc(ptr, size);
+  }
+  setByte(ptr: number, index: number, value: number): void {
+    this.heap.u8[ptr + index] = value;
+  }
+  getByte(ptr: number, index: number): number {
+    return this.heap.u8[ptr + index]!;
+  }
+  committedBytes(): number {
+    return this.heap.stats().committedBytes;
+  }
+  share(): unknown {
+    return this.heap.memory;
+  }
+  detach(): void {
+    this.heap.detach();
+  }
+}
+
+function hakmemInfo(name: AllocatorName, safety: 'strict' | 'fast'): AllocatorInfo {
+  return {
+    name,
+    label: `hakmem (createHeap, safety: '${safety}')`,
+    threadSafe: true,
+    maxBlock: Number.POSITIVE_INFINITY,
+    notes: '',
+    async create({ budgetBytes }: CreateOptions) {
+      const mod = await loadHakmem();
+      const maxBytes = Math.min(HAKMEM_MAX_BYTES, Math.max(budgetBytes, 64 * 2 ** 20));
+      return new HakmemAllocator(name, mod.createHeap({ maxBytes, safety }));
+    },
+    async attach(shared: unknown) {
+      const mod = await loadHakmem();
+      return new HakmemAllocator(name, mod.attachHeap(shared as SharedArrayBuffer, { safety }));
+    },
+  };
+}
+
+export const hakmemStrict = hakmemInfo('hakmem', 'strict');
+export const hakmemFast = hakmemInfo('hakmem-fast', 'fast');

@@ -1,0 +1,47 @@
+import type { AllocatorName } from '../adapters/types';
+import type { WorkloadName } from '../workloads/types';
+
+/** One cell of the table: a workload variant on one allocator. */
+export interface Cell {
+  workload: WorkloadName;
+  variant: string;
+  alloc: AllocatorName;
+  /** ok: a number that counts; wrong: ran but a checksum or a read-back failed. */
+  status: 'ok' | 'wrong' | 'failed' | 'timeout' | 'unsupported' | 'skipped';
+  /** Why there is no (valid) number; shown under the table. */
+  reason?: string;
+  unit?: string;
+  value?: number;
+  better?: 'higher' | 'lower';
+  ops?: number;
+  checksum?: number;
+  expected?: number;
+  /** This allocator ran a smaller configuration (and why). */
+  capped?: string;
+  extra?: Record<string, number>;
+  /** Wall time of the process that ran it. */
+  processMs?: number;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryBytes: number;
+  os: string;
+  arch: string;
+}
+
+export interface RunReport {
+  date: string;
+  command: string;
+  suite: 'quick' | 'full';
+  node: string;
+  machine: Machine;
+  hakmemVersion: string;
+  commit: string;
+  allocators: { name: AllocatorName; label: string; notes: string }[];
+  workloads: { name: WorkloadName; description: string }[];
+  notes: string[];
+  cells: Cell[];
+  totalMs: number;
+}

@@ -1,0 +1,96 @@
+import { RefAllocator } from '../adapters/ref';
+import type { Allocator } from '../adapters/types';
+import { seedOf, xorshift32 } from '../prng';
+import { BlockTable } from './blocks';
+import type { Measurement, Suite, Workload } from './types';
+
+/**
+ * Random free+malloc in a window of live blocks: fill the window, then each pair frees a random
+ * block and puts a new one of random size (8 B – 1 KiB) in its slot. ns per pair.
+ */
+export interface ChurnConfig {
+  window: number;
+  pairs: number;
+  minSize: number;
+  maxSize: number;
+  seed: number;
+}
+
+const PAIRS: Record<Suite, number> = { quick: 500_000, full: 5_000_000 };
+/** Pairs for peers whose free walks every live block (their time grows with the window). */
+const SLOW_PAIRS: Record<string, (window: number) => number> = {
+  'thi.ng': (w) => (w <= 1000 ? 100_000 : 2_000),
+  smo: (w) => (w <= 1000 ? 50_000 : 2_000),
+};
+
+export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; table: BlockTable } {
+  const t = new BlockTable(c.window);
+  const range = c.maxSize - c.minSize + 1;
+  let s = seedOf(c.seed, c.window);
+  for (let i = 0; i < c.window; i++) {
+    s = xorshift32(s);
+    const size = c.minSize + (s % range);
+    s = xorshift32(s);
+    t.place(a, i, size, s);
+  }
+  const t0 = performance.now();
+  for (let k = 0; k < c.pairs; k++) {
+    s = xorshift32(s);
+    const i = s % c.window;
+    t.release(a, i);
+    s = xorshift32(s);
+    const size = c.minSize + (s % range);
+    s = xorshift32(s);
+    t.place(a, i, size, s);
+  }
+  const ns = ((performance.now() - t0) * 1e6) / c.pairs;
+  // Every block left is read back too (not freed: the process ends, and some peers free in O(live)).
+  for (let i = 0; i < c.window; i++) t.verify(a, i);
+  return { ns, table: t };
+}
+
+const variantName = (window: number) => `window ${window.toLocaleString('en-US')}`;
+
+export const churn: Workload<ChurnConfig> = {
+  name: 'churn',
+  describe: (suite) =>
+    `random free+malloc, 8 B – 1 KiB, in a window of 1,000 and of 100,000 live blocks; ${PAIRS[suite].toLocaleString('en-US')} pairs; ns per pair`,
+  variants: (suite) =>
+    [1000, 100_000].map((window) => ({
+      variant: variantName(window),
+      config: { window, pairs: PAIRS[suite], minSize: 8, maxSize: 1024, seed: 0xc4a2 },
+    })),
+  unsupported: () => undefined,
+  cap(info, c) {
+    const slow = SLOW_PAIRS[info.name];
+    if (!slow || slow(c.window) >= c.pairs) return undefined;
+    const pairs = slow(c.window);
+    return {
+      config: { ...c, pairs },
+      why: `${pairs.toLocaleString('en-US')} pairs: its free walks the list of live blocks`,
+    };
+  },
+  budgetBytes: (c) => Math.max(64 * 2 ** 20, c.window * (c.maxSize + 64) * 2),
+  async run(info, c) {
+    const a = await info.create({ budgetBytes: churn.budgetBytes(c) });
+    const { ns, table } = churnRun(a, c);
+    return [result(c, ns, table)];
+  },
+  async model(c) {
+    const { table } = churnRun(new RefAllocator(), c);
+    return new Map([[variantName(c.window), { checksum: table.checksum, ops: c.pairs, extra: {} }]]);
+  },
+};
+
+function result(c: ChurnConfig, ns: number, t: BlockTable): Measurement {
+  return {
+    variant: variantName(c.window),
+    unit: 'ns/pair',
+    value: ns,
+    better: 'lower',
+    ops: c.pairs,
+    checksum: t.checksum,
+    corrupt: t.corrupt,
+    extra: {},
+  };
+}

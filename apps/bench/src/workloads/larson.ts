@@ -1,0 +1,265 @@
+import { allocatorInfo } from '../adapters';
+import { RefAllocator } from '../adapters/ref';
+import type { Allocator, AllocatorInfo, AllocatorName } from '../adapters/types';
+import { seedOf, xorshift32 } from '../prng';
+import { BlockTable } from './blocks';
+import { barrierWait, CONTROL_WORDS, runWorkers, type WorkerReport, wallMs } from './threads';
+import type { Suite, Workload } from './types';
+
+/**
+ * Larson, as mimalloc-bench runs it (`larson 5 8 1000 5000 100 4141 T`): each worker owns an
+ * array of `chunks` blocks of 8–1000 B; a generation is `rounds × chunks` replacements (free a
+ * random block of the array, malloc a new one of random size in its place). C larson hands the
+ * arrays to a new thread after each generation; a Worker costs milliseconds to start, so here the
+ * workers stay and the arrays rotate instead: in generation g, worker w works on array
+ * (w + g) mod T, so it frees blocks another worker allocated (cross-thread frees). A barrier
+ * separates generations. Throughput counts replacements (one free + one malloc) per second.
+ */
+export interface LarsonConfig {
+  threads: number;
+  chunks: number;
+  rounds: number;
+  generations: number;
+  minSize: number;
+  maxSize: number;
+  seed: number;
+}
+
+export interface LarsonWorkerData {
+  workload: 'larson';
+  alloc: AllocatorName;
+  shared: unknown;
+  budgetBytes: number;
+  config: LarsonConfig;
+  worker: number;
+  ptrs: SharedArrayBuffer;
+  sizes: SharedArrayBuffer;
+  tags: SharedArrayBuffer;
+  owner: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+const GENERATIONS: Record<Suite, number> = { quick: 2, full: 10 };
+/** Rounds per generation for peers whose free walks every live block. */
+const SLOW_ROUNDS: Record<string, number> = { 'thi.ng': 2, smo: 2, malloc: 20 };
+/** A fill is generation -1 of its array. */
+const FILL = 0xffff;
+
+export function larsonFill(a: Allocator, t: BlockTable, owner: Int32Array, c: LarsonConfig, w: number): void {
+  const range = c.maxSize - c.minSize + 1;
+  let s = seedOf(c.seed, w, FILL);
+  const base = w * c.chunks;
+  for (let k = 0; k < c.chunks; k++) {
+    s = xorshift32(s);
+    const size = c.minSize + (s % range);
+    s = xorshift32(s);
+    t.place(a, base + k, size, s);
+    owner[base + k] = w;
+  }
+}
+
+/** One generation of worker w on array arr; returns its cross-thread frees (checksum in t). */
+export function larsonGeneration(
+  a: Allocator,
+  t: BlockTable,
+  owner: Int32Array,
+  c: LarsonConfig,
+  arr: number,
+  gen: number,
+  w: number,
+): number {
+  const range = c.maxSize - c.minSize + 1;
+  const base = arr * c.chunks;
+  const n = c.rounds * c.chunks;
+  let s = seedOf(c.seed, arr, gen);
+  let cross = 0;
+  t.checksum = 0;
+  for (let k = 0; k < n; k++) {
+    s = xorshift32(s);
+    const i = base + (s % c.chunks);
+    if (owner[i] !== w) cross++;
+    t.release(a, i);
+    s = xorshift32(s);
+    const size = c.minSize + (s % range);
+    s = xorshift32(s);
+    t.place(a, i, size, s);
+    owner[i] = w;
+  }
+  return cross;
+}
+
+/** Frees the array worker w would take next (after the last generation), checksum in t. */
+export function larsonDrain(a: Allocator, t: BlockTable, c: LarsonConfig, w: number): void {
+  const base = ((w + c.generations) % c.threads) * c.chunks;
+  t.checksum = 0;
+  for (let k = 0; k < c.chunks; k++) t.release(a, base + k);
+}
+
+/** Body of one Larson worker (build/worker.mjs). */
+export async function larsonWorker(d: LarsonWorkerData): Promise<WorkerReport> {
+  const info = allocatorInfo(d.alloc);
+  const a =
+    d.shared === null ? await info.create({ budgetBytes: d.budgetBytes }) : await info.attach!(d.shared);
+  const c = d.config;
+  const n = c.threads * c.chunks;
+  const t = new BlockTable(n, {
+    ptrs: new Float64Array(d.ptrs),
+    sizes: new Int32Array(d.sizes),
+    tags: new Int32Array(d.tags),
+  });
+  const owner = new Int32Array(d.owner);
+  const ctl = new Int32Array(d.control);
+  larsonFill(a, t, owner, c, d.worker);
+  barrierWait(ctl, c.threads);
+  const startMs = wallMs();
+  let checksum = 0;
+  let crossFrees = 0;
+  for (let g = 0; g < c.generations; g++) {
+    crossFrees += larsonGeneration(a, t, owner, c, (d.worker + g) % c.threads, g, d.worker);
+    checksum = (checksum + t.checksum) >>> 0;
+    barrierWait(ctl, c.threads);
+  }
+  const endMs = wallMs();
+  larsonDrain(a, t, c, d.worker);
+  checksum = (checksum + t.checksum) >>> 0;
+  a.detach();
+  return {
+    worker: d.worker,
+    startMs,
+    endMs,
+    ops: c.generations * c.rounds * c.chunks,
+    crossFrees,
+    checksum,
+    corrupt: t.corrupt,
+  };
+}
+
+/** The same schedule on the model, one array at a time: the ops, cross frees and checksum a correct run gives. */
+export function larsonModel(c: LarsonConfig): { ops: number; crossFrees: number; checksum: number } {
+  const a = new RefAllocator();
+  const n = c.threads * c.chunks;
+  const t = new BlockTable(n);
+  const owner = new Int32Array(n);
+  for (let w = 0; w < c.threads; w++) larsonFill(a, t, owner, c, w);
+  let checksum = 0;
+  let crossFrees = 0;
+  for (let g = 0; g < c.generations; g++) {
+    for (let w = 0; w < c.threads; w++) {
+      crossFrees += larsonGeneration(a, t, owner, c, (w + g) % c.threads, g, w);
+      checksum = (checksum + t.checksum) >>> 0;
+    }
+  }
+  for (let w = 0; w < c.threads; w++) {
+    larsonDrain(a, t, c, w);
+    checksum = (checksum + t.checksum) >>> 0;
+  }
+  return { ops: c.threads * c.generations * c.rounds * c.chunks, crossFrees, checksum };
+}
+
+/** Runs Larson with real workers; the child process calls this (and the tests). */
+export async function larsonRun(
+  info: AllocatorInfo,
+  c: LarsonConfig,
+  workerUrl: URL,
+): Promise<{
+  opsPerSec: number;
+  ops: number;
+  crossFrees: number;
+  checksum: number;
+  corrupt: number;
+  ms: number;
+}> {
+  const budgetBytes = larson.budgetBytes(c);
+  let shared: unknown = null;
+  let creator: Allocator | undefined;
+  if (info.threadSafe) {
+    creator = await info.create({ budgetBytes });
+    shared = creator.share();
+  }
+  const n = c.threads * c.chunks;
+  const sab = (bytes: number) => new SharedArrayBuffer(bytes);
+  const common = {
+    workload: 'larson' as const,
+    alloc: info.name,
+    shared,
+    budgetBytes,
+    config: c,
+    ptrs: sab(n * 8),
+    sizes: sab(n * 4),
+    tags: sab(n * 4),
+    owner: sab(n * 4),
+    control: sab(CONTROL_WORDS * 4),
+  };
+  const data: LarsonWorkerData[] = [];
+  for (let w = 0; w < c.threads; w++) data.push({ ...common, worker: w });
+  const reports = await runWorkers(workerUrl, data);
+  creator?.detach();
+  const start = Math.min(...reports.map((r) => r.startMs));
+  const end = Math.max(...reports.map((r) => r.endMs));
+  const ops = reports.reduce((s, r) => s + r.ops, 0);
+  return {
+    ms: end - start,
+    opsPerSec: (ops * 1000) / (end - start),
+    ops,
+    crossFrees: reports.reduce((s, r) => s + r.crossFrees, 0),
+    checksum: reports.reduce((s, r) => (s + r.checksum) >>> 0, 0),
+    corrupt: reports.reduce((s, r) => s + r.corrupt, 0),
+  };
+}
+
+const variantName = (threads: number) => `${threads} worker${threads === 1 ? '' : 's'}`;
+
+export const larson: Workload<LarsonConfig> = {
+  name: 'larson',
+  describe: (suite) =>
+    `larson 8–1000 B, 5,000 blocks per worker, ${GENERATIONS[suite]} generations of 100 × 5,000 replacements per worker, arrays rotated between workers after each generation (workers kept, not restarted); replacements per second`,
+  variants: (suite, threads) =>
+    threads.map((t) => ({
+      variant: variantName(t),
+      config: {
+        threads: t,
+        chunks: 5000,
+        rounds: 100,
+        generations: GENERATIONS[suite],
+        minSize: 8,
+        maxSize: 1000,
+        seed: 4141,
+      },
+    })),
+  unsupported(info, c) {
+    if (c.threads === 1 || info.threadSafe) return undefined;
+    return info.name === 'gc'
+      ? 'not shared: a JS object cannot be freed by another thread'
+      : 'not thread-safe: two workers would corrupt its lists';
+  },
+  cap(info, c) {
+    const rounds = SLOW_ROUNDS[info.name];
+    if (rounds === undefined || rounds >= c.rounds) return undefined;
+    return {
+      config: { ...c, rounds },
+      why: `${rounds} × 5,000 replacements per generation: its free ${info.name === 'malloc' ? 'is a skip-list search' : 'walks the list of live blocks'}`,
+    };
+  },
+  budgetBytes: (c) => Math.max(64 * 2 ** 20, c.threads * c.chunks * 2048 * 2),
+  async run(info, c, ctx) {
+    const r = await larsonRun(info, c, ctx.workerUrl);
+    return [
+      {
+        variant: variantName(c.threads),
+        unit: 'ops/s',
+        value: r.opsPerSec,
+        better: 'higher',
+        ops: r.ops,
+        checksum: r.checksum,
+        corrupt: r.corrupt,
+        extra: { ms: r.ms, crossFrees: r.crossFrees, threads: c.threads },
+      },
+    ];
+  },
+  async model(c) {
+    const m = larsonModel(c);
+    return new Map([
+      [variantName(c.threads), { checksum: m.checksum, ops: m.ops, extra: { crossFrees: m.crossFrees } }],
+    ]);
+  },
+};

@@ -1,0 +1,122 @@
+import { RefAllocator } from '../adapters/ref';
+import type { Allocator } from '../adapters/types';
+import { fold, seedOf, tagFirst, tagLast, xorshift32 } from '../prng';
+import type { Suite, Workload } from './types';
+
+/**
+ * Growing buffers: `buffers` buffers in all, `live` of them at a time (picked at random, so
+ * their growth interleaves like several growing vectors), each started at 16 B and grown by
+ * realloc in 1.5× steps to 1 MiB, then freed. After each step the first byte and the old last
+ * byte are checked (realloc must keep them) and the new last byte is written. ns per realloc.
+ */
+export interface ReallocConfig {
+  buffers: number;
+  live: number;
+  start: number;
+  limit: number;
+  seed: number;
+}
+
+const BUFFERS: Record<Suite, number> = { quick: 1_000, full: 10_000 };
+const MiB = 2 ** 20;
+
+export interface ReallocOutcome {
+  ns: number;
+  calls: number;
+  checksum: number;
+  corrupt: number;
+}
+
+export function reallocRun(a: Allocator, c: ReallocConfig): ReallocOutcome {
+  const ptrs = new Float64Array(c.live);
+  const sizes = new Int32Array(c.live); // 0 = empty slot
+  const tags = new Int32Array(c.live);
+  let s = seedOf(c.seed, c.buffers);
+  let started = 0;
+  let finished = 0;
+  let calls = 0;
+  let checksum = 0;
+  let corrupt = 0;
+  const t0 = performance.now();
+  while (finished < c.buffers) {
+    s = xorshift32(s);
+    const j = s % c.live;
+    const size = sizes[j]!;
+    if (size === 0) {
+      if (started === c.buffers) continue;
+      started++;
+      s = xorshift32(s);
+      const p = a.malloc(c.start);
+      a.setByte(p, 0, tagFirst(s));
+      a.setByte(p, c.start - 1, tagLast(s));
+      ptrs[j] = p;
+      sizes[j] = c.start;
+      tags[j] = s;
+      continue;
+    }
+    const r = tags[j]!;
+    if (size >= c.limit) {
+      const p = ptrs[j]!;
+      const first = a.getByte(p, 0);
+      const last = a.getByte(p, size - 1);
+      if (first !== tagFirst(r) || last !== tagLast(r)) corrupt++;
+      checksum = fold(checksum, first | (last << 8));
+      a.free(p);
+      sizes[j] = 0;
+      finished++;
+      continue;
+    }
+    const next = Math.min(c.limit, Math.ceil(size * 1.5));
+    const p = a.realloc(ptrs[j]!, next);
+    calls++;
+    const first = a.getByte(p, 0);
+    const last = a.getByte(p, size - 1);
+    if (first !== tagFirst(r) || last !== tagLast(r)) corrupt++;
+    checksum = fold(checksum, first | (last << 8));
+    // The new last byte carries the same tag, so the next step checks it.
+    a.setByte(p, next - 1, tagLast(r));
+    ptrs[j] = p;
+    sizes[j] = next;
+  }
+  const ns = ((performance.now() - t0) * 1e6) / calls;
+  return { ns, calls, checksum, corrupt };
+}
+
+export const realloc: Workload<ReallocConfig> = {
+  name: 'realloc',
+  describe: (suite) =>
+    `${BUFFERS[suite].toLocaleString('en-US')} buffers (8 live at a time) each grown by realloc in 1.5× steps from 16 B to 1 MiB; ns per realloc`,
+  variants: (suite) => [
+    {
+      variant: '16 B → 1 MiB',
+      config: { buffers: BUFFERS[suite], live: 8, start: 16, limit: MiB, seed: 0x4ea1 },
+    },
+  ],
+  unsupported: (info, c) =>
+    c.limit > info.maxBlock
+      ? `unsupported: its largest block is ${(info.maxBlock / 1024).toFixed(0)} KiB, below the 1 MiB target`
+      : undefined,
+  cap: () => undefined,
+  // Eight live buffers of up to 1 MiB, and room for a moving copy and fragmentation.
+  budgetBytes: (c) => c.live * c.limit * 4 + 16 * MiB,
+  async run(info, c) {
+    const a = await info.create({ budgetBytes: realloc.budgetBytes(c) });
+    const o = reallocRun(a, c);
+    return [
+      {
+        variant: '16 B → 1 MiB',
+        unit: 'ns/realloc',
+        value: o.ns,
+        better: 'lower',
+        ops: o.calls,
+        checksum: o.checksum,
+        corrupt: o.corrupt,
+        extra: {},
+      },
+    ];
+  },
+  async model(c) {
+    const o = reallocRun(new RefAllocator(), c);
+    return new Map([['16 B → 1 MiB', { checksum: o.checksum, ops: o.calls, extra: {} }]]);
+  },
+};
