@@ -1,0 +1,288 @@
+import type { Arena } from './arena';
+import { HakmemError } from './errors';
+import {
+  BIN_BITMAP_WORDS,
+  BIN_COUNT,
+  BIN_SUMMARY_WORDS,
+  binOf,
+  HDR_BASE,
+  HDR_BIN_BITMAP,
+  HDR_BIN_HEADS,
+  HDR_BIN_SUMMARY,
+  HDR_COMMITTED_PAGES,
+  HDR_FREE_RUNS,
+  HDR_LOCKREG_ARRAY,
+  HDR_LOCKREG_CAP,
+  HDR_LOCKREG_COUNT,
+  HDR_MAGIC,
+  HDR_MAX_PAGES,
+  HDR_META_HEADS,
+  HDR_PAGES_BY_TIER,
+  HDR_THREAD_CHUNKS,
+  HDR_THREAD_DIR,
+  HDR_THREAD_FREE,
+  HDR_THREAD_HIGH,
+  HDR_THREAD_LIVE,
+  HDR_VERSION,
+  HEAP_MAGIC,
+  LAYOUT_VERSION,
+  LEAF_BYTES,
+  LEAF_SHIFT,
+  MAX_PAGES_LIMIT,
+  META_CLASSES,
+  META_DESC_RUN,
+  META_LEAF_SHIFT,
+  META_MAX_SHIFT,
+  META_MIN_SHIFT,
+  PAGE_SIZE,
+  PM_DESC,
+  PM_FLAG_HEAD,
+  PM_HEAD_PAGE,
+  PM_RUN_PAGES,
+  PM_TIER,
+  PM_TIER_MASK,
+  ROOT_HEAP,
+  THREAD_CHUNK0_SHIFT,
+  THREAD_RECORD_WORDS,
+  TIER_COUNT,
+  TIER_FREE,
+  TIER_META,
+  TR_NEXT_FREE,
+  TR_STATE,
+} from './layout';
+
+function corrupted(detail: string): HakmemError {
+  return new HakmemError('ERR_HEAP_CORRUPTED', `check: ${detail}`);
+}
+
+/**
+ * Walks the header, the page map, the bins, the metaAlloc free lists and the thread registry
+ * and throws ERR_HEAP_CORRUPTED naming the first broken invariant (see layout.ts). The caller
+ * holds the arena mutex. O(pages + free runs + free meta blocks + thread ids).
+ */
+export function arenaCheckLocked(arena: Arena): void {
+  const hdr = arena.hdr;
+  const u32 = arena.u32;
+  const i32 = arena.i32;
+  const base = arena.base;
+  const basePage = arena.basePage;
+  const end = arena.endPage;
+
+  // Header.
+  if (Atomics.load(hdr, HDR_MAGIC) !== HEAP_MAGIC)
+    corruptedHeader(`magic ${hdr[HDR_MAGIC]} is not ${HEAP_MAGIC}`);
+  if (hdr[HDR_VERSION] !== LAYOUT_VERSION)
+    corruptedHeader(`layout version ${hdr[HDR_VERSION]} is not ${LAYOUT_VERSION}`);
+  if (hdr[HDR_BASE] !== base)
+    corruptedHeader(`base word ${hdr[HDR_BASE]} is not the header's offset ${base}`);
+  const maxPages = hdr[HDR_MAX_PAGES]!;
+  if (maxPages !== arena.maxPages || maxPages < basePage + 1 || maxPages > MAX_PAGES_LIMIT) {
+    corruptedHeader(`max pages ${maxPages} is not in [${basePage + 1}, ${MAX_PAGES_LIMIT}]`);
+  }
+  const committed = Atomics.load(hdr, HDR_COMMITTED_PAGES);
+  if (committed !== end || committed <= basePage || committed > maxPages) {
+    corruptedHeader(
+      `committed pages ${committed} is not in (${basePage}, ${maxPages}] or differs from the views (${end})`,
+    );
+  }
+  if (end * PAGE_SIZE > arena.viewBytes)
+    corruptedHeader(`committed ${end * PAGE_SIZE} bytes exceed the views' ${arena.viewBytes}`);
+
+  // Leaves: every committed page has one, each a 16 KiB block inside a META page of class 16 KiB.
+  const lastLeaf = (maxPages - 1) >>> LEAF_SHIFT;
+  const leafBlocks = new Set<number>();
+  for (let leaf = 0; leaf < 64; leaf++) {
+    const index = u32[arena.leafDir + leaf]!;
+    const needed = leaf >= basePage >>> LEAF_SHIFT && leaf <= (end - 1) >>> LEAF_SHIFT;
+    if (index === 0) {
+      if (needed)
+        throw corrupted(`page-map leaf ${leaf} is missing though pages up to ${end - 1} are committed`);
+      continue;
+    }
+    if (leaf > lastLeaf) throw corrupted(`page-map leaf ${leaf} exists beyond maxBytes`);
+    const offset = index * 4;
+    if (offset % LEAF_BYTES !== 0 || offset < base || offset + LEAF_BYTES > end * PAGE_SIZE) {
+      throw corrupted(`page-map leaf ${leaf} at offset ${offset} is not an aligned 16 KiB block in the heap`);
+    }
+    leafBlocks.add(offset);
+  }
+
+  // Runs: walk the page map from the header page to the committed end.
+  const pagesByTier = new Array<number>(TIER_COUNT).fill(0);
+  const freeRuns = new Map<number, number>();
+  const metaPages = new Map<number, number>();
+  let previousFree = false;
+  for (let page = basePage; page < end; ) {
+    const e = arena.entryOf(page);
+    const word = u32[e + PM_TIER]!;
+    const tier = word & PM_TIER_MASK;
+    const pages = u32[e + PM_RUN_PAGES]!;
+    const at = `run at page ${page} (offset ${page * PAGE_SIZE})`;
+    if ((word & PM_FLAG_HEAD) === 0)
+      throw corrupted(`page ${page} should head a run but has no head flag (word ${word})`);
+    if (word >>> 9 !== 0 || tier > ROOT_HEAP)
+      throw corrupted(`${at} has tier word ${word}, not a tier id with the head flag`);
+    if (pages < 1 || page + pages > end)
+      throw corrupted(`${at} has length ${pages} pages, beyond the committed end ${end}`);
+    if (u32[e + PM_HEAD_PAGE] !== page)
+      throw corrupted(`${at} names ${u32[e + PM_HEAD_PAGE]} as its head page`);
+    if (page === basePage && (tier !== TIER_META || pages !== 1 || u32[e + PM_DESC] !== META_LEAF_SHIFT)) {
+      throw corrupted(`the header page ${page} is not a one-page META run of class 16 KiB`);
+    }
+    if (tier === TIER_FREE) {
+      if (previousFree) throw corrupted(`free ${at} follows another free run (coalescing incomplete)`);
+      for (let p = page + 1; p < page + pages; p++) {
+        const pe = arena.entryOf(p);
+        if (u32[pe + PM_TIER] !== TIER_FREE)
+          throw corrupted(`page ${p} inside free ${at} has tier word ${u32[pe + PM_TIER]}, not free`);
+      }
+      if (pages > 1) {
+        const t = arena.entryOf(page + pages - 1);
+        if (u32[t + PM_HEAD_PAGE] !== page || u32[t + PM_RUN_PAGES] !== pages) {
+          throw corrupted(
+            `free ${at}: its last page's boundary tag says head ${u32[t + PM_HEAD_PAGE]}, ${u32[t + PM_RUN_PAGES]} pages`,
+          );
+        }
+      }
+      freeRuns.set(page, pages);
+    } else {
+      for (let p = page + 1; p < page + pages; p++) {
+        const pe = arena.entryOf(p);
+        if (u32[pe + PM_TIER] !== tier || u32[pe + PM_HEAD_PAGE] !== page) {
+          throw corrupted(
+            `page ${p} inside ${at} (tier ${tier}) has tier word ${u32[pe + PM_TIER]} and head ${u32[pe + PM_HEAD_PAGE]}`,
+          );
+        }
+      }
+      if (tier === TIER_META) {
+        const desc = u32[e + PM_DESC]!;
+        if (desc !== META_DESC_RUN && (desc < META_MIN_SHIFT || desc > META_MAX_SHIFT || pages !== 1)) {
+          throw corrupted(
+            `META ${at} has class ${desc}, not a metaAlloc class 4..16 of a one-page run or 0 for a run`,
+          );
+        }
+        metaPages.set(page, desc);
+      }
+    }
+    previousFree = tier === TIER_FREE;
+    pagesByTier[tier]! += pages;
+    page += pages;
+  }
+  for (let tier = 0; tier < TIER_COUNT; tier++) {
+    if (hdr[HDR_PAGES_BY_TIER + tier] !== pagesByTier[tier]) {
+      throw corrupted(
+        `page count of tier ${tier} says ${hdr[HDR_PAGES_BY_TIER + tier]}, the page map has ${pagesByTier[tier]}`,
+      );
+    }
+  }
+  for (const offset of leafBlocks) {
+    if (metaPages.get(Math.floor(offset / PAGE_SIZE)) !== META_LEAF_SHIFT) {
+      throw corrupted(`page-map leaf at offset ${offset} is not in a META page of class 16 KiB`);
+    }
+  }
+
+  // Bins: every free run exactly once, in the bin of its length; bitmaps equal "bin non-empty".
+  let listed = 0;
+  for (let bin = 0; bin < BIN_COUNT; bin++) {
+    const first = hdr[HDR_BIN_HEADS + bin]!;
+    const bit = (hdr[HDR_BIN_BITMAP + (bin >>> 5)]! >>> (bin & 31)) & 1;
+    if (bit !== (first !== 0 ? 1 : 0))
+      throw corrupted(`bin ${bin}: bitmap bit ${bit} but first run ${first}`);
+    let prev = 0;
+    for (let head = first; head !== 0; ) {
+      const pages = freeRuns.get(head);
+      if (pages === undefined) throw corrupted(`bin ${bin} lists page ${head}, which heads no free run`);
+      if (binOf(pages) !== bin)
+        throw corrupted(`free run at page ${head} (${pages} pages) is in bin ${bin}, not ${binOf(pages)}`);
+      freeRuns.delete(head);
+      listed++;
+      const link = u32[arena.entryOf(head) + PM_DESC]!;
+      if (link >>> 16 !== prev)
+        throw corrupted(`free run at page ${head} has back link ${link >>> 16}, not ${prev}`);
+      prev = head;
+      head = link & 0xffff;
+    }
+  }
+  if (freeRuns.size !== 0) {
+    const [page, pages] = freeRuns.entries().next().value!;
+    throw corrupted(`free run at page ${page} (${pages} pages) is in no bin (or in a bin twice)`);
+  }
+  if (hdr[HDR_FREE_RUNS] !== listed)
+    throw corrupted(`free-run count says ${hdr[HDR_FREE_RUNS]}, the bins hold ${listed}`);
+  for (let w = 0; w < BIN_BITMAP_WORDS; w++) {
+    const bit = (hdr[HDR_BIN_SUMMARY + (w >>> 5)]! >>> (w & 31)) & 1;
+    if (bit !== (hdr[HDR_BIN_BITMAP + w] !== 0 ? 1 : 0))
+      throw corrupted(`bin summary bit ${w} is ${bit} but bitmap word ${w} is ${hdr[HDR_BIN_BITMAP + w]}`);
+  }
+  for (let w = BIN_BITMAP_WORDS; w < BIN_SUMMARY_WORDS * 32; w++) {
+    if (((hdr[HDR_BIN_SUMMARY + (w >>> 5)]! >>> (w & 31)) & 1) !== 0)
+      throw corrupted(`bin summary bit ${w} is set beyond the bitmap`);
+  }
+
+  // metaAlloc free lists: blocks in META pages of their class, aligned, at most once.
+  const freeBlocks = new Set<number>();
+  for (let c = 0; c < META_CLASSES; c++) {
+    const shift = META_MIN_SHIFT + c;
+    for (let block = hdr[HDR_META_HEADS + c]! >>> 0; block !== 0; block = u32[block >>> 2]!) {
+      const what = `free metaAlloc block ${block} of class ${1 << shift}`;
+      if (freeBlocks.has(block)) throw corrupted(`${what} is listed twice (or the list loops)`);
+      if (block % (1 << shift) !== 0 || metaPages.get(Math.floor(block / PAGE_SIZE)) !== shift) {
+        throw corrupted(`${what} is not an aligned block of a META page of that class`);
+      }
+      if (block === base || leafBlocks.has(block))
+        throw corrupted(`${what} is the header or a page-map leaf`);
+      freeBlocks.add(block);
+    }
+  }
+
+  // Thread registry.
+  const high = hdr[HDR_THREAD_HIGH]!;
+  const chunks = hdr[HDR_THREAD_CHUNKS]!;
+  if (high < 0 || high > ((1 << chunks) - 1) << THREAD_CHUNK0_SHIFT) {
+    throw corrupted(`thread high-water id ${high} exceeds the ${chunks} registry chunks`);
+  }
+  for (let k = 0; k < chunks; k++) {
+    const start = hdr[HDR_THREAD_DIR + k]! * 4;
+    const bytes = (1 << (THREAD_CHUNK0_SHIFT + k)) * THREAD_RECORD_WORDS * 4;
+    if (start <= base || start + bytes > end * PAGE_SIZE)
+      throw corrupted(`thread registry chunk ${k} at ${start} is outside the heap`);
+    if (!metaPages.has(Math.floor(start / PAGE_SIZE)))
+      throw corrupted(`thread registry chunk ${k} at ${start} is not metaAlloc memory`);
+  }
+  let live = 0;
+  let free = 0;
+  for (let id = 1; id <= high; id++) {
+    const state = Atomics.load(i32, arena.threadRecord(id) + TR_STATE);
+    if (state < 0 || state > 2) throw corrupted(`thread ${id} has state ${state}, not 0, 1 or 2`);
+    if (state === 0) free++;
+    else live++;
+  }
+  if (hdr[HDR_THREAD_LIVE] !== live)
+    throw corrupted(`live thread count says ${hdr[HDR_THREAD_LIVE]}, the records have ${live}`);
+  const onList = new Set<number>();
+  for (let id = hdr[HDR_THREAD_FREE]!; id !== 0; id = i32[arena.threadRecord(id) + TR_NEXT_FREE]!) {
+    if (id < 1 || id > high) throw corrupted(`free thread id list holds ${id}, not in 1..${high}`);
+    if (onList.has(id)) throw corrupted(`free thread id list holds ${id} twice (or loops)`);
+    if (Atomics.load(i32, arena.threadRecord(id) + TR_STATE) !== 0)
+      throw corrupted(`free thread id list holds ${id}, which is attached`);
+    onList.add(id);
+  }
+  if (onList.size !== free)
+    throw corrupted(`free thread id list holds ${onList.size} ids, the records have ${free} free`);
+
+  // Registered lock words.
+  const count = hdr[HDR_LOCKREG_COUNT]!;
+  const cap = hdr[HDR_LOCKREG_CAP]!;
+  const array = hdr[HDR_LOCKREG_ARRAY]!;
+  if (count < 0 || count > cap || (cap > 0 && array * 4 <= base))
+    throw corrupted(`lock registry: ${count} of ${cap} at ${array * 4}`);
+  for (let i = 0; i < count; i++) {
+    const index = i32[array + i]!;
+    if (index < arena.headerIndex || index * 4 >= end * PAGE_SIZE)
+      throw corrupted(`registered lock word ${index} is outside the heap`);
+  }
+}
+
+function corruptedHeader(detail: string): never {
+  throw corrupted(`header: ${detail}`);
+}

@@ -1,0 +1,285 @@
+/**
+ * # page-arena layout
+ *
+ * Everything the arena knows lives in the managed memory, so any thread (or any `Arena` instance
+ * over the same memory) sees the same heap. Pointers are absolute byte offsets; pages are
+ * numbered absolutely (`page = ptr >>> PAGE_SHIFT`). Page numbers are < 65536 (maxBytes ≤ 4 GiB),
+ * so a byte offset is `page * PAGE_SIZE` (never `page << 16`, which overflows int32).
+ *
+ * ```
+ *  0            base (64 KiB aligned)                                        committed   maxBytes
+ *  | not ours    | header page (META) | runs of 64 KiB pages ...               |  (grows) |
+ *                  [0,16K) header, [16K,64K) three 16 KiB metaAlloc blocks (page-map leaves first)
+ * ```
+ *
+ * ## Header (i32 words, index relative to the header start `H = base >> 2`)
+ *
+ * | word            | name                  | written by / how                              |
+ * | --------------- | --------------------- | --------------------------------------------- |
+ * | 0               | HDR_MAGIC             | format, Atomics.store last (publishes the heap) |
+ * | 1               | HDR_VERSION           | format (LAYOUT_VERSION)                        |
+ * | 2               | HDR_HEADER_BYTES      | format                                         |
+ * | 3               | HDR_BASE              | format (u32 byte offset of the header)         |
+ * | 4               | HDR_MAX_PAGES         | format (maxBytes / PAGE_SIZE, ≤ 65536)         |
+ * | 5               | HDR_FLAGS             | format (FLAG_SHARED, FLAG_STRICT)              |
+ * | 6               | HDR_MEMORY_KIND       | format (MEMORY_* below)                        |
+ * | 7               | HDR_CHECKSUM          | format (mix of words 0-6, guards the base scan of attach) |
+ * | 8-10            | HDR_TINY_MAX/MID_MAX/L25_MAX | format (tier bounds, 0 = tier absent)   |
+ * | 12              | HDR_GROWTH            | Atomics.add by the grower, after memory and page map are ready |
+ * | 13              | HDR_COMMITTED_PAGES   | Atomics.store under the arena lock; Atomics.load by anyone |
+ * | 14              | HDR_LOCK              | the arena mutex (Atomics, see mutex.ts)        |
+ * | 15-17           | HDR_LOCK_STATS        | acquisitions, contended, waits (plain, by the lock holder) |
+ * | 18-23           | HDR_FREE_RUNS … HDR_META_BYTES | counters (plain, under the lock)      |
+ * | 24-31           | HDR_PAGES_BY_TIER     | pages per tier id 0..7 (plain, under the lock) |
+ * | 32-35           | HDR_THREAD_*          | thread registry: high-water id, free-id list head, live count, chunk count (under the lock) |
+ * | 36-38           | HDR_LOCKREG_*         | registered lock words: array (i32 index), count, capacity (under the lock) |
+ * | 48-79           | HDR_THREAD_DIR        | i32 index of thread-record chunk k (chunk k holds 64 << k records) |
+ * | 80-92           | HDR_META_HEADS        | metaAlloc free-list heads, classes 16 B … 64 KiB (byte offsets, 0 = empty) |
+ * | 96-159          | HDR_LEAF_DIR          | u32 index of page-map leaf L (pages L*1024 … L*1024+1023), 0 = none yet |
+ * | 160-161         | HDR_BIN_SUMMARY       | bit w set ⇔ bitmap word w ≠ 0                   |
+ * | 162-194         | HDR_BIN_BITMAP        | bit b set ⇔ free-run bin b is non-empty         |
+ * | 196-1251        | HDR_BIN_HEADS         | first free run (page number) of bin b, 0 = empty |
+ * | 1280-1663       | HDR_TIER_ROOTS        | TIER_ROOT_WORDS words per tier id 2..7, owned by that layer |
+ *
+ * All words not marked Atomics are written only while holding the arena mutex; the mutex's
+ * Atomics operations order them. Readers outside the lock (stats of a running heap) may see
+ * stale values; every figure is exact when the heap is quiescent.
+ *
+ * ## Page map
+ *
+ * Two levels. `HDR_LEAF_DIR` holds 64 leaf indexes (4 GiB / 64 MiB). A leaf is 1024 entries of
+ * 4 u32 words (16 KiB, a metaAlloc block of class 16 KiB) and is created when the committed memory
+ * first reaches its range. Entry of page p: `u32[dir[p >>> 10] + ((p & 1023) << 2)]`:
+ *
+ * | word          | allocated run (tier ≥ 2, META)             | free run (TIER_FREE)                         |
+ * | ------------- | ------------------------------------------ | -------------------------------------------- |
+ * | PM_TIER       | tier, + PM_FLAG_HEAD on the first page     | 0 on every page, + PM_FLAG_HEAD on the first page |
+ * | PM_HEAD_PAGE  | first page (every page)                    | first page (first and last page)              |
+ * | PM_RUN_PAGES  | length (first page)                        | length (first and last page: boundary tags)   |
+ * | PM_DESC       | tier-owned descriptor (0 after allocRun); META: metaAlloc class log2 (4..16), 0 for a META run | first page: free-list links `prev << 16 | next` (page numbers, 0 = none) |
+ *
+ * Page 0 is never the head of a free run (it is below base or it is the header page), so 0 is
+ * the null link.
+ *
+ * ## Free runs
+ *
+ * Bins 1..1023 hold free runs of exactly that many pages; bins 1024..1030 hold runs of
+ * [2^k, 2^(k+1)) pages for k = 10..16. A two-level bitmap (HDR_BIN_SUMMARY over HDR_BIN_BITMAP)
+ * finds the first non-empty bin ≥ b with two Math.clz32 steps. Runs in a log bin are at least
+ * 1024 pages (64 MiB), so all log bins together hold at most 64 runs; allocating from them
+ * searches that bin for the smallest fit.
+ *
+ * Complexity (n = free runs, p = pages of the run being allocated or freed):
+ * - allocRun: O(1) bin search + O(64) worst case in a log bin, O(p) page-map stores;
+ * - freeRun: O(1) validation and coalescing (boundary tags), O(p) page-map stores;
+ * - resizeRun: O(1) + O(Δp) stores; growth: O(new pages) stores (the memory itself is zeroed
+ *   by the engine);
+ * - pageEntry: two loads, no lock; metaAlloc/metaFree: O(1) (O(block) zero fill);
+ * - threadAttach/threadRelease/threadRecord: O(1); check/snapshot: O(pages + free runs + meta blocks).
+ *
+ * ## Invariants (checked by `check()`)
+ *
+ * 1. The header page `base >>> 16` is a META run of one page, metaAlloc class 16 KiB, whose
+ *    first block is the header.
+ * 2. The pages [basePage, committed) are covered exactly once by runs; every page has a leaf.
+ * 3. No two free runs are adjacent (coalescing is complete); every free run is in exactly the
+ *    bin of its length, bitmap and summary bits equal "bin non-empty", links are consistent.
+ * 4. HDR_PAGES_BY_TIER and HDR_FREE_RUNS equal what the page map says.
+ * 5. metaAlloc free blocks lie in META pages of their class, aligned, at most once.
+ * 6. Thread records: state ∈ {0,1,2}; the free-id list holds exactly the ids ≤ high-water in
+ *    state 0; live count = ids in state ≠ 0.
+ *
+ * ## Concurrency protocol
+ *
+ * - The arena mutex (HDR_LOCK) guards runs, bins, the page map's tier/head/length words, growth,
+ *   metaAlloc and the thread registry. Its word holds the owner's thread id (LOCK_OWNER_ANON
+ *   before threadAttach), plus LOCK_WAITERS when a thread sleeps on it.
+ * - Growth (under the lock): grow the buffer, create leaves, write the page map, then
+ *   Atomics.store(HDR_COMMITTED_PAGES) and Atomics.add(HDR_GROWTH). A thread that sees a new
+ *   growth value (Atomics.load in refresh) rebuilds its views over [0, committed).
+ * - PM_DESC of an allocated run's pages is written by the tier owning the run (setPageDesc),
+ *   with plain stores; the tier orders them with its own protocol.
+ * - pageEntry reads the directory and the leaf with plain loads: the directory entry of a
+ *   committed page never changes after it is published by the growth counter.
+ * - TR_STATE and TR_GENERATION of thread records: Atomics.
+ */
+
+/** log2 of the page size. */
+export const PAGE_SHIFT = 16;
+/** Page size: 64 KiB, one WebAssembly page. */
+export const PAGE_SIZE = 65536;
+/** Bumped on any change of this layout; attach refuses another version. */
+export const LAYOUT_VERSION = 1;
+/** 'HAKM' little-endian. */
+export const HEAP_MAGIC = 0x4d4b4148;
+/** The largest maxBytes: 4 GiB (page numbers fit in 16 bits). */
+export const MAX_BYTES_LIMIT = 2 ** 32;
+/** Pages of the largest heap. */
+export const MAX_PAGES_LIMIT = MAX_BYTES_LIMIT / PAGE_SIZE;
+
+// Tier ids (low 8 bits of page-map word 0).
+/** Free run owned by the arena. */
+export const TIER_FREE = 0;
+/** Header, page-map leaves, metaAlloc pages. */
+export const TIER_META = 1;
+export const TIER_TINY = 2;
+export const TIER_MID = 3;
+export const TIER_L25 = 4;
+export const TIER_BIG = 5;
+/** A user block served straight from a page run. */
+export const TIER_RUN = 6;
+/** The umbrella's root id (it may also own runs with this id). */
+export const ROOT_HEAP = 7;
+/** Tier ids are 0..TIER_COUNT-1. */
+export const TIER_COUNT = 8;
+/** Mask of the tier id in PM_TIER. */
+export const PM_TIER_MASK = 0xff;
+
+// Page-map entry: 4 u32 words at index arena.pageEntry(ptr) in arena.u32.
+export const PM_TIER = 0;
+export const PM_HEAD_PAGE = 1;
+export const PM_RUN_PAGES = 2;
+export const PM_DESC = 3;
+export const PM_FLAG_HEAD = 0x100;
+/** u32 words per page-map entry. */
+export const PM_ENTRY_WORDS = 4;
+/** Pages covered by one leaf (log2). */
+export const LEAF_SHIFT = 10;
+/** Pages covered by one leaf. */
+export const LEAF_PAGES = 1 << LEAF_SHIFT;
+/** Bytes of one leaf: 1024 entries × 16 bytes. */
+export const LEAF_BYTES = LEAF_PAGES * PM_ENTRY_WORDS * 4;
+/** Directory entries: 4 GiB / 64 MiB. */
+export const LEAF_DIR_WORDS = MAX_PAGES_LIMIT / LEAF_PAGES;
+
+// Thread record: THREAD_RECORD_WORDS i32 words at arena.threadRecord(id) in arena.i32.
+export const THREAD_RECORD_WORDS = 16;
+/** Atomics: 0 free, 1 live, 2 reclaiming. */
+export const TR_STATE = 0;
+export const THREAD_FREE = 0;
+export const THREAD_LIVE = 1;
+export const THREAD_RECLAIMING = 2;
+/** Atomics: incremented at each attach of this slot. */
+export const TR_GENERATION = 1;
+/** Arena-internal: next id on the free-id list (state 0 only). */
+export const TR_NEXT_FREE = 2;
+/** Words 4-5: @hakmem/tls-cache. */
+export const TR_TLS_CACHE = 4;
+/** Words 6-7: @hakmem/superslab. */
+export const TR_SUPERSLAB = 6;
+export const TR_MID = 8;
+export const TR_L25 = 10;
+export const TR_BIG = 12;
+/** Words 14-15: the hakmem umbrella. */
+export const TR_HEAP = 14;
+/** Records in the first registry chunk (log2); chunk k holds 64 << k records. */
+export const THREAD_CHUNK0_SHIFT = 6;
+/** Chunks the directory can name (64 · (2^32 − 1) records: never the limit). */
+export const THREAD_DIR_WORDS = 32;
+
+/** Tier roots: words per tier id 2..7 in the header. */
+export const TIER_ROOT_WORDS = 64;
+/** First tier id with a root. */
+export const TIER_ROOT_FIRST = 2;
+
+// The mutex word.
+/** Set in a lock word while some thread sleeps (or is about to sleep) on it. */
+export const LOCK_WAITERS = 1 << 31;
+/** Mask of the owner id in a lock word. */
+export const LOCK_OWNER_MASK = 0x7fffffff;
+/** Owner id used by an Arena instance that has no thread slot (before threadAttach). */
+export const LOCK_OWNER_ANON = 0x7fffffff;
+/** Lock statistics words at statsIndex: acquisitions, contended acquisitions, waits. */
+export const LOCK_STATS_WORDS = 3;
+export const LS_ACQUIRES = 0;
+export const LS_CONTENDED = 1;
+export const LS_WAITS = 2;
+
+// metaAlloc classes: 16 B (2^4) … 64 KiB (2^16).
+export const META_MIN_SHIFT = 4;
+export const META_MAX_SHIFT = 16;
+export const META_CLASSES = META_MAX_SHIFT - META_MIN_SHIFT + 1;
+/** PM_DESC of a META page that is a whole run from metaAlloc (> 64 KiB) or an internal run. */
+export const META_DESC_RUN = 0;
+/** Class of the header page and of page-map leaves. */
+export const META_LEAF_SHIFT = 14;
+
+// Free-run bins.
+/** Bins 1..EXACT_BINS-1 hold runs of exactly that many pages. */
+export const EXACT_BINS = 1024;
+/** Log bins: EXACT_BINS + k - 10 for runs of [2^k, 2^(k+1)) pages, k = 10..16. */
+export const BIN_COUNT = 1056;
+export const BIN_BITMAP_WORDS = BIN_COUNT >>> 5;
+export const BIN_SUMMARY_WORDS = 2;
+
+// Header words (i32 index relative to the header start).
+export const HDR_MAGIC = 0;
+export const HDR_VERSION = 1;
+export const HDR_HEADER_BYTES = 2;
+export const HDR_BASE = 3;
+export const HDR_MAX_PAGES = 4;
+export const HDR_FLAGS = 5;
+export const HDR_MEMORY_KIND = 6;
+export const HDR_CHECKSUM = 7;
+export const HDR_TINY_MAX = 8;
+export const HDR_MID_MAX = 9;
+export const HDR_L25_MAX = 10;
+export const HDR_GROWTH = 12;
+export const HDR_COMMITTED_PAGES = 13;
+export const HDR_LOCK = 14;
+export const HDR_LOCK_STATS = 15;
+export const HDR_FREE_RUNS = 18;
+export const HDR_RUN_ALLOCS = 19;
+export const HDR_RUN_FREES = 20;
+export const HDR_GROWTHS = 21;
+export const HDR_TRIMS = 22;
+export const HDR_META_BYTES = 23;
+export const HDR_PAGES_BY_TIER = 24;
+export const HDR_THREAD_HIGH = 32;
+export const HDR_THREAD_FREE = 33;
+export const HDR_THREAD_LIVE = 34;
+export const HDR_THREAD_CHUNKS = 35;
+export const HDR_LOCKREG_ARRAY = 36;
+export const HDR_LOCKREG_COUNT = 37;
+export const HDR_LOCKREG_CAP = 38;
+export const HDR_THREAD_DIR = 48;
+export const HDR_META_HEADS = 80;
+export const HDR_LEAF_DIR = 96;
+export const HDR_BIN_SUMMARY = 160;
+export const HDR_BIN_BITMAP = 162;
+export const HDR_BIN_HEADS = 196;
+export const HDR_TIER_ROOTS = 1280;
+export const HEADER_WORDS = HDR_TIER_ROOTS + (ROOT_HEAP - TIER_ROOT_FIRST + 1) * TIER_ROOT_WORDS;
+export const HEADER_BYTES = HEADER_WORDS * 4;
+
+// HDR_FLAGS bits.
+export const FLAG_SHARED = 1;
+export const FLAG_STRICT = 2;
+
+// HDR_MEMORY_KIND values.
+export const MEMORY_SAB_GROWABLE = 1;
+export const MEMORY_SAB_FIXED = 2;
+export const MEMORY_WASM_SHARED = 3;
+export const MEMORY_WASM = 4;
+export const MEMORY_AB_RESIZABLE = 5;
+export const MEMORY_AB_FIXED = 6;
+
+// Defaults.
+export const DEFAULT_INITIAL_BYTES = 4 * 2 ** 20;
+export const DEFAULT_MAX_BYTES = 2 ** 30;
+export const DEFAULT_TINY_MAX = 1024;
+export const DEFAULT_MID_MAX = 32768;
+export const DEFAULT_L25_MAX = 1048576;
+
+// The layout is pinned: these fail the build's first import if someone moves a field into another.
+if (HDR_LEAF_DIR + LEAF_DIR_WORDS > HDR_BIN_SUMMARY) throw new Error('layout: leaf directory overlaps bins');
+if (HDR_META_HEADS + META_CLASSES > HDR_LEAF_DIR) throw new Error('layout: meta heads overlap');
+if (HDR_THREAD_DIR + THREAD_DIR_WORDS > HDR_META_HEADS) throw new Error('layout: thread dir overlaps');
+if (HDR_BIN_BITMAP + BIN_BITMAP_WORDS > HDR_BIN_HEADS) throw new Error('layout: bitmap overlaps heads');
+if (HDR_BIN_HEADS + BIN_COUNT > HDR_TIER_ROOTS) throw new Error('layout: bins overlap tier roots');
+if (HEADER_BYTES > 1 << META_LEAF_SHIFT) throw new Error('layout: header exceeds its 16 KiB block');
+
+/** Free-run bin of a run of `pages` pages. */
+export function binOf(pages: number): number {
+  return pages < EXACT_BINS ? pages : EXACT_BINS + (31 - Math.clz32(pages)) - LEAF_SHIFT;
+}
