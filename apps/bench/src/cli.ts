@@ -1,11 +1,13 @@
 // `pnpm bench`: runs every (workload, allocator) in a fresh process, checks each run's checksum
 // against the model, prints the table with ratios to hakmem, writes results/ (JSON, Markdown, SVG).
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALLOCATOR_NAMES, type AllocatorName, allocatorInfo } from './adapters';
+import { hakmemMissing } from './adapters/hakmem';
 import type { ChildReply } from './child';
 import { latencySpec, memorySpec, renderSvg, throughputSpec } from './report/charts';
 import { formatSeconds, formatValue } from './report/format';
@@ -21,13 +23,16 @@ interface Options {
   threads: number[];
   /** Whole suite selected: this run may replace results/latest.*. */
   complete: boolean;
+  /** Re-render the table, Markdown and charts of a saved report instead of running. */
+  render?: string;
 }
 
 const USAGE = `usage: pnpm bench [--full] [--workload w1,w2] [--alloc a1,a2] [--threads 1,2,4]
   --full       the full-size suite (the default quick suite takes under 3 minutes on 2 cores)
   --workload   ${WORKLOAD_NAMES.join(', ')}
   --alloc      ${ALLOCATOR_NAMES.join(', ')}
-  --threads    worker counts for larson (default 1,2,4)`;
+  --threads    worker counts for larson (default 1,2,4)
+  --render F   re-render the table, Markdown and charts from a saved report (e.g. results/latest.json)`;
 
 function parseList<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
   if (!value) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -77,6 +82,9 @@ function parseArgs(argv: string[]): Options {
         o.complete = false;
         break;
       }
+      case '--render':
+        o.render = value();
+        break;
       case '--help':
       case '-h':
         console.log(USAGE);
@@ -87,21 +95,6 @@ function parseArgs(argv: string[]): Options {
     }
   }
   return o;
-}
-
-/** Whether the hakmem package exports the API yet; the reason if not. */
-async function hakmemMissing(): Promise<string | undefined> {
-  try {
-    const mod: Record<string, unknown> = await import('hakmem');
-    if (typeof mod.createHeap !== 'function' || typeof mod.attachHeap !== 'function') {
-      return 'hakmem is not built yet: the package does not export createHeap and attachHeap';
-    }
-    const heap = (mod.createHeap as (o: object) => { detach(): void })({ maxBytes: 64 * 2 ** 20 });
-    heap.detach();
-    return undefined;
-  } catch (e) {
-    return `hakmem is not usable yet: ${e instanceof Error ? e.message : String(e)}`;
-  }
 }
 
 const tty = process.stdout.isTTY === true;
@@ -239,7 +232,7 @@ function cellsOf(
         ...base,
         variant: m.variant,
         status: 'unsupported',
-        reason: `${task.alloc}: unsupported: its largest block is ${Math.floor(info.maxBlock / 1024)} KiB`,
+        reason: `unsupported: its largest block is ${info.maxBlock.toLocaleString('en-US')} bytes`,
       };
     }
     const exp = expected.get(m.variant);
@@ -333,6 +326,15 @@ function markdown(report: RunReport, table: string, charts: string[]): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.render) {
+    const report = JSON.parse(readFileSync(o.render, 'utf8')) as RunReport;
+    await writeOutputs(
+      report,
+      report.allocators.map((a) => a.name),
+      basename(o.render) === 'latest.json',
+    );
+    return;
+  }
   const started = performance.now();
   const capMs = o.suite === 'quick' ? 45_000 : 600_000;
   const missing = o.allocs.some((a) => a.startsWith('hakmem')) ? await hakmemMissing() : undefined;
@@ -401,7 +403,17 @@ async function main(): Promise<void> {
   };
   report.totalMs = performance.now() - started;
 
-  const table = buildTable(report, o.allocs);
+  await writeOutputs(report, o.allocs, o.complete);
+  println(`done in ${formatSeconds(report.totalMs)}`);
+}
+
+/** Prints the table and writes the JSON, the Markdown and the charts. */
+async function writeOutputs(
+  report: RunReport,
+  allocs: readonly AllocatorName[],
+  complete: boolean,
+): Promise<void> {
+  const table = buildTable(report, allocs);
   println('');
   println(renderText(table));
   println('');
@@ -415,8 +427,8 @@ async function main(): Promise<void> {
     ['latency.svg', latencySpec(report)],
     ['memory.svg', memorySpec(report)],
   ];
-  const dir = o.complete ? results : runs;
-  const prefix = o.complete ? '' : `${stamp}-`;
+  const dir = complete ? results : runs;
+  const prefix = complete ? '' : `${stamp}-`;
   const written: string[] = [];
   for (const [name, spec] of charts) {
     if (!spec) continue;
@@ -427,7 +439,7 @@ async function main(): Promise<void> {
   const json = `${JSON.stringify(report, null, 2)}\n`;
   writeFileSync(`${runs}${stamp}.json`, json);
   writeFileSync(`${runs}${stamp}.md`, md);
-  if (o.complete) {
+  if (complete) {
     writeFileSync(`${results}latest.json`, json);
     writeFileSync(`${results}latest.md`, md);
     println(`wrote results/latest.json, latest.md, ${written.join(', ')} (copy in results/runs/${stamp}.*)`);
@@ -436,7 +448,6 @@ async function main(): Promise<void> {
       `partial selection: wrote results/runs/${stamp}.json, .md and charts (results/latest.* are kept)`,
     );
   }
-  println(`done in ${formatSeconds(report.totalMs)}`);
 }
 
 main().catch((e: unknown) => {

@@ -3,6 +3,15 @@ import { type Allocator, AllocatorError, type AllocatorInfo } from './types';
 const EMPTY = new Uint8Array(0);
 
 /**
+ * What the engine holds for the blocks, live and not yet collected: the JS heap (typed-array
+ * objects, and the contents of small arrays, which V8 keeps on the heap) plus array-buffer memory.
+ */
+function gcFootprint(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/**
  * The garbage collector as an allocator: `new Uint8Array(n)` per block, dropped on free.
  * A pointer is an index into a table of live arrays (the reference a program keeps anyway);
  * `realloc` is a new array and a copy. Each array is zero-filled by the engine.
@@ -11,7 +20,7 @@ class GcAllocator implements Allocator {
   readonly name = 'gc' as const;
   private blocks: Uint8Array[] = [EMPTY];
   private freeHandles: number[] = [];
-  private readonly baseline = process.memoryUsage().arrayBuffers;
+  private readonly baseline = gcFootprint();
   malloc(size: number): number {
     const block = new Uint8Array(size);
     const h = this.freeHandles.pop();
@@ -41,8 +50,7 @@ class GcAllocator implements Allocator {
     return this.blocks[ptr]![index]!;
   }
   committedBytes(): number {
-    // Array-buffer memory the engine holds now, live and not yet collected.
-    return process.memoryUsage().arrayBuffers - this.baseline;
+    return gcFootprint() - this.baseline;
   }
   share(): unknown {
     throw new AllocatorError('gc blocks are per-thread JS objects');

@@ -98,3 +98,16 @@ function hakmemInfo(name: AllocatorName, safety: 'strict' | 'fast'): AllocatorIn
 
 export const hakmemStrict = hakmemInfo('hakmem', 'strict');
 export const hakmemFast = hakmemInfo('hakmem-fast', 'fast');
+
+/** Why hakmem cannot be benchmarked yet (placeholder package, or createHeap throws), if it cannot. */
+export async function hakmemMissing(): Promise<string | undefined> {
+  try {
+    const mod = await loadHakmem();
+    mod.createHeap({ maxBytes: 64 * 2 ** 20, safety: 'strict' }).detach();
+    return undefined;
+  } catch (e) {
+    return e instanceof AllocatorError
+      ? e.message
+      : `hakmem is not usable yet: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}

@@ -28,7 +28,12 @@ class ThingAllocator implements Allocator {
   }
   realloc(ptr: number, size: number): number {
     const p = this.pool.realloc(ptr, size);
-    if (p === 0) throw new AllocatorError(`@thi.ng/malloc: realloc to ${size} bytes failed (out of memory)`);
+    if (p === 0) {
+      const used = this.pool.stats().used.count;
+      throw new AllocatorError(
+        `@thi.ng/malloc: realloc to ${size} bytes failed, out of memory with ${used} blocks on its used list (the blocks its realloc moved away from are never freed)`,
+      );
+    }
     if (p + size > this.highWater) this.highWater = p + size;
     return p;
   }

@@ -19,8 +19,8 @@ export interface ChurnConfig {
 const PAIRS: Record<Suite, number> = { quick: 500_000, full: 5_000_000 };
 /** Pairs for peers whose free walks every live block (their time grows with the window). */
 const SLOW_PAIRS: Record<string, (window: number) => number> = {
-  'thi.ng': (w) => (w <= 1000 ? 100_000 : 2_000),
-  smo: (w) => (w <= 1000 ? 50_000 : 2_000),
+  'thi.ng': (w) => (w <= 1000 ? 100_000 : 500),
+  smo: (w) => (w <= 1000 ? 50_000 : 5_000),
 };
 
 export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; table: BlockTable } {

@@ -94,7 +94,7 @@ export const realloc: Workload<ReallocConfig> = {
   ],
   unsupported: (info, c) =>
     c.limit > info.maxBlock
-      ? `unsupported: its largest block is ${(info.maxBlock / 1024).toFixed(0)} KiB, below the 1 MiB target`
+      ? `unsupported: its largest block is ${info.maxBlock.toLocaleString('en-US')} bytes`
       : undefined,
   cap: () => undefined,
   // Eight live buffers of up to 1 MiB, and room for a moving copy and fragmentation.
