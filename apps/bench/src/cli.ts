@@ -25,6 +25,8 @@ interface Options {
   complete: boolean;
   /** Re-render the table, Markdown and charts of a saved report instead of running. */
   render?: string;
+  /** Also put the table and a chart between the bench markers of the root README. */
+  readme: boolean;
 }
 
 const USAGE = `usage: pnpm bench [--full] [--workload w1,w2] [--alloc a1,a2] [--threads 1,2,4]
@@ -32,7 +34,8 @@ const USAGE = `usage: pnpm bench [--full] [--workload w1,w2] [--alloc a1,a2] [--
   --workload   ${WORKLOAD_NAMES.join(', ')}
   --alloc      ${ALLOCATOR_NAMES.join(', ')}
   --threads    worker counts for larson (default 1,2,4)
-  --render F   re-render the table, Markdown and charts from a saved report (e.g. results/latest.json)`;
+  --render F   re-render the table, Markdown and charts from a saved report (e.g. results/latest.json)
+  --readme     also write the table and the throughput chart into the root README (between its bench markers)`;
 
 function parseList<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
   if (!value) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -51,6 +54,7 @@ function parseArgs(argv: string[]): Options {
     allocs: [...ALLOCATOR_NAMES],
     threads: [1, 2, 4],
     complete: true,
+    readme: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -82,6 +86,9 @@ function parseArgs(argv: string[]): Options {
         o.complete = false;
         break;
       }
+      case '--readme':
+        o.readme = true;
+        break;
       case '--render':
         o.render = value();
         break;
@@ -328,11 +335,9 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.render) {
     const report = JSON.parse(readFileSync(o.render, 'utf8')) as RunReport;
-    await writeOutputs(
-      report,
-      report.allocators.map((a) => a.name),
-      basename(o.render) === 'latest.json',
-    );
+    const allocs = report.allocators.map((a) => a.name);
+    await writeOutputs(report, allocs, basename(o.render) === 'latest.json');
+    if (o.readme) writeReadme(report, allocs);
     return;
   }
   const started = performance.now();
@@ -404,7 +409,37 @@ async function main(): Promise<void> {
   report.totalMs = performance.now() - started;
 
   await writeOutputs(report, o.allocs, o.complete);
+  if (o.readme) writeReadme(report, o.allocs);
   println(`done in ${formatSeconds(report.totalMs)}`);
+}
+
+const README_START = '<!-- bench:start -->';
+const README_END = '<!-- bench:end -->';
+
+/** Replaces the root README's bench section (between its markers) with this run's table. */
+function writeReadme(report: RunReport, allocs: readonly AllocatorName[]): void {
+  const path = fileURLToPath(new URL('../../../README.md', import.meta.url));
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${README_START} … ${README_END} section`);
+  const m = report.machine;
+  const section = [
+    README_START,
+    `\`${report.command}\` runs every workload on hakmem and on the allocators a user would pick instead, each`,
+    'in a fresh process, checks every run against a model, and writes `apps/bench/results/` (JSON,',
+    'Markdown, SVG charts). The table below is its latest run',
+    `(${m.cpu}, ${m.cores} cores, Node ${report.node}, ${report.date.slice(0, 10)}, commit ${report.commit});`,
+    'each cell shows the number and, in parentheses, its ratio to the same number for the row’s reference',
+    '(hakmem where it has one). Workloads, allocators and notes: [apps/bench/results/latest.md](apps/bench/results/latest.md).',
+    '',
+    renderMarkdown(buildTable(report, allocs)),
+    '',
+    '![operations per second by workload](apps/bench/results/throughput.svg)',
+    README_END,
+  ].join('\n');
+  writeFileSync(path, text.slice(0, start) + section + text.slice(end + README_END.length));
+  println('wrote the bench section of README.md');
 }
 
 /** Prints the table and writes the JSON, the Markdown and the charts. */
