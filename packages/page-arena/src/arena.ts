@@ -399,15 +399,18 @@ export class Arena {
   pageEntry(ptr: number): number {
     if (ptr < this.viewBytes && ptr >= this.base) {
       const page = ptr >>> PAGE_SHIFT;
-      return this.u32[this.leafDir + (page >>> LEAF_SHIFT)]! + ((page & (LEAF_PAGES - 1)) << 2);
+      const leaf = this.u32[this.leafDir + (page >>> LEAF_SHIFT)];
+      // undefined only when a WebAssembly.Memory grow detached the views.
+      if (leaf !== undefined) return leaf + ((page & (LEAF_PAGES - 1)) << 2);
     }
     return this.pageEntrySlow(ptr);
   }
 
   private pageEntrySlow(ptr: number): number {
-    if (!(ptr >= this.base && ptr < MAX_BYTES_LIMIT) || !this.refresh() || !(ptr < this.viewBytes)) return -1;
-    const page = ptr >>> PAGE_SHIFT;
-    return this.u32[this.leafDir + (page >>> LEAF_SHIFT)]! + ((page & (LEAF_PAGES - 1)) << 2);
+    if (!(ptr >= this.base && ptr < MAX_BYTES_LIMIT)) return -1;
+    this.refresh();
+    if (!(ptr < this.viewBytes)) return -1;
+    return this.entryOf(ptr >>> PAGE_SHIFT);
   }
 
   /** Sets PM_DESC of one page of a run the caller's tier owns. */
