@@ -15,7 +15,7 @@ import {
   TIER_RUN,
   TIER_TINY,
 } from '../src/index';
-import { HDR_VERSION } from '../src/layout';
+import { HDR_MAX_PAGES, HDR_VERSION } from '../src/layout';
 import { expectCode, runsOf, stateOf } from './helpers';
 
 const P = PAGE_SIZE;
@@ -567,7 +567,7 @@ describe('attach', () => {
       ),
     );
     a.i32[a.headerIndex + HDR_VERSION] = LAYOUT_VERSION;
-    a.i32[a.headerIndex + 4] += 1; // max pages: fails the checksum
+    a.i32[a.headerIndex + HDR_MAX_PAGES]! += 1; // fails the checksum
     expectCode(() => Arena.attach(a.memory), 'ERR_HEAP_INCOMPATIBLE', /fails its checksum/);
   });
 
