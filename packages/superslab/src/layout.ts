@@ -1,0 +1,214 @@
+/**
+ * # superslab layout
+ *
+ * The tiny tier's memory: SuperSlabs of 32 slabs of 64 KiB, one size class per slab at a time,
+ * every byte of a slab a user block. All metadata is out of band, in `arena.metaAlloc` blocks;
+ * every page of a SuperSlab has `PM_DESC` = byte offset of its slab's descriptor, so a free
+ * finds its slab in O(1) from `arena.pageEntry(ptr)`.
+ *
+ * ```
+ *  SuperSlab run (allocRun(32, TIER_TINY); fewer pages when no 32-page run fits):
+ *  ┌─────────┬─────────┬─────────┬─── … ───┬─────────┐
+ *  │ slab 0  │ slab 1  │ slab 2  │         │ slab 31 │   64 KiB each: blocks at start + i × size
+ *  └────┬────┴────┬────┴─────────┴─── … ───┴─────────┘
+ *       │ PM_DESC │ PM_DESC
+ *       ▼         ▼
+ *  SuperSlab descriptor (metaAlloc, SS_HEADER_BYTES + slabs × SLAB_DESC_BYTES):
+ *  ┌──────────────┬──────────────┬──────────────┬─── … ───┐
+ *  │ SS header 64 │ slab desc 64 │ slab desc 64 │         │
+ *  └──────────────┴──────┬───────┴──────────────┴─── … ───┘
+ *                        │ SL_BITMAP (strict only)
+ *                        ▼
+ *               alloc bitmap (words) │ remote-pending bitmap (words)   (metaAlloc)
+ * ```
+ *
+ * ## SuperSlab header (i32 words at the descriptor's i32 index `s`)
+ *
+ * | word           | meaning                                                  | written by            |
+ * | -------------- | -------------------------------------------------------- | --------------------- |
+ * | SS_START       | first byte of the run (u32)                              | creator, once         |
+ * | SS_SLABS       | slabs in it (1..32)                                      | creator, once         |
+ * | SS_EMPTY       | bit i set ⇔ slab i is in the pool (no class, no owner)   | tier lock             |
+ * | SS_NEXT/PREV   | registry list of every SuperSlab (descriptor offsets)    | tier lock             |
+ * | SS_AVAIL_NEXT/PREV | list of SuperSlabs with SS_EMPTY ≠ 0                 | tier lock             |
+ * | SS_IN_AVAIL    | 1 while on that list                                     | tier lock             |
+ *
+ * ## Slab descriptor (i32 words at `d = slabDescOffset >>> 2`)
+ *
+ * | word            | meaning                                                        | written by                    |
+ * | --------------- | -------------------------------------------------------------- | ----------------------------- |
+ * | SL_OWNER        | owner thread id; 0 = none (pool or abandoned)                   | Atomics (store on acquire/abandon, CAS on adopt); the owner's fast path reads it plainly (see below) |
+ * | SL_CLASS        | size class, -1 while in the pool                                | owner / tier lock holder      |
+ * | SL_START        | first byte of the slab (u32)                                    | creator, once                 |
+ * | SL_FREE         | local free list head (u32 block offset, 0 = empty)              | owner, plain                  |
+ * | SL_REMOTE       | remote-free list head (u32, 0 = empty)                          | Atomics: CAS push by any thread, exchange take-all by the owner |
+ * | SL_USED         | blocks out of the slab: live + in a thread cache + remote-pending | owner, plain                 |
+ * | SL_CARVED       | blocks carved so far (lazy carving: block i < carved exists)    | owner, plain                  |
+ * | SL_CAPACITY     | blocks of the class in 64 KiB                                   | owner                         |
+ * | SL_BITMAP       | strict: i32 index of the alloc bitmap (remote bitmap follows)   | owner                         |
+ * | SL_BITMAP_WORDS | words of one bitmap for the current class                       | owner                         |
+ * | SL_BITMAP_CAP   | words allocated for one bitmap (reused while the class fits)    | owner                         |
+ * | SL_STATE        | SLAB_POOL / _PARTIAL / _FULL / _ABANDONED / _DETACHED           | owner / tier lock holder      |
+ * | SL_NEXT/PREV    | link in the owner's partial or full list of the class, or in the abandoned list (NEXT only) | owner / tier lock |
+ * | SL_SUPER        | byte offset of the SuperSlab descriptor                         | creator, once                 |
+ * | SL_INDEX        | slab index in the SuperSlab                                     | creator, once                 |
+ *
+ * Block links: a free block's first u32 word holds the next block (0 ends the list), in the
+ * local list, the remote list and the thread caches alike.
+ *
+ * ## Strict bitmaps (safety 'strict')
+ *
+ * Bit i of the alloc bitmap: block i is with the user (live) or waiting in the remote list.
+ * Written only by the owner, with plain operations. Bit i of the remote-pending bitmap: block i
+ * was freed by another thread and is in the remote list; set with Atomics.or by the freeing
+ * thread, cleared with Atomics.and by the owner when it takes the remote list.
+ *
+ * ## Tier root (TIER_ROOT_WORDS i32 words at `arena.tierRoot(TIER_TINY)`)
+ *
+ * | word            | meaning                                               |
+ * | --------------- | ----------------------------------------------------- |
+ * | R_LOCK          | the tier mutex (mutexLock; registered with the arena) |
+ * | R_LOCK_STATS    | its 3 statistics words                                |
+ * | R_SS_HEAD       | registry list head                                    |
+ * | R_SS_COUNT      | SuperSlabs in the registry                            |
+ * | R_AVAIL_HEAD/TAIL | SuperSlabs with a slab in the pool; partly used ones first, fully empty ones at the tail |
+ * | R_EMPTY_SS      | fully empty SuperSlabs (hysteresis: at most one is kept) |
+ * | R_SLABS_OUT     | slabs out of the pool                                 |
+ * | R_CACHE_ROOT    | offset of @hakmem/tls-cache's global block for the tiny cache |
+ * | R_LOCK_REG      | 1 once the tier mutex is registered with the arena     |
+ * | R_ABANDONED + c | head of class c's abandoned-slab list (tier lock; Atomics.load as a hint) |
+ *
+ * ## Thread area (metaAlloc, offset in thread record word TR_SUPERSLAB)
+ *
+ * | word               | meaning                                                         |
+ * | ------------------ | --------------------------------------------------------------- |
+ * | TS_THREAD          | owner thread id                                                 |
+ * | TS_PARTIAL + c     | head of class c's partial list: slabs that may have free blocks; the head is the current slab |
+ * | TS_FULL + c        | head of class c's full list: slabs found exhausted              |
+ * | TS_FULL_COUNT + c  | length of the full list                                         |
+ * | TS_FULL_CURSOR + c | where the next bounded scan of the full list for remote frees starts |
+ *
+ * Written only by its thread (and by `reclaim` once the thread is dead).
+ *
+ * ## Invariants (checked by `Superslab.slabCheck`)
+ *
+ * 1. A SuperSlab's pages are TIER_TINY and PM_DESC of each page names its slab's descriptor.
+ * 2. Slab in the pool ⇔ SS_EMPTY bit set ⇔ SL_STATE = POOL, class -1, owner 0, used 0.
+ *    SS_IN_AVAIL ⇔ SS_EMPTY ≠ 0; R_EMPTY_SS = SuperSlabs with every slab in the pool.
+ * 3. A PARTIAL/FULL slab is owned by a live thread and is in exactly that list of its owner's
+ *    area; an ABANDONED slab has owner 0 and is in the abandoned list of its class.
+ * 4. used = carved − (local free list length); every listed block is in the slab, on the class
+ *    grid, below carved, and listed once (local, remote or a thread cache).
+ * 5. Strict: alloc bits = live + remote-pending blocks = used − cached; remote bits = remote
+ *    list; no bit at or beyond carved.
+ *
+ * ## Concurrency protocol
+ *
+ * - A thread's own malloc/free touch only its slabs' plain words and its caches: no Atomics.
+ * - The owner's fast path reads SL_OWNER plainly: a thread can only read its own id there if it
+ *   stored it itself (the owner word changes from id to 0 only by that thread, and from 0 to an
+ *   id by CAS), so a plain read that says "mine" is exact; any other value sends the free to
+ *   the remote path, which uses Atomics.
+ * - Remote free: (strict) Atomics.or the remote bit (already set → ERR_DOUBLE_FREE), check the
+ *   alloc bit (clear → undo, ERR_DOUBLE_FREE); then CAS-push on SL_REMOTE. The owner takes the
+ *   whole list with one Atomics.exchange (push + take-all has no ABA problem).
+ *   A racing double free from two threads at the same instant is a data race in the program;
+ *   the owner's plain bitmap accesses do not promise to catch it.
+ * - Pool, registry, avail list and abandoned lists change only under the tier mutex. A thread
+ *   that needs a slab takes it from the pool under the lock, then initialises it unlocked (it
+ *   is the owner). Adoption: pop from the abandoned list under the lock, CAS owner 0 → self.
+ * - Lock order: tier mutex, then the arena mutex (metaAlloc/allocRun/freeRun) — never the reverse.
+ * - Termination safety: every change of a list is straight-line code (no call, no loop between
+ *   its stores), so a worker terminated at an interrupt point leaves consistent lists; a batch
+ *   moved between lists is linked first and published with one store.
+ */
+import { TIER_ROOT_WORDS } from '@hakmem/page-arena';
+
+/** Bytes of a slab: one 64 KiB page. */
+export const SLAB_BYTES = 65536;
+/** log2 of SLAB_BYTES. */
+export const SLAB_SHIFT = 16;
+/** Slabs in a full SuperSlab (2 MiB). */
+export const SUPERSLAB_SLABS = 32;
+
+// SuperSlab header words.
+export const SS_START = 0;
+export const SS_SLABS = 1;
+export const SS_EMPTY = 2;
+export const SS_NEXT = 3;
+export const SS_PREV = 4;
+export const SS_AVAIL_NEXT = 5;
+export const SS_AVAIL_PREV = 6;
+export const SS_IN_AVAIL = 7;
+/** Words of the SuperSlab header; slab descriptors follow. */
+export const SS_HEADER_WORDS = 16;
+
+// Slab descriptor words.
+export const SL_OWNER = 0;
+export const SL_CLASS = 1;
+export const SL_START = 2;
+export const SL_FREE = 3;
+export const SL_REMOTE = 4;
+export const SL_USED = 5;
+export const SL_CARVED = 6;
+export const SL_CAPACITY = 7;
+export const SL_BITMAP = 8;
+export const SL_BITMAP_WORDS = 9;
+export const SL_BITMAP_CAP = 10;
+export const SL_STATE = 11;
+export const SL_NEXT = 12;
+export const SL_PREV = 13;
+export const SL_SUPER = 14;
+export const SL_INDEX = 15;
+/** Words of a slab descriptor (one 64-byte line). */
+export const SL_WORDS = 16;
+
+/** Bytes of the descriptor of a SuperSlab of `slabs` slabs. */
+export function superslabDescBytes(slabs: number): number {
+  return (SS_HEADER_WORDS + slabs * SL_WORDS) * 4;
+}
+
+// Slab states.
+/** In the pool: no class, no owner. */
+export const SLAB_POOL = 0;
+/** In its owner's partial list. */
+export const SLAB_PARTIAL = 1;
+/** In its owner's full list. */
+export const SLAB_FULL = 2;
+/** In the abandoned list of its class, owner 0. */
+export const SLAB_ABANDONED = 3;
+/** Owned but in no list (during reclaim). */
+export const SLAB_DETACHED = 4;
+
+// Tier root words (relative to arena.tierRoot(TIER_TINY)).
+export const R_LOCK = 0;
+export const R_LOCK_STATS = 1; // 3 words
+export const R_SS_HEAD = 4;
+export const R_SS_COUNT = 5;
+export const R_AVAIL_HEAD = 6;
+export const R_AVAIL_TAIL = 7;
+export const R_EMPTY_SS = 8;
+export const R_SLABS_OUT = 9;
+export const R_CACHE_ROOT = 10;
+export const R_LOCK_REG = 11;
+export const R_ABANDONED = 16;
+
+/** Tiny size classes (size-classes.ts lists them). */
+export const CLASS_COUNT = 21;
+
+// Thread area words.
+export const TS_THREAD = 0;
+export const TS_PARTIAL = 4;
+export const TS_FULL = TS_PARTIAL + CLASS_COUNT;
+export const TS_FULL_COUNT = TS_FULL + CLASS_COUNT;
+export const TS_FULL_CURSOR = TS_FULL_COUNT + CLASS_COUNT;
+/** Words of a thread area. */
+export const TS_WORDS = TS_FULL_CURSOR + CLASS_COUNT;
+
+/** Fully empty SuperSlabs kept (not returned to the arena) so a workload on the boundary does not thrash. */
+export const KEEP_EMPTY_SUPERSLABS = 1;
+/** Full slabs looked at for remote frees before taking a slab from the pool. */
+export const FULL_SCAN_STEP = 8;
+
+// The layout is pinned: the root words must fit the arena's tier root.
+if (R_ABANDONED + CLASS_COUNT > TIER_ROOT_WORDS) throw new Error('superslab layout: tier root overflow');
