@@ -1,6 +1,12 @@
-export { HakmemError, type HakmemErrorCode } from '@hakmem/page-arena';
-
-/** Placeholder until the umbrella lands in this issue. */
-export function createHeap(): never {
-  throw new Error('not built yet');
-}
+export { HakmemError, type HakmemErrorCode, type HeapMemory } from '@hakmem/page-arena';
+export {
+  type AttachOptions,
+  attachHeap,
+  createHeap,
+  Heap,
+  type HeapOptions,
+  type HeapStats,
+  type SnapshotRun,
+  type TierStats,
+} from './heap';
+export { type ElementType, MAX_ALIGNMENT, MIN_ALIGNMENT } from './layout';

@@ -1,0 +1,91 @@
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHeap, type Heap } from '../src/index';
+
+const WORKER = new URL('./worker.mjs', import.meta.url);
+const workers: Worker[] = [];
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+});
+
+interface Block {
+  ptr: number;
+  size: number;
+  seed: number;
+}
+
+function start(heap: Heap): Worker {
+  const worker = new Worker(WORKER, { workerData: { memory: heap.memory } });
+  workers.push(worker);
+  return worker;
+}
+
+function ask<T = { ok: boolean; message?: string; threadId: number; blocks: Block[] }>(
+  worker: Worker,
+  msg: unknown,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    worker.once('message', (reply) => (reply.ok ? resolve(reply) : reject(new Error(reply.message))));
+    worker.once('error', reject);
+    worker.postMessage(msg);
+  });
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('workers share one heap', () => {
+  it('a worker frees blocks the main thread allocated, and the reverse', async () => {
+    const heap = createHeap({ initialBytes: 2 ** 20, maxBytes: 256 * 2 ** 20 });
+    const worker = start(heap);
+    const random = rng(42);
+    const blocks: Block[] = [];
+    for (let i = 0; i < 200; i++) {
+      const size = 1 + Math.floor(random() * 200_000);
+      const ptr = heap.malloc(size);
+      const u8 = heap.u8;
+      for (let j = 0; j < size; j++) u8[ptr + j] = (i + j * 31) & 0xff;
+      blocks.push({ ptr, size, seed: i });
+    }
+    const freed = await ask(worker, { op: 'free', blocks });
+    expect(freed.threadId).not.toBe(heap.threadId);
+    expect(heap.stats().liveBlocks).toBe(0);
+
+    const sizes = Array.from({ length: 200 }, () => 1 + Math.floor(random() * 200_000));
+    const made = await ask(worker, { op: 'alloc', sizes });
+    let damaged = 0;
+    for (const b of made.blocks) {
+      const u8 = heap.u8; // the worker grew the memory: views must follow
+      for (let j = 0; j < b.size; j++) if (u8[b.ptr + j] !== ((b.seed + j * 31) & 0xff)) damaged++;
+      heap.free(b.ptr);
+    }
+    expect(damaged).toBe(0);
+    await ask(worker, { op: 'detach' });
+    const s = heap.stats();
+    expect(s.liveBlocks).toBe(0);
+    expect(s.threads).toBe(1);
+    heap.check();
+  });
+
+  it('a terminated worker is reclaimed and its blocks stay usable', async () => {
+    const heap = createHeap({ initialBytes: 2 ** 20, maxBytes: 64 * 2 ** 20 });
+    const worker = start(heap);
+    const made = await ask(worker, { op: 'alloc', sizes: [10, 5000, 70_000] });
+    const hanging = await ask(worker, { op: 'hang' });
+    await worker.terminate();
+    heap.reclaimThread(hanging.threadId);
+    expect(heap.stats().threads).toBe(1);
+    for (const b of made.blocks) heap.free(b.ptr);
+    expect(heap.stats().liveBlocks).toBe(0);
+    heap.check();
+  });
+});
