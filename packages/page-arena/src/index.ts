@@ -1,10 +1,8 @@
 export {
   Arena,
   type ArenaAttachOptions,
-  type ArenaFormatOptions,
   type ArenaRun,
   type ArenaStats,
-  type TierBounds,
 } from './arena';
 export { HakmemError, type HakmemErrorCode } from './errors';
 export {
@@ -58,3 +56,4 @@ export {
   mutexTryLock,
   mutexUnlock,
 } from './mutex';
+export type { ArenaFormatOptions, TierBounds } from './options';

@@ -1,4 +1,3 @@
-import { HakmemError } from './errors';
 import {
   MEMORY_AB_FIXED,
   MEMORY_AB_RESIZABLE,
@@ -111,8 +110,4 @@ export function memoryShrink(memory: HeapMemory, kind: number, bytes: number): b
   if (kind !== MEMORY_AB_RESIZABLE) return false;
   (memory as ArrayBuffer).resize(bytes);
   return true;
-}
-
-export function optionError(detail: string): HakmemError {
-  return new HakmemError('ERR_INVALID_OPTION', detail);
 }

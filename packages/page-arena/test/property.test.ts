@@ -48,7 +48,10 @@ class ArenaModel {
 
   /** Committed end after growing by at least `need` pages, 0 if maxBytes cannot. */
   growTo(need: number): number {
-    const to = Math.min(this.maxPages, this.committed + Math.max(need, Math.ceil((this.committed - this.basePage) / 8)));
+    const to = Math.min(
+      this.maxPages,
+      this.committed + Math.max(need, Math.ceil((this.committed - this.basePage) / 8)),
+    );
     return to < this.committed + need ? 0 : to;
   }
 
@@ -80,11 +83,18 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('alloc' as const), pages: fc.integer({ min: 1, max: 24 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('alloc' as const), pages: fc.integer({ min: 1, max: 24 }) }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('resize' as const), pick: fc.nat(), pages: fc.integer({ min: 1, max: 30 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('resize' as const),
+      pick: fc.nat(),
+      pages: fc.integer({ min: 1, max: 30 }),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('badFree' as const), page: fc.nat({ max: 100 }) }) },
 );
@@ -102,7 +112,11 @@ describe('page runs against an exact model', () => {
         fc.array(opArb, { minLength: OPS, maxLength: OPS }),
         (basePage, extra, ops) => {
           const initial = basePage + 1 + extra;
-          const arena = Arena.format({ base: basePage * P, initialBytes: initial * P, maxBytes: MAX_PAGES * P });
+          const arena = Arena.format({
+            base: basePage * P,
+            initialBytes: initial * P,
+            maxBytes: MAX_PAGES * P,
+          });
           const model = new ArenaModel(basePage, MAX_PAGES, initial);
           for (const op of ops) {
             steps++;
@@ -169,7 +183,9 @@ describe('page runs against an exact model', () => {
               const owner = page < model.committed ? model.owner[page]! : -2;
               if (owner > 0 && model.runs.get(owner)!.head === page) continue;
               const before = runsOf(arena);
-              expect(codeOf(() => arena.freeRun(page * P))).toBe(owner === 0 ? 'ERR_DOUBLE_FREE' : 'ERR_INVALID_POINTER');
+              expect(codeOf(() => arena.freeRun(page * P))).toBe(
+                owner === 0 ? 'ERR_DOUBLE_FREE' : 'ERR_INVALID_POINTER',
+              );
               expect(runsOf(arena)).toEqual(before);
             }
             arena.check();
@@ -192,7 +208,11 @@ describe('page runs against an exact model', () => {
             fc.record({ kind: fc.constant('alloc' as const), pages: fc.integer({ min: 1, max: 40 }) }),
             fc.record({ kind: fc.constant('alloc' as const), pages: fc.integer({ min: 900, max: 1800 }) }),
             fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }),
-            fc.record({ kind: fc.constant('resize' as const), pick: fc.nat(), pages: fc.integer({ min: 1, max: 1200 }) }),
+            fc.record({
+              kind: fc.constant('resize' as const),
+              pick: fc.nat(),
+              pages: fc.integer({ min: 1, max: 1200 }),
+            }),
           ),
           { minLength: 150, maxLength: 150 },
         ),
