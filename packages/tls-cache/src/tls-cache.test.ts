@@ -1,0 +1,302 @@
+import { Arena, HakmemError, TIER_MID } from '@hakmem/page-arena';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CACHE_EPOCH_EVENTS, CACHE_MIN_CAP, CC_COUNT, CC_SHIFT, TC_BUDGET, TC_CAP_BYTES } from './layout';
+import { type CacheBackend, TlsCache } from './tls-cache';
+
+const MiB = 2 ** 20;
+const SIZES = [16, 64, 1024];
+
+/**
+ * A backend over one page run: blocks of each class carved from a bump pointer, free ones in JS
+ * arrays. It records every block it handed out so the tests can see what a cache holds.
+ */
+class TestBackend implements CacheBackend {
+  refilled = 0;
+  /** Blocks out of the backend (in a cache or with a user) → class. */
+  readonly out = new Map<number, number>();
+  readonly free: number[][] = SIZES.map(() => []);
+  refills = 0;
+  spilled = 0;
+  private bump: number;
+  private readonly end: number;
+
+  constructor(
+    private readonly arena: Arena,
+    pages: number,
+  ) {
+    this.bump = arena.allocRun(pages, TIER_MID);
+    this.end = this.bump + pages * 65536;
+  }
+
+  cacheRefill(cls: number, want: number): number {
+    this.refills++;
+    const size = SIZES[cls]!;
+    const u32 = this.arena.u32;
+    let head = 0;
+    let n = 0;
+    while (n < want) {
+      let p = this.free[cls]!.pop();
+      if (p === undefined) {
+        if (this.bump + size > this.end) break;
+        p = this.bump;
+        this.bump += size;
+      }
+      u32[p >>> 2] = head;
+      head = p;
+      this.out.set(p, cls);
+      n++;
+    }
+    this.refilled = n;
+    return head;
+  }
+
+  cacheSpill(cls: number, head: number, count: number): void {
+    let p = head;
+    for (let i = 0; i < count; i++) {
+      if (this.out.get(p) !== cls)
+        throw new Error(`spill of ${p}, not a class-${cls} block out of the backend`);
+      const next = this.arena.u32[p >>> 2]!;
+      this.out.delete(p);
+      this.free[cls]!.push(p);
+      this.spilled++;
+      p = next;
+    }
+    if (p !== 0) throw new Error(`spill chain of ${count} blocks continues to ${p}`);
+  }
+
+  cacheRecover(cls: number, ptr: number): number {
+    if (this.out.get(ptr) !== cls) return -1;
+    const next = this.arena.u32[ptr >>> 2]!;
+    this.out.delete(ptr);
+    this.free[cls]!.push(ptr);
+    return next;
+  }
+
+  cacheCheckBlock(cls: number, ptr: number, threadId: number): void {
+    if (this.out.get(ptr) !== cls) {
+      throw new HakmemError(
+        'ERR_HEAP_CORRUPTED',
+        `thread ${threadId}'s cache holds ${ptr}, not a class-${cls} block`,
+      );
+    }
+  }
+}
+
+function setup(budgetBytes?: number, pages = 64) {
+  const arena = Arena.format({ initialBytes: MiB, maxBytes: 64 * MiB });
+  arena.threadAttach();
+  const backend = new TestBackend(arena, pages);
+  const rootWord = arena.tierRoot(TIER_MID);
+  const cache = new TlsCache(arena, backend, { slot: 1, classSizes: SIZES, rootWord, budgetBytes });
+  return { arena, backend, cache, rootWord };
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return HakmemError.codeOf(e);
+  }
+  return undefined;
+}
+
+describe('TlsCache', () => {
+  it('needs an attached thread and valid options', () => {
+    const arena = Arena.format({ initialBytes: MiB, maxBytes: 8 * MiB });
+    const backend = new TestBackend(arena, 1);
+    const rootWord = arena.tierRoot(TIER_MID);
+    expect(codeOf(() => new TlsCache(arena, backend, { slot: 0, classSizes: SIZES, rootWord }))).toBe(
+      'ERR_INVALID_THREAD',
+    );
+    arena.threadAttach();
+    expect(codeOf(() => new TlsCache(arena, backend, { slot: 2, classSizes: SIZES, rootWord }))).toBe(
+      'ERR_INVALID_OPTION',
+    );
+    expect(codeOf(() => new TlsCache(arena, backend, { slot: 0, classSizes: [], rootWord }))).toBe(
+      'ERR_INVALID_OPTION',
+    );
+    expect(
+      codeOf(() => new TlsCache(arena, backend, { slot: 0, classSizes: SIZES, rootWord, budgetBytes: -1 })),
+    ).toBe('ERR_INVALID_OPTION');
+  });
+
+  it('refills half its capacity on a miss, then serves LIFO hits', () => {
+    const { backend, cache } = setup();
+    expect(cache.cacheCapacity(1)).toBe(32); // 2 KiB / 64 B
+    const p = cache.cachePop(1);
+    expect(backend.refills).toBe(1);
+    expect(cache.cacheCount(1)).toBe(15);
+    for (let i = 0; i < 15; i++) cache.cachePop(1);
+    expect(backend.refills).toBe(1);
+    cache.cachePush(1, p);
+    expect(cache.cachePop(1)).toBe(p);
+    const s = cache.cacheStats()[1]!;
+    expect(s).toMatchObject({ size: 64, live: 16, cached: 0, hits: 16, misses: 1, spills: 0 });
+    cache.cacheCheck();
+  });
+
+  it('spills the oldest half when full, keeping the newest blocks', () => {
+    // a budget below the classes' minimum: no class can grow, so a full list spills
+    const { backend, cache } = setup(3072);
+    const cap = cache.cacheCapacity(0);
+    expect(cap).toBe(32);
+    const blocks = Array.from({ length: cap + 1 }, () => cache.cachePop(0));
+    cache.cacheFlush();
+    const refills = backend.refills;
+    const spilled = backend.spilled;
+    for (let i = 0; i < cap; i++) cache.cachePush(0, blocks[i]!);
+    expect(cache.cacheCount(0)).toBe(cap);
+    cache.cachePush(0, blocks[cap]!); // full: the first spill of the epoch does not grow
+    expect(cache.cacheCapacity(0)).toBe(cap);
+    expect(cache.cacheCount(0)).toBe(cap / 2 + 1);
+    expect(backend.spilled - spilled).toBe(cap / 2);
+    // newest first
+    expect(cache.cachePop(0)).toBe(blocks[cap]);
+    expect(cache.cachePop(0)).toBe(blocks[cap - 1]);
+    expect(backend.refills).toBe(refills);
+    expect(cache.cacheStats()[0]!.spills).toBe(1);
+    cache.cacheCheck();
+  });
+
+  it('grows a class that keeps missing and shrinks one that went cold, within the byte budget', () => {
+    const budget = 64 * 1024;
+    const { arena, cache } = setup(budget, 256);
+    const cold = cache.cacheCapacity(2);
+    const q = cache.cachePop(2);
+    cache.cachePush(2, q);
+    const hot = cache.cacheCapacity(0);
+    const held: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 3000; i++) held.push(cache.cachePop(0));
+      while (held.length > 0) cache.cachePush(0, held.pop()!);
+    }
+    expect(cache.cacheCapacity(0)).toBeGreaterThan(hot);
+    expect(cache.cacheCapacity(2)).toBeLessThan(cold);
+    expect(cache.cacheCapacity(2)).toBe(CACHE_MIN_CAP);
+    const area = cache.area;
+    expect(arena.i32[area + TC_CAP_BYTES]).toBeLessThanOrEqual(arena.i32[area + TC_BUDGET]!);
+    expect(cache.cacheCount(2)).toBeLessThanOrEqual(CACHE_MIN_CAP);
+    cache.cacheCheck();
+  });
+
+  it('never lets the capacities exceed a small budget', () => {
+    const { arena, cache } = setup(4096);
+    const held: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 500; i++) held.push(cache.cachePop(round % 2));
+      while (held.length > 0) cache.cachePush(round % 2, held.pop()!);
+      expect(arena.i32[cache.area + TC_CAP_BYTES]).toBeLessThanOrEqual(
+        Math.max(4096, CACHE_MIN_CAP * (16 + 64 + 1024)),
+      );
+    }
+    cache.cacheCheck();
+  });
+
+  it('returns 0 when the backend is out of memory, and serves again after frees', () => {
+    const { cache } = setup(undefined, 1);
+    const held: number[] = [];
+    for (;;) {
+      const p = cache.cachePop(2);
+      if (p === 0) break;
+      held.push(p);
+    }
+    expect(held.length).toBe(64);
+    cache.cachePush(2, held.pop()!);
+    expect(cache.cachePop(2)).not.toBe(0);
+  });
+
+  it('flushes, releases (folding its counters) and is reclaimed by another thread', () => {
+    const { arena, backend, cache, rootWord } = setup();
+    const mine = [cache.cachePop(0), cache.cachePop(1)];
+    cache.cacheFlush();
+    expect(cache.cacheCount(0) + cache.cacheCount(1)).toBe(0);
+    expect(backend.out.size).toBe(2);
+
+    const other = Arena.attach(arena.memory);
+    const dead = other.threadAttach();
+    const theirs = new TlsCache(other, backend, { slot: 1, classSizes: SIZES, rootWord });
+    const held = [theirs.cachePop(2), theirs.cachePop(2), theirs.cachePop(0)];
+    const cachedByDead = theirs.cacheCount(2) + theirs.cacheCount(0);
+    expect(cachedByDead).toBeGreaterThan(0);
+    cache.cacheCheck(); // walks both threads
+    // `dead` stops without detaching; this thread takes its cache back
+    expect(cache.cacheReclaim(dead)).toBe(cachedByDead);
+    expect(cache.cacheAreaOf(dead)).toBe(0);
+    expect(backend.out.size).toBe(2 + held.length);
+    arena.threadRelease(dead);
+    let s = cache.cacheStats();
+    expect(s[2]!.live).toBe(2);
+    expect(s[2]!.misses).toBe(1);
+    // frees of the dead thread's blocks by this thread
+    for (const p of held) cache.cachePush(p === held[2] ? 0 : 2, p);
+    for (const p of mine) cache.cachePush(p === mine[0] ? 0 : 1, p);
+    s = cache.cacheStats();
+    expect(s.map((c) => c.live)).toEqual([0, 0, 0]);
+    cache.cacheRelease();
+    expect(cache.area).toBe(0);
+    expect(backend.out.size).toBe(0);
+    s = cache.cacheStats();
+    expect(s.map((c) => c.live)).toEqual([0, 0, 0]);
+    expect(s[2]!.hits + s[2]!.misses).toBe(2); // the dead thread's 2 pops, folded
+    expect(s.every((c) => c.cached === 0 && c.capacity === 0)).toBe(true);
+  });
+
+  it('check finds a list that disagrees with its count', () => {
+    const { arena, cache } = setup();
+    cache.cachePop(0);
+    cache.cacheCheck();
+    const h = cache.records + (0 << CC_SHIFT);
+    arena.i32[h + CC_COUNT]!++;
+    expect(codeOf(() => cache.cacheCheck())).toBe('ERR_HEAP_CORRUPTED');
+    arena.i32[h + CC_COUNT]! -= 2;
+    expect(codeOf(() => cache.cacheCheck())).toBe('ERR_HEAP_CORRUPTED');
+  });
+
+  it('keeps every block exactly once against a model of random pops and pushes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.nat(2), fc.nat(1000)), { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 0, max: 4 }),
+        (ops, budgetStep) => {
+          const { backend, cache } = setup(budgetStep * 8192, 32);
+          const held: Array<[number, number]> = [];
+          let slow = 0;
+          for (const [isPop, cls, pick] of ops) {
+            if (isPop || held.length === 0) {
+              const p = cache.cachePop(cls);
+              if (p === 0) continue;
+              expect(held.some(([q]) => q === p)).toBe(false);
+              held.push([p, cls]);
+            } else {
+              const [p, c] = held.splice(pick % held.length, 1)[0]!;
+              cache.cachePush(c, p);
+            }
+            if (++slow % 50 === 0) cache.cacheCheck();
+            const stats = cache.cacheStats();
+            for (let c = 0; c < SIZES.length; c++) {
+              expect(stats[c]!.live).toBe(held.filter(([, k]) => k === c).length);
+            }
+            expect(backend.out.size).toBe(held.length + stats.reduce((a, s) => a + s.cached, 0));
+          }
+          cache.cacheCheck();
+          cache.cacheFlush();
+          expect(backend.out.size).toBe(held.length);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('runs epochs: an idle class gives back capacity after CACHE_EPOCH_EVENTS slow events', () => {
+    const { cache } = setup();
+    const cap2 = cache.cacheCapacity(2);
+    // slow events in class 1 only: pop one, push one, and flush between to force misses
+    for (let i = 0; i < CACHE_EPOCH_EVENTS + 1; i++) {
+      const p = cache.cachePop(1);
+      cache.cachePush(1, p);
+      cache.cacheFlush();
+    }
+    expect(cache.cacheCapacity(2)).toBe(cap2 / 2);
+  });
+});

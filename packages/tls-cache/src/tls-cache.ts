@@ -1,0 +1,589 @@
+import { type Arena, HakmemError, TR_TLS_CACHE } from '@hakmem/page-arena';
+import {
+  CACHE_DEFAULT_BUDGET,
+  CACHE_EPOCH_EVENTS,
+  CACHE_GROW_AFTER,
+  CACHE_INIT_BYTES,
+  CACHE_INIT_MAX_CAP,
+  CACHE_INIT_MIN_CAP,
+  CACHE_MAX_CAP,
+  CACHE_MIN_CAP,
+  CACHE_SLOTS,
+  CC_CAP,
+  CC_COUNT,
+  CC_EPOCH_HITS,
+  CC_EPOCH_SLOW,
+  CC_HEAD,
+  CC_HITS,
+  CC_LIVE,
+  CC_MISSES,
+  CC_SHIFT,
+  CC_SIZE,
+  CC_SPILLS,
+  CC_WORDS,
+  G_CLASSES,
+  G_HEADER_WORDS,
+  G_HITS,
+  G_LIVE,
+  G_MISSES,
+  G_SPILLS,
+  G_WORDS,
+  TC_BUDGET,
+  TC_CAP_BYTES,
+  TC_CLASSES,
+  TC_EPOCHS,
+  TC_EVENTS,
+  TC_HEADER_WORDS,
+  TC_SLOT,
+  TC_THREAD,
+} from './layout';
+
+/**
+ * The allocator a TlsCache fronts. Its methods run only on the cache's slow paths.
+ * Blocks are linked through their first u32 word (0 ends a chain).
+ */
+export interface CacheBackend {
+  /** Length of the chain the last `cacheRefill` returned. */
+  readonly refilled: number;
+  /** Detaches up to `want` (≥ 1) free blocks of class `cls` for this thread; returns the chain head (0 = out of memory) and sets `refilled`. */
+  cacheRefill(cls: number, want: number): number;
+  /** Takes back `count` blocks of class `cls`, chained from `head`, that this thread's cache held. */
+  cacheSpill(cls: number, head: number, count: number): void;
+  /**
+   * Reclaim of a dead thread: `ptr` was in its cache list of class `cls`. If it is a free
+   * block of that class the backend can take back, take it back and return the link it held;
+   * else return -1 (the walk of that list stops: the rest was in flight).
+   */
+  cacheRecover(cls: number, ptr: number, deadThreadId: number): number;
+  /** check(): throws ERR_HEAP_CORRUPTED unless `ptr` is a free block of class `cls` that thread `threadId` may cache. */
+  cacheCheckBlock(cls: number, ptr: number, threadId: number): void;
+}
+
+export interface TlsCacheOptions {
+  /** Which of the thread record's tls-cache words names this cache's area: 0 (tiny tier) or 1 (mid tier). */
+  slot: number;
+  /** Block size of each class (index = class). */
+  classSizes: ArrayLike<number>;
+  /**
+   * i32 index of a word, zero at format and owned by the fronted tier (in its tier root), where
+   * this cache keeps the offset of its global block (counters of departed threads).
+   */
+  rootWord: number;
+  /** Most bytes this thread's class capacities may add up to (default 256 KiB). */
+  budgetBytes?: number;
+}
+
+/** Heap-wide figures of one class (Σ attached threads + departed threads' counters). */
+export interface CacheClassStats {
+  size: number;
+  /** Blocks handed to users and not yet freed (exact when quiescent). */
+  live: number;
+  /** Blocks in thread caches. */
+  cached: number;
+  /** Σ capacity of the attached threads. */
+  capacity: number;
+  hits: number;
+  misses: number;
+  spills: number;
+}
+
+/**
+ * One thread's cache over a size-class backend (create it after `arena.threadAttach()`).
+ *
+ * A composed tier may run the fast path itself on the area's words (see layout.ts) and call
+ * `cacheRefill`/`cacheSpill` on a miss; `cachePop`/`cachePush` are that fast path for
+ * everyone else.
+ */
+export class TlsCache {
+  readonly arena: Arena;
+  readonly backend: CacheBackend;
+  readonly threadId: number;
+  readonly slot: number;
+  readonly classes: number;
+  /** Block size per class. */
+  readonly sizes: Int32Array;
+  readonly rootWord: number;
+  /** Views (fixed length; refreshed on slow paths). */
+  i32: Int32Array;
+  u32: Uint32Array;
+  /** i32 index of this thread's area (0 after release). */
+  area: number;
+  /** i32 index of class 0's record: `records + (cls << CC_SHIFT)`. */
+  records: number;
+  private global: number;
+
+  constructor(arena: Arena, backend: CacheBackend, options: TlsCacheOptions) {
+    if (!(arena.threadId >= 1)) {
+      throw new HakmemError(
+        'ERR_INVALID_THREAD',
+        `TlsCache needs an attached thread (threadId ${arena.threadId}): call arena.threadAttach() first`,
+      );
+    }
+    const { slot, classSizes, rootWord } = options;
+    if (!(Number.isInteger(slot) && slot >= 0 && slot < CACHE_SLOTS)) {
+      throw new HakmemError('ERR_INVALID_OPTION', `TlsCache slot ${slot} is not 0 or 1`);
+    }
+    const classes = classSizes.length;
+    if (classes < 1 || !Array.from(classSizes).every((s) => Number.isInteger(s) && s >= 4)) {
+      throw new HakmemError(
+        'ERR_INVALID_OPTION',
+        'TlsCache classSizes must be a non-empty list of integer block sizes ≥ 4 (a block holds its link)',
+      );
+    }
+    const budget = options.budgetBytes ?? CACHE_DEFAULT_BUDGET;
+    if (!(Number.isInteger(budget) && budget >= 0 && budget < 2 ** 31)) {
+      throw new HakmemError(
+        'ERR_INVALID_OPTION',
+        `TlsCache budgetBytes ${budget} is not an integer in [0, 2^31)`,
+      );
+    }
+    this.arena = arena;
+    this.backend = backend;
+    this.threadId = arena.threadId;
+    this.slot = slot;
+    this.classes = classes;
+    this.sizes = Int32Array.from(classSizes);
+    this.rootWord = rootWord;
+    arena.refresh();
+    this.i32 = arena.i32;
+    this.u32 = arena.u32;
+    this.global = this.cacheGlobal();
+    const record = arena.threadRecord(this.threadId) + TR_TLS_CACHE + slot;
+    this.cacheRefreshViews();
+    let offset = Atomics.load(this.i32, record) >>> 0;
+    if (offset === 0) {
+      offset = arena.metaAlloc((TC_HEADER_WORDS + classes * CC_WORDS) * 4);
+      if (offset === 0)
+        throw new HakmemError(
+          'ERR_OUT_OF_MEMORY',
+          `no room for thread ${this.threadId}'s cache area within maxBytes ${arena.maxBytes}`,
+        );
+      this.cacheRefreshViews();
+      this.cacheFormat(offset >>> 2, budget);
+      Atomics.store(this.i32, record, offset);
+    } else if (this.i32[(offset >>> 2) + TC_CLASSES] !== classes) {
+      throw new HakmemError(
+        'ERR_INVALID_OPTION',
+        `thread ${this.threadId}'s cache in slot ${slot} has ${this.i32[(offset >>> 2) + TC_CLASSES]} classes, not ${classes}`,
+      );
+    }
+    this.area = offset >>> 2;
+    this.records = this.area + TC_HEADER_WORDS;
+  }
+
+  /** The global block (created by the first thread; CAS on the root word). */
+  private cacheGlobal(): number {
+    let offset = Atomics.load(this.i32, this.rootWord) >>> 0;
+    if (offset !== 0) return offset >>> 2;
+    const fresh = this.arena.metaAlloc((G_HEADER_WORDS + this.classes * G_WORDS) * 4);
+    if (fresh === 0) throw new HakmemError('ERR_OUT_OF_MEMORY', 'no room for the cache counters block');
+    this.cacheRefreshViews();
+    this.i32[(fresh >>> 2) + G_CLASSES] = this.classes;
+    offset = Atomics.compareExchange(this.i32, this.rootWord, 0, fresh) >>> 0;
+    if (offset === 0) return fresh >>> 2;
+    this.arena.metaFree(fresh);
+    return offset >>> 2;
+  }
+
+  private cacheFormat(area: number, budget: number): void {
+    const i32 = this.i32;
+    i32[area + TC_THREAD] = this.threadId;
+    i32[area + TC_CLASSES] = this.classes;
+    i32[area + TC_BUDGET] = budget;
+    i32[area + TC_SLOT] = this.slot;
+    const caps = Array.from(this.sizes, (size) =>
+      Math.min(CACHE_INIT_MAX_CAP, Math.max(CACHE_INIT_MIN_CAP, Math.floor(CACHE_INIT_BYTES / size))),
+    );
+    const bytes = () => caps.reduce((sum, cap, c) => sum + cap * this.sizes[c]!, 0);
+    const limit = Math.max(budget, CACHE_MIN_CAP * this.sizes.reduce((a, b) => a + b, 0));
+    // Start within the budget: halve the class holding the most bytes until the sum fits.
+    while (bytes() > limit) {
+      let widest = -1;
+      for (let c = 0; c < caps.length; c++) {
+        if (
+          caps[c]! > CACHE_MIN_CAP &&
+          (widest < 0 || caps[c]! * this.sizes[c]! > caps[widest]! * this.sizes[widest]!)
+        )
+          widest = c;
+      }
+      caps[widest] = Math.max(CACHE_MIN_CAP, caps[widest]! >>> 1);
+    }
+    for (let c = 0; c < this.classes; c++) {
+      const h = area + TC_HEADER_WORDS + (c << CC_SHIFT);
+      i32[h + CC_CAP] = caps[c]!;
+      i32[h + CC_SIZE] = this.sizes[c]!;
+    }
+    const capBytes = bytes();
+    i32[area + TC_CAP_BYTES] = capBytes;
+  }
+
+  /** Picks up views made current by a growth of the memory. */
+  cacheRefreshViews(): void {
+    const arena = this.arena;
+    arena.refresh();
+    if (arena.i32 !== this.i32) {
+      this.i32 = arena.i32;
+      this.u32 = arena.u32;
+    }
+  }
+
+  // ───────────────────────────── fast path ─────────────────────────────
+
+  /** A block of class `cls` from the cache (refilled on a miss); 0 when the backend is out of memory. Counts it live. */
+  cachePop(cls: number): number {
+    const h = this.records + (cls << CC_SHIFT);
+    const u32 = this.u32;
+    const p = u32[h + CC_HEAD]!;
+    if (p === 0) return this.cachePopSlow(cls);
+    const i32 = this.i32;
+    i32[h + CC_HEAD] = u32[p >>> 2]!;
+    i32[h + CC_COUNT]!--;
+    i32[h + CC_HITS]!++;
+    i32[h + CC_LIVE]!++;
+    return p;
+  }
+
+  private cachePopSlow(cls: number): number {
+    if (this.cacheRefill(cls) === 0) return 0;
+    const h = this.records + (cls << CC_SHIFT);
+    const i32 = this.i32;
+    const p = this.u32[h + CC_HEAD]!;
+    i32[h + CC_HEAD] = this.u32[p >>> 2]!;
+    i32[h + CC_COUNT]!--;
+    i32[h + CC_LIVE]!++;
+    return p;
+  }
+
+  /** Takes back a block of class `cls` that a user of this thread freed (spilling when full). */
+  cachePush(cls: number, ptr: number): void {
+    const h = this.records + (cls << CC_SHIFT);
+    const i32 = this.i32;
+    const n = i32[h + CC_COUNT]!;
+    if (n >= i32[h + CC_CAP]!) {
+      this.cacheSpill(cls);
+      this.cachePush(cls, ptr);
+      return;
+    }
+    this.u32[ptr >>> 2] = this.u32[h + CC_HEAD]!;
+    i32[h + CC_HEAD] = ptr;
+    i32[h + CC_COUNT] = n + 1;
+    i32[h + CC_LIVE]!--;
+  }
+
+  /** A block of class `cls` that this thread freed into another thread's structures: counts it no longer live. */
+  cacheNoteFree(cls: number): void {
+    this.i32[this.records + (cls << CC_SHIFT) + CC_LIVE]!--;
+  }
+
+  // ───────────────────────────── slow paths ─────────────────────────────
+
+  /**
+   * A miss: fills the (empty) list of `cls` with a batch from the backend. Returns the blocks
+   * now cached, 0 when the backend is out of memory.
+   */
+  cacheRefill(cls: number): number {
+    this.cacheRefreshViews();
+    const h = this.records + (cls << CC_SHIFT);
+    let i32 = this.i32;
+    i32[h + CC_MISSES]!++;
+    this.cacheSlowEvent(h);
+    const cap = i32[h + CC_CAP]!;
+    const head = this.backend.cacheRefill(cls, cap > 1 ? cap >>> 1 : 1);
+    const n = this.backend.refilled;
+    // The backend refreshed the arena's views if it grew the memory; adopt them without a call
+    // (a call is an interrupt point: a terminated worker would lose the batch).
+    if (this.arena.i32 !== i32) {
+      this.i32 = i32 = this.arena.i32;
+      this.u32 = this.arena.u32;
+    }
+    if (head === 0) return 0;
+    const count = i32[h + CC_COUNT]!;
+    if (count === 0) {
+      i32[h + CC_HEAD] = head;
+      i32[h + CC_COUNT] = n;
+    } else {
+      this.cacheAppend(h, head, n, count);
+    }
+    if (i32[this.area + TC_EVENTS]! >= CACHE_EPOCH_EVENTS) this.cacheEpoch();
+    return n;
+  }
+
+  /** Puts a chain in front of a non-empty list (only when a refill met a list that is not empty). */
+  private cacheAppend(h: number, head: number, n: number, count: number): void {
+    const u32 = this.u32;
+    let tail = head;
+    for (let i = 1; i < n; i++) tail = u32[tail >>> 2]!;
+    u32[tail >>> 2] = u32[h + CC_HEAD]!;
+    this.i32[h + CC_HEAD] = head;
+    this.i32[h + CC_COUNT] = count + n;
+  }
+
+  /**
+   * The list of `cls` is full and a block is coming back: grow the capacity if the class is
+   * hot, else give the oldest half to the backend. Afterwards the list has room for one.
+   */
+  cacheSpill(cls: number): void {
+    this.cacheRefreshViews();
+    const h = this.records + (cls << CC_SHIFT);
+    const i32 = this.i32;
+    i32[h + CC_SPILLS]!++;
+    const count = i32[h + CC_COUNT]!;
+    if (this.cacheSlowEvent(h) && count < i32[h + CC_CAP]!) return;
+    this.cacheTrimList(cls, h, i32[h + CC_CAP]! >>> 1);
+    if (i32[this.area + TC_EVENTS]! >= CACHE_EPOCH_EVENTS) this.cacheEpoch();
+  }
+
+  /** Cuts the list of class record `h` to its newest `keep` blocks; the rest goes to the backend. */
+  private cacheTrimList(cls: number, h: number, keep: number): void {
+    const i32 = this.i32;
+    const u32 = this.u32;
+    const count = i32[h + CC_COUNT]!;
+    if (count <= keep) return;
+    let chain: number;
+    if (keep === 0) {
+      chain = u32[h + CC_HEAD]!;
+      i32[h + CC_HEAD] = 0;
+      i32[h + CC_COUNT] = 0;
+    } else {
+      let last = u32[h + CC_HEAD]!;
+      for (let i = 1; i < keep; i++) last = u32[last >>> 2]!;
+      chain = u32[last >>> 2]!;
+      u32[last >>> 2] = 0;
+      i32[h + CC_COUNT] = keep;
+    }
+    this.backend.cacheSpill(cls, chain, count - keep);
+    this.cacheRefreshViews();
+  }
+
+  /** Counts a slow event of class record `h`; grows the class when it keeps missing. True if it grew. */
+  private cacheSlowEvent(h: number): boolean {
+    const i32 = this.i32;
+    const area = this.area;
+    i32[area + TC_EVENTS]!++;
+    const slow = ++i32[h + CC_EPOCH_SLOW]!;
+    if (slow < CACHE_GROW_AFTER) return false;
+    const cap = i32[h + CC_CAP]!;
+    const add = cap * i32[h + CC_SIZE]!;
+    if (cap >= CACHE_MAX_CAP || i32[area + TC_CAP_BYTES]! + add > i32[area + TC_BUDGET]!) return false;
+    i32[h + CC_CAP] = cap * 2;
+    i32[area + TC_CAP_BYTES] = i32[area + TC_CAP_BYTES]! + add;
+    return true;
+  }
+
+  /** End of an epoch: classes that went cold give half their capacity (and what no longer fits) back. */
+  private cacheEpoch(): void {
+    const area = this.area;
+    this.i32[area + TC_EVENTS] = 0;
+    this.i32[area + TC_EPOCHS]!++;
+    for (let cls = 0; cls < this.classes; cls++) {
+      const h = this.records + (cls << CC_SHIFT);
+      const i32 = this.i32;
+      const hits = i32[h + CC_HITS]!;
+      const cold = hits === i32[h + CC_EPOCH_HITS] && i32[h + CC_EPOCH_SLOW] === 0;
+      i32[h + CC_EPOCH_HITS] = hits;
+      i32[h + CC_EPOCH_SLOW] = 0;
+      const cap = i32[h + CC_CAP]!;
+      if (!cold || cap <= CACHE_MIN_CAP) continue;
+      const smaller = Math.max(CACHE_MIN_CAP, cap >>> 1);
+      i32[h + CC_CAP] = smaller;
+      i32[area + TC_CAP_BYTES] = i32[area + TC_CAP_BYTES]! - (cap - smaller) * i32[h + CC_SIZE]!;
+      this.cacheTrimList(cls, h, smaller);
+    }
+  }
+
+  /** Every cached block back to the backend. */
+  cacheFlush(): void {
+    if (this.area === 0) return;
+    this.cacheRefreshViews();
+    for (let cls = 0; cls < this.classes; cls++) {
+      this.cacheTrimList(cls, this.records + (cls << CC_SHIFT), 0);
+    }
+  }
+
+  /** The thread is leaving: flush, fold its counters into the global block, free its area. */
+  cacheRelease(): void {
+    if (this.area === 0) return;
+    this.cacheFlush();
+    this.cacheFold(this.area);
+    this.cacheFreeArea(this.threadId);
+    this.area = 0;
+    this.records = 0;
+  }
+
+  private cacheFold(area: number): void {
+    const i32 = this.i32;
+    const g = this.global;
+    for (let cls = 0; cls < this.classes; cls++) {
+      const h = area + TC_HEADER_WORDS + (cls << CC_SHIFT);
+      const gc = g + G_HEADER_WORDS + cls * G_WORDS;
+      Atomics.add(i32, gc + G_LIVE, i32[h + CC_LIVE]!);
+      Atomics.add(i32, gc + G_HITS, i32[h + CC_HITS]!);
+      Atomics.add(i32, gc + G_MISSES, i32[h + CC_MISSES]!);
+      Atomics.add(i32, gc + G_SPILLS, i32[h + CC_SPILLS]!);
+    }
+  }
+
+  private cacheFreeArea(threadId: number): void {
+    const record = this.arena.threadRecord(threadId) + TR_TLS_CACHE + this.slot;
+    if (record >= this.i32.length) this.cacheRefreshViews();
+    const offset = Atomics.exchange(this.i32, record, 0) >>> 0;
+    if (offset !== 0) this.arena.metaFree(offset);
+  }
+
+  /**
+   * A dead (terminated) thread's cache: every block still listed goes back through
+   * `backend.cacheRecover`, its counters are folded, its area freed. Returns the blocks recovered.
+   */
+  cacheReclaim(deadThreadId: number): number {
+    if (deadThreadId === this.threadId) {
+      throw new HakmemError(
+        'ERR_INVALID_THREAD',
+        `cacheReclaim: thread ${deadThreadId} is this thread (use cacheRelease)`,
+      );
+    }
+    this.cacheRefreshViews();
+    const record = this.arena.threadRecord(deadThreadId) + TR_TLS_CACHE + this.slot;
+    if (record >= this.i32.length) this.cacheRefreshViews();
+    const offset = Atomics.load(this.i32, record) >>> 0;
+    if (offset === 0) return 0;
+    const area = offset >>> 2;
+    let recovered = 0;
+    for (let cls = 0; cls < this.classes; cls++) {
+      const h = area + TC_HEADER_WORDS + (cls << CC_SHIFT);
+      const count = this.i32[h + CC_COUNT]!;
+      let p = this.u32[h + CC_HEAD]!;
+      for (let i = 0; i < count && p !== 0; i++) {
+        const next = this.backend.cacheRecover(cls, p, deadThreadId);
+        if (next < 0) break;
+        recovered++;
+        p = next;
+      }
+      this.cacheRefreshViews();
+      this.i32[h + CC_HEAD] = 0;
+      this.i32[h + CC_COUNT] = 0;
+    }
+    this.cacheFold(area);
+    this.cacheFreeArea(deadThreadId);
+    return recovered;
+  }
+
+  // ───────────────────────────── stats and check ─────────────────────────────
+
+  /** i32 index of the area of thread `threadId` in this slot, 0 if it has none. */
+  cacheAreaOf(threadId: number): number {
+    const record = this.arena.threadRecord(threadId) + TR_TLS_CACHE + this.slot;
+    if (record >= this.i32.length) this.cacheRefreshViews();
+    return (Atomics.load(this.i32, record) >>> 0) >>> 2;
+  }
+
+  /** This thread's capacity of class `cls` in blocks. */
+  cacheCapacity(cls: number): number {
+    return this.i32[this.records + (cls << CC_SHIFT) + CC_CAP]!;
+  }
+
+  /** Blocks in this thread's list of class `cls`. */
+  cacheCount(cls: number): number {
+    return this.i32[this.records + (cls << CC_SHIFT) + CC_COUNT]!;
+  }
+
+  /** Heap-wide figures per class: Σ attached threads + the counters of departed ones (exact when quiescent). */
+  cacheStats(): CacheClassStats[] {
+    this.cacheRefreshViews();
+    const out: CacheClassStats[] = [];
+    const g = this.global;
+    for (let cls = 0; cls < this.classes; cls++) {
+      const gc = g + G_HEADER_WORDS + cls * G_WORDS;
+      out.push({
+        size: this.sizes[cls]!,
+        live: Atomics.load(this.i32, gc + G_LIVE),
+        cached: 0,
+        capacity: 0,
+        hits: Atomics.load(this.i32, gc + G_HITS) >>> 0,
+        misses: Atomics.load(this.i32, gc + G_MISSES) >>> 0,
+        spills: Atomics.load(this.i32, gc + G_SPILLS) >>> 0,
+      });
+    }
+    for (const tid of this.arena.threadIds()) {
+      const area = this.cacheAreaOf(tid);
+      if (area === 0) continue;
+      const i32 = this.i32;
+      for (let cls = 0; cls < this.classes; cls++) {
+        const h = area + TC_HEADER_WORDS + (cls << CC_SHIFT);
+        const s = out[cls]!;
+        s.live += i32[h + CC_LIVE]!;
+        s.cached += i32[h + CC_COUNT]!;
+        s.capacity += i32[h + CC_CAP]!;
+        s.hits += i32[h + CC_HITS]! >>> 0;
+        s.misses += i32[h + CC_MISSES]! >>> 0;
+        s.spills += i32[h + CC_SPILLS]! >>> 0;
+      }
+    }
+    return out;
+  }
+
+  /** Walks every attached thread's cache: counts, capacities, budget, each block (through `backend.cacheCheckBlock`). */
+  cacheCheck(): void {
+    this.cacheRefreshViews();
+    for (const tid of this.arena.threadIds()) {
+      const area = this.cacheAreaOf(tid);
+      if (area === 0) continue;
+      const i32 = this.i32;
+      const u32 = this.u32;
+      const where = `thread ${tid}'s cache (slot ${this.slot})`;
+      if (
+        i32[area + TC_THREAD] !== tid ||
+        i32[area + TC_CLASSES] !== this.classes ||
+        i32[area + TC_SLOT] !== this.slot
+      ) {
+        throw new HakmemError(
+          'ERR_HEAP_CORRUPTED',
+          `${where}: header names thread ${i32[area + TC_THREAD]}, ${i32[area + TC_CLASSES]} classes, slot ${i32[area + TC_SLOT]}`,
+        );
+      }
+      let capBytes = 0;
+      let minBytes = 0;
+      for (let cls = 0; cls < this.classes; cls++) {
+        const h = area + TC_HEADER_WORDS + (cls << CC_SHIFT);
+        const count = i32[h + CC_COUNT]!;
+        const cap = i32[h + CC_CAP]!;
+        if (i32[h + CC_SIZE] !== this.sizes[cls]) {
+          throw new HakmemError(
+            'ERR_HEAP_CORRUPTED',
+            `${where}: class ${cls} records size ${i32[h + CC_SIZE]}, not ${this.sizes[cls]}`,
+          );
+        }
+        if (!(cap >= CACHE_MIN_CAP && cap <= CACHE_MAX_CAP) || !(count >= 0 && count <= cap)) {
+          throw new HakmemError(
+            'ERR_HEAP_CORRUPTED',
+            `${where}: class ${cls} (${this.sizes[cls]} B) holds ${count} blocks with capacity ${cap}`,
+          );
+        }
+        capBytes += cap * this.sizes[cls]!;
+        minBytes += CACHE_MIN_CAP * this.sizes[cls]!;
+        let p = u32[h + CC_HEAD]!;
+        for (let i = 0; i < count; i++) {
+          if (p === 0) {
+            throw new HakmemError(
+              'ERR_HEAP_CORRUPTED',
+              `${where}: class ${cls} list ends after ${i} blocks, its count says ${count}`,
+            );
+          }
+          this.backend.cacheCheckBlock(cls, p, tid);
+          p = u32[p >>> 2]!;
+        }
+        if (p !== 0) {
+          throw new HakmemError(
+            'ERR_HEAP_CORRUPTED',
+            `${where}: class ${cls} list continues past its count ${count} (to ${p})`,
+          );
+        }
+      }
+      if (capBytes !== i32[area + TC_CAP_BYTES] || capBytes > Math.max(i32[area + TC_BUDGET]!, minBytes)) {
+        throw new HakmemError(
+          'ERR_HEAP_CORRUPTED',
+          `${where}: capacities add up to ${capBytes} B; recorded ${i32[area + TC_CAP_BYTES]}, budget ${i32[area + TC_BUDGET]}`,
+        );
+      }
+    }
+  }
+}
