@@ -168,7 +168,7 @@ function plan(o: Options, hakmemReason: string | undefined): Planned[] {
     for (const v of w.variants(o.suite, o.threads)) {
       for (const alloc of o.allocs) {
         const info = allocatorInfo(alloc);
-        const base = { workload: wname, variant: v.variant, alloc };
+        const base = { workload: wname, variant: v.variant, alloc, unit: w.unit, better: w.better };
         const notRun = (status: Cell['status'], reason: string): Planned => ({
           cells:
             wname === 'sizes'
@@ -214,9 +214,12 @@ function cellsOf(
   ms: number,
   capMs: number,
 ): Cell[] {
+  const w = workload(task.workload);
   const base = {
     workload: task.workload,
     alloc: task.alloc,
+    unit: w.unit,
+    better: w.better,
     processMs: ms,
     ...(task.capped ? { capped: task.capped } : {}),
   };
@@ -272,6 +275,8 @@ function cellsOf(
   });
 }
 
+const loadAtStart = os.loadavg()[0]!;
+
 function machine(): RunReport['machine'] {
   const cpus = os.cpus();
   return {
@@ -280,6 +285,7 @@ function machine(): RunReport['machine'] {
     memoryBytes: os.totalmem(),
     os: `${os.type()} ${os.release()}`,
     arch: os.arch(),
+    loadAverage: [loadAtStart, os.loadavg()[0]!],
   };
 }
 
@@ -406,6 +412,17 @@ async function main(): Promise<void> {
     cells,
     totalMs: 0,
   };
+  const [loadStart, loadEnd] = report.machine.loadAverage;
+  if (Math.max(loadStart, loadEnd) > report.machine.cores / 2) {
+    report.notes.push(
+      `The machine had other work: 1-minute load average ${loadStart.toFixed(1)} at the start and ${loadEnd.toFixed(1)} at the end on ${report.machine.cores} cores, so the numbers (and the ratios, whose runs were at different moments) carry that noise.`,
+    );
+  }
+  const measured = cells.filter((c) => c.status === 'ok' || c.status === 'wrong');
+  const matched = measured.filter((c) => c.status === 'ok' && c.checksum === c.expected).length;
+  report.notes.push(
+    `Checksums: ${matched} of ${measured.length} measured cells equal the model's checksum for their configuration.`,
+  );
   report.totalMs = performance.now() - started;
 
   await writeOutputs(report, o.allocs, o.complete);

@@ -28,7 +28,10 @@ interface HakmemModule {
   ): HakmemHeap;
 }
 
-/** hakmem grows up to 4 GiB; keep headroom for its metadata. */
+/**
+ * hakmem grows on demand, so it gets the largest limit (SPEC: ≤ 4 GiB), as a user who wants no
+ * cap would set; what it commits is measured, not this limit.
+ */
 const HAKMEM_MAX_BYTES = 4 * 2 ** 30 - 2 ** 26;
 
 let loaded: Promise<HakmemModule> | undefined;
@@ -84,10 +87,9 @@ function hakmemInfo(name: AllocatorName, safety: 'strict' | 'fast'): AllocatorIn
     threadSafe: true,
     maxBlock: Number.POSITIVE_INFINITY,
     notes: '',
-    async create({ budgetBytes }: CreateOptions) {
+    async create(_options: CreateOptions) {
       const mod = await loadHakmem();
-      const maxBytes = Math.min(HAKMEM_MAX_BYTES, Math.max(budgetBytes, 64 * 2 ** 20));
-      return new HakmemAllocator(name, mod.createHeap({ maxBytes, safety }));
+      return new HakmemAllocator(name, mod.createHeap({ maxBytes: HAKMEM_MAX_BYTES, safety }));
     },
     async attach(shared: unknown) {
       const mod = await loadHakmem();

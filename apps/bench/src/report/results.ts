@@ -29,6 +29,8 @@ export interface Machine {
   memoryBytes: number;
   os: string;
   arch: string;
+  /** 1-minute load average when the run started and when it ended (other work on the machine). */
+  loadAverage: [number, number];
 }
 
 export interface RunReport {

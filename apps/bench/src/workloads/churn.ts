@@ -16,7 +16,7 @@ export interface ChurnConfig {
   seed: number;
 }
 
-const PAIRS: Record<Suite, number> = { quick: 500_000, full: 5_000_000 };
+const PAIRS: Record<Suite, number> = { quick: 1_000_000, full: 5_000_000 };
 /** Pairs for peers whose free walks every live block (their time grows with the window). */
 const SLOW_PAIRS: Record<string, (window: number) => number> = {
   'thi.ng': (w) => (w <= 1000 ? 100_000 : 500),
@@ -53,6 +53,8 @@ const variantName = (window: number) => `window ${window.toLocaleString('en-US')
 
 export const churn: Workload<ChurnConfig> = {
   name: 'churn',
+  unit: 'ns/pair',
+  better: 'lower',
   describe: (suite) =>
     `random free+malloc, 8 B – 1 KiB, in a window of 1,000 and of 100,000 live blocks; ${PAIRS[suite].toLocaleString('en-US')} pairs; ns per pair`,
   variants: (suite) =>

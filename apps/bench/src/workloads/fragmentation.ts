@@ -81,6 +81,8 @@ export function fragmentationRun(a: Allocator, c: FragmentationConfig): Fragment
 
 export const fragmentation: Workload<FragmentationConfig> = {
   name: 'fragmentation',
+  unit: '× peak live',
+  better: 'lower',
   describe: (suite) =>
     `${SCALE[suite].first.toLocaleString('en-US')} blocks of 16 B – 4 KiB, free every other, ${SCALE[suite].second.toLocaleString('en-US')} of 32 B – 8 KiB, free all (log-uniform sizes); committed ÷ peak live, and time`,
   variants: (suite) => [{ variant: 'phased', config: { ...SCALE[suite], seed: 0xf7a9 } }],

@@ -39,7 +39,7 @@ export interface LarsonWorkerData {
   control: SharedArrayBuffer;
 }
 
-const GENERATIONS: Record<Suite, number> = { quick: 2, full: 10 };
+const GENERATIONS: Record<Suite, number> = { quick: 3, full: 10 };
 /** Rounds per generation for peers whose free walks every live block. */
 const SLOW_ROUNDS: Record<string, number> = { 'thi.ng': 2, smo: 2, malloc: 20 };
 /** A fill is generation -1 of its array. */
@@ -211,6 +211,8 @@ const variantName = (threads: number) => `${threads} worker${threads === 1 ? '' 
 
 export const larson: Workload<LarsonConfig> = {
   name: 'larson',
+  unit: 'ops/s',
+  better: 'higher',
   describe: (suite) =>
     `larson 8–1000 B, 5,000 blocks per worker, ${GENERATIONS[suite]} generations of 100 × 5,000 replacements per worker, arrays rotated between workers after each generation (workers kept, not restarted); replacements per second`,
   variants: (suite, threads) =>

@@ -31,7 +31,7 @@ export interface PcWorkerData {
   control: SharedArrayBuffer;
 }
 
-const BLOCKS: Record<Suite, number> = { quick: 200_000, full: 2_000_000 };
+const BLOCKS: Record<Suite, number> = { quick: 400_000, full: 2_000_000 };
 // Control words after the barrier's (threads.ts uses 0-1).
 const HEAD = 4; // Atomics: blocks published by the producer
 const TAIL = 5; // Atomics: blocks freed by the consumer
@@ -153,6 +153,8 @@ export async function pcRun(
 
 export const producerConsumer: Workload<PcConfig> = {
   name: 'producer-consumer',
+  unit: 'blocks/s',
+  better: 'higher',
   describe: (suite) =>
     `one worker allocates ${BLOCKS[suite].toLocaleString('en-US')} blocks of 8 B – 1 KiB, another checks and frees them, through a 1,024-slot shared ring; blocks per second`,
   variants: (suite) => [

@@ -84,6 +84,8 @@ export function reallocRun(a: Allocator, c: ReallocConfig): ReallocOutcome {
 
 export const realloc: Workload<ReallocConfig> = {
   name: 'realloc',
+  unit: 'ns/realloc',
+  better: 'lower',
   describe: (suite) =>
     `${BUFFERS[suite].toLocaleString('en-US')} buffers (8 live at a time) each grown by realloc in 1.5× steps from 16 B to 1 MiB; ns per realloc`,
   variants: (suite) => [

@@ -47,14 +47,16 @@ function batchRun(a: Allocator, t: BlockTable, size: number, batch: number, seed
 
 export const sizes: Workload<SizesConfig> = {
   name: 'sizes',
+  unit: 'ns/pair',
+  better: 'lower',
   describe: (suite) =>
-    `malloc+free of one size (16 B … 8 MiB), tinybench, ${suite === 'quick' ? 150 : 1000} ms per size, 8–256 blocks per timed call; ns per pair`,
+    `malloc+free of one size (16 B … 8 MiB), tinybench, ${suite === 'quick' ? 200 : 1000} ms per size, 8–256 blocks per timed call; ns per pair`,
   variants: (suite) => [
     {
       variant: 'all sizes',
       config: {
         sizes: SIZES,
-        timeMs: suite === 'quick' ? 150 : 1000,
+        timeMs: suite === 'quick' ? 200 : 1000,
         warmupMs: suite === 'quick' ? 30 : 200,
         seed: 0x5173,
       },

@@ -50,6 +50,9 @@ export interface Variant<C> {
 
 export interface Workload<C> {
   readonly name: WorkloadName;
+  /** Unit of its measurements, and which way is better. */
+  readonly unit: string;
+  readonly better: 'higher' | 'lower';
   /** One line for the report: what it does, at which scale. */
   describe(suite: Suite): string;
   variants(suite: Suite, threads: readonly number[]): Variant<C>[];
