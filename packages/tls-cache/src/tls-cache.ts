@@ -363,9 +363,10 @@ export class TlsCache {
     const slow = ++i32[h + CC_EPOCH_SLOW]!;
     if (slow < CACHE_GROW_AFTER) return false;
     const cap = i32[h + CC_CAP]!;
-    const add = cap * i32[h + CC_SIZE]!;
-    if (cap >= CACHE_MAX_CAP || i32[area + TC_CAP_BYTES]! + add > i32[area + TC_BUDGET]!) return false;
-    i32[h + CC_CAP] = cap * 2;
+    const bigger = Math.min(CACHE_MAX_CAP, cap * 2);
+    const add = (bigger - cap) * i32[h + CC_SIZE]!;
+    if (bigger === cap || i32[area + TC_CAP_BYTES]! + add > i32[area + TC_BUDGET]!) return false;
+    i32[h + CC_CAP] = bigger;
     i32[area + TC_CAP_BYTES] = i32[area + TC_CAP_BYTES]! + add;
     return true;
   }

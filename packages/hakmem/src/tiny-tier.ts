@@ -1,0 +1,352 @@
+import { type Arena, HakmemError, PM_DESC, PM_TIER, TIER_TINY } from '@hakmem/page-arena';
+import {
+  R_CACHE_ROOT,
+  SL_BITMAP,
+  SL_BITMAP_WORDS,
+  SL_CARVED,
+  SL_CLASS,
+  SL_OWNER,
+  SL_START,
+  Superslab,
+  TINY_CLASS_BY_SIZE8,
+  TINY_CLASS_COUNT,
+  TINY_CLASS_RECIP,
+  TINY_CLASS_SIZE,
+  TINY_MAX_SIZE,
+  tinyClassAligned,
+} from '@hakmem/superslab';
+import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from '@hakmem/tls-cache';
+
+/** The thread record's tls-cache word used by the tiny tier (slot 1 is the mid tier's). */
+const TINY_CACHE_SLOT = 0;
+
+export interface TinyClassStats {
+  size: number;
+  /** Blocks handed to users and not freed, all threads (exact when quiescent). */
+  liveBlocks: number;
+  /** Blocks in thread caches. */
+  cachedBlocks: number;
+  /** Σ cache capacity (blocks) of the attached threads. */
+  capacity: number;
+  hits: number;
+  misses: number;
+}
+
+export interface TinyStats {
+  liveBlocks: number;
+  /** Σ class size of the live blocks. */
+  liveBytes: number;
+  /** Slabs out of the pool (owned or abandoned). */
+  slabs: number;
+  superslabs: number;
+  classes: TinyClassStats[];
+}
+
+/**
+ * The tiny tier (0 – 1024 B) as one thread sees it: a @hakmem/tls-cache front over
+ * @hakmem/superslab slabs. Create one per thread after `arena.threadAttach()`.
+ *
+ * The fast paths (`malloc` on a cached block, `free` of a block of this thread's slabs into a
+ * cache with room) work directly on the cache's words in the thread's area: plain loads and
+ * stores, no Atomics, no allocation. Strict mode adds the slab's alloc bitmap (set on malloc,
+ * cleared on free) and validates the block handed out, so a double free, a non-block start or
+ * a corrupted link is caught in O(1). Everything else is a `...Slow` / `...Remote` function.
+ *
+ * Termination safety: each fast path changes shared memory in one straight-line sequence after
+ * its last call, so a worker terminated at an interrupt point leaves consistent structures.
+ */
+export class TinyTier {
+  readonly arena: Arena;
+  readonly strict: boolean;
+  readonly threadId: number;
+  readonly slabs: Superslab;
+  readonly cache: TlsCache;
+  /** Views (fixed length; refreshed on slow paths). */
+  private i32: Int32Array;
+  private u32: Uint32Array;
+  private viewBytes: number;
+  /** i32 index of the cache record of class 0 in this thread's area. */
+  private records: number;
+
+  constructor(arena: Arena) {
+    this.arena = arena;
+    this.strict = arena.strict;
+    this.threadId = arena.threadId;
+    this.slabs = new Superslab(arena);
+    this.cache = new TlsCache(arena, this.slabs, {
+      slot: TINY_CACHE_SLOT,
+      classSizes: TINY_CLASS_SIZE,
+      rootWord: this.slabs.root + R_CACHE_ROOT,
+    });
+    this.records = this.cache.records;
+    arena.refresh();
+    this.i32 = arena.i32;
+    this.u32 = arena.u32;
+    this.viewBytes = arena.viewBytes;
+  }
+
+  // ───────────────────────────── malloc ─────────────────────────────
+
+  /** A block of at least `size` bytes (0 ≤ size ≤ 1024; 0 gives the 8 B class); 0 when maxBytes cannot hold it. */
+  malloc(size: number): number {
+    if (!(size >= 0 && size <= TINY_MAX_SIZE)) return this.tinyInvalidSize(size);
+    return this.tinyMallocClass(TINY_CLASS_BY_SIZE8[(size + 7) >>> 3]!);
+  }
+
+  /** The smallest class that is a multiple of `alignment` (a power of two ≥ 8) and ≥ size; 0 if none fits or out of memory. */
+  mallocAligned(alignment: number, size: number): number {
+    const cls = tinyClassAligned(alignment, size);
+    return cls < 0 ? 0 : this.tinyMallocClass(cls);
+  }
+
+  private tinyMallocClass(cls: number): number {
+    const h = this.records + (cls << CC_SHIFT);
+    const u32 = this.u32;
+    const p = u32[h + CC_HEAD]!;
+    if (p === 0) return this.tinyMallocSlow(cls);
+    if (this.strict) this.tinyClaim(p, cls);
+    const i32 = this.i32;
+    i32[h + CC_HEAD] = u32[p >>> 2]!;
+    i32[h + CC_COUNT]!--;
+    i32[h + CC_HITS]!++;
+    i32[h + CC_LIVE]!++;
+    return p;
+  }
+
+  /** A miss: refill the class from the slabs, then hand out the first block. */
+  private tinyMallocSlow(cls: number): number {
+    const n = this.cache.cacheRefill(cls);
+    this.tinyRefreshViews();
+    if (n === 0) return 0;
+    const h = this.records + (cls << CC_SHIFT);
+    const u32 = this.u32;
+    const p = u32[h + CC_HEAD]!;
+    if (this.strict) this.tinyClaim(p, cls);
+    const i32 = this.i32;
+    i32[h + CC_HEAD] = u32[p >>> 2]!;
+    i32[h + CC_COUNT]!--;
+    i32[h + CC_LIVE]!++;
+    return p;
+  }
+
+  /**
+   * Strict: `p` heads this thread's cache of `cls` and is about to be handed out. It must be a
+   * free block of a slab of that class owned by this thread, on its grid (else the list was
+   * overwritten after a free: ERR_HEAP_CORRUPTED, nothing handed out); sets its alloc bit.
+   */
+  private tinyClaim(p: number, cls: number): void {
+    const entry = p < this.viewBytes ? this.arena.pageEntry(p) : -1;
+    const u32 = this.u32;
+    const i32 = this.i32;
+    const d = entry < 0 ? 0 : u32[entry + PM_DESC]! >>> 2;
+    if (
+      d === 0 ||
+      (u32[entry + PM_TIER]! & 0xff) !== TIER_TINY ||
+      i32[d + SL_OWNER] !== this.threadId ||
+      i32[d + SL_CLASS] !== cls
+    ) {
+      return this.tinyClaimSlow(p, cls);
+    }
+    const off = p - u32[d + SL_START]!;
+    const idx = (off * TINY_CLASS_RECIP[cls]! + 0.5) | 0;
+    if (idx * TINY_CLASS_SIZE[cls]! !== off || idx >= i32[d + SL_CARVED]!) return this.tinyClaimSlow(p, cls);
+    const w = i32[d + SL_BITMAP]! + (idx >>> 5);
+    const bit = 1 << (idx & 31);
+    const bits = i32[w]!;
+    if ((bits & bit) !== 0) return this.tinyClaimSlow(p, cls);
+    i32[w] = bits | bit;
+  }
+
+  /** tinyClaim failed its quick checks: the full validation names what is wrong (or the views were stale). */
+  private tinyClaimSlow(p: number, cls: number): void {
+    this.tinyRefreshViews();
+    this.slabs.slabMarkLive(p, cls);
+  }
+
+  private tinyInvalidSize(size: number): never {
+    throw new HakmemError(
+      'ERR_INVALID_SIZE',
+      `tiny malloc(${size}): the tiny tier serves integer sizes 0 … ${TINY_MAX_SIZE}`,
+    );
+  }
+
+  // ───────────────────────────── free ─────────────────────────────
+
+  /**
+   * Frees `ptr`, whose page-map entry `entry` is TIER_TINY. A block of another thread's (or an
+   * abandoned) slab goes to that slab's lock-free remote list. Strict: ERR_INVALID_POINTER /
+   * ERR_DOUBLE_FREE with nothing changed.
+   */
+  free(ptr: number, entry: number): void {
+    if (ptr >= this.viewBytes) return this.tinyFreeRemote(ptr, entry);
+    const u32 = this.u32;
+    const i32 = this.i32;
+    const d = u32[entry + PM_DESC]! >>> 2;
+    if (i32[d + SL_OWNER] !== this.threadId) return this.tinyFreeRemote(ptr, entry);
+    const cls = i32[d + SL_CLASS]!;
+    if (this.strict) return this.tinyFreeStrict(ptr, d, cls);
+    const h = this.records + (cls << CC_SHIFT);
+    const n = i32[h + CC_COUNT]!;
+    if (n >= i32[h + CC_CAP]!) return this.tinyFreeSlow(ptr, cls, 0, 0);
+    u32[ptr >>> 2] = u32[h + CC_HEAD]!;
+    i32[h + CC_HEAD] = ptr;
+    i32[h + CC_COUNT] = n + 1;
+    i32[h + CC_LIVE]!--;
+  }
+
+  /** Strict local free: block start, carved, live (alloc bit set, no remote free pending). */
+  private tinyFreeStrict(ptr: number, d: number, cls: number): void {
+    const u32 = this.u32;
+    const i32 = this.i32;
+    const off = ptr - u32[d + SL_START]!;
+    const idx = (off * TINY_CLASS_RECIP[cls]! + 0.5) | 0;
+    if (d === 0 || cls < 0 || idx * TINY_CLASS_SIZE[cls]! !== off || idx >= i32[d + SL_CARVED]!) {
+      return this.tinyFreeInvalid(ptr, d);
+    }
+    const bm = i32[d + SL_BITMAP]!;
+    const w = bm + (idx >>> 5);
+    const bit = 1 << (idx & 31);
+    const bits = i32[w]!;
+    // The remote bit is another thread's Atomics.or; a plain read is enough to see a free that
+    // happened before this one (a simultaneous one is a race in the program).
+    if ((bits & bit) === 0 || (i32[w + i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0)
+      return this.tinyDoubleFree(ptr, idx, cls);
+    const h = this.records + (cls << CC_SHIFT);
+    const n = i32[h + CC_COUNT]!;
+    if (n >= i32[h + CC_CAP]!) return this.tinyFreeSlow(ptr, cls, w, bit);
+    i32[w] = bits & ~bit;
+    u32[ptr >>> 2] = u32[h + CC_HEAD]!;
+    i32[h + CC_HEAD] = ptr;
+    i32[h + CC_COUNT] = n + 1;
+    i32[h + CC_LIVE]!--;
+  }
+
+  /** The class's cache is full: spill (or grow), then push. `w`/`bit`: the alloc bit to clear in strict mode. */
+  private tinyFreeSlow(ptr: number, cls: number, w: number, bit: number): void {
+    this.cache.cacheSpill(cls);
+    this.tinyRefreshViews();
+    const i32 = this.i32;
+    const u32 = this.u32;
+    const h = this.records + (cls << CC_SHIFT);
+    if (bit !== 0) i32[w] = i32[w]! & ~bit;
+    u32[ptr >>> 2] = u32[h + CC_HEAD]!;
+    i32[h + CC_HEAD] = ptr;
+    i32[h + CC_COUNT]!++;
+    i32[h + CC_LIVE]!--;
+  }
+
+  /** A block of another thread's slab (or in memory this thread has not mapped yet). */
+  private tinyFreeRemote(ptr: number, entry: number): void {
+    this.tinyRefreshViews();
+    const d = this.u32[entry + PM_DESC]! >>> 2;
+    if (d !== 0 && d < this.i32.length && this.i32[d + SL_OWNER] === this.threadId) {
+      this.free(ptr, entry);
+      return;
+    }
+    const cls = this.slabs.slabFreeRemote(ptr, d);
+    this.i32[this.records + (cls << CC_SHIFT) + CC_LIVE]!--;
+  }
+
+  private tinyFreeInvalid(ptr: number, d: number): never {
+    // The slab's messages name the rule that failed.
+    this.slabs.slabUsableSize(ptr, d);
+    throw new HakmemError('ERR_INVALID_POINTER', `free(${ptr}): not a tiny block start`);
+  }
+
+  private tinyDoubleFree(ptr: number, idx: number, cls: number): never {
+    throw new HakmemError(
+      'ERR_DOUBLE_FREE',
+      `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (freed before, or its free by another thread is pending)`,
+    );
+  }
+
+  /** Usable bytes of the block at `ptr` (page-map entry `entry`): its class size. ERR_INVALID_POINTER unless a block start (strict: a live one). */
+  usableSize(ptr: number, entry: number): number {
+    if (ptr >= this.viewBytes) this.tinyRefreshViews();
+    return this.slabs.slabUsableSize(ptr, this.u32[entry + PM_DESC]! >>> 2);
+  }
+
+  // ───────────────────────────── whole-tier operations ─────────────────────────────
+
+  private tinyRefreshViews(): void {
+    const arena = this.arena;
+    arena.refresh();
+    if (arena.i32 !== this.i32) {
+      this.i32 = arena.i32;
+      this.u32 = arena.u32;
+      this.viewBytes = arena.viewBytes;
+    }
+  }
+
+  /** This thread's cached blocks back to their slabs. */
+  flush(): void {
+    this.cache.cacheFlush();
+    this.tinyRefreshViews();
+  }
+
+  /**
+   * The thread is leaving: its cache is flushed and released, its slabs go to the pool (empty)
+   * or become adoptable. Call arena.threadRelease afterwards. The object is unusable after.
+   */
+  detach(): void {
+    this.cache.cacheRelease();
+    this.slabs.slabDetach();
+    this.records = 0;
+  }
+
+  /** A dead or terminated thread: its cached blocks and slabs return to the heap (blocks it held in flight stay used). */
+  reclaim(threadId: number): void {
+    if (threadId === this.threadId) {
+      throw new HakmemError('ERR_INVALID_THREAD', `reclaim(${threadId}): that is this thread; use detach()`);
+    }
+    this.slabs.slabReclaimBegin(threadId);
+    this.cache.cacheReclaim(threadId);
+    this.slabs.slabReclaimEnd(threadId);
+    this.tinyRefreshViews();
+  }
+
+  /** Flushes this thread's cache, then gives empty slabs to the pool and empty SuperSlabs to the arena; returns the bytes returned to the arena. */
+  trim(): number {
+    this.flush();
+    const bytes = this.slabs.slabTrim();
+    this.tinyRefreshViews();
+    return bytes;
+  }
+
+  /** Validates every slab, remote list, bitmap and cache list, and the live counters against the slabs. */
+  check(): void {
+    this.slabs.slabCheckBegin();
+    this.cache.cacheCheck();
+    const live = this.slabs.slabCheck();
+    const stats = this.cache.cacheStats();
+    for (let cls = 0; cls < TINY_CLASS_COUNT; cls++) {
+      if (stats[cls]!.live !== live[cls]) {
+        throw new HakmemError(
+          'ERR_HEAP_CORRUPTED',
+          `tiny class ${TINY_CLASS_SIZE[cls]} B: the threads count ${stats[cls]!.live} live blocks, the slabs hold ${live[cls]}`,
+        );
+      }
+    }
+  }
+
+  /** Heap-wide figures of the tier (exact when quiescent). */
+  stats(): TinyStats {
+    const cacheStats = this.cache.cacheStats();
+    const slabStats = this.slabs.slabStats();
+    let liveBlocks = 0;
+    let liveBytes = 0;
+    const classes = cacheStats.map((c) => {
+      liveBlocks += c.live;
+      liveBytes += c.live * c.size;
+      return {
+        size: c.size,
+        liveBlocks: c.live,
+        cachedBlocks: c.cached,
+        capacity: c.capacity,
+        hits: c.hits,
+        misses: c.misses,
+      };
+    });
+    return { liveBlocks, liveBytes, slabs: slabStats.slabs, superslabs: slabStats.superslabs, classes };
+  }
+}
