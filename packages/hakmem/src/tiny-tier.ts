@@ -145,15 +145,22 @@ export class TinyTier {
       i32[d + SL_OWNER] !== this.threadId ||
       i32[d + SL_CLASS] !== cls
     ) {
-      return this.tinyClaimSlow(p, cls);
+      this.tinyClaimSlow(p, cls);
+      return;
     }
     const off = p - u32[d + SL_START]!;
     const idx = (off * TINY_CLASS_RECIP[cls]! + 0.5) | 0;
-    if (idx * TINY_CLASS_SIZE[cls]! !== off || idx >= i32[d + SL_CARVED]!) return this.tinyClaimSlow(p, cls);
+    if (idx * TINY_CLASS_SIZE[cls]! !== off || idx >= i32[d + SL_CARVED]!) {
+      this.tinyClaimSlow(p, cls);
+      return;
+    }
     const w = i32[d + SL_BITMAP]! + (idx >>> 5);
     const bit = 1 << (idx & 31);
     const bits = i32[w]!;
-    if ((bits & bit) !== 0) return this.tinyClaimSlow(p, cls);
+    if ((bits & bit) !== 0) {
+      this.tinyClaimSlow(p, cls);
+      return;
+    }
     i32[w] = bits | bit;
   }
 
@@ -178,16 +185,28 @@ export class TinyTier {
    * ERR_DOUBLE_FREE with nothing changed.
    */
   free(ptr: number, entry: number): void {
-    if (ptr >= this.viewBytes) return this.tinyFreeRemote(ptr, entry);
+    if (ptr >= this.viewBytes) {
+      this.tinyFreeRemote(ptr, entry);
+      return;
+    }
     const u32 = this.u32;
     const i32 = this.i32;
     const d = u32[entry + PM_DESC]! >>> 2;
-    if (i32[d + SL_OWNER] !== this.threadId) return this.tinyFreeRemote(ptr, entry);
+    if (i32[d + SL_OWNER] !== this.threadId) {
+      this.tinyFreeRemote(ptr, entry);
+      return;
+    }
     const cls = i32[d + SL_CLASS]!;
-    if (this.strict) return this.tinyFreeStrict(ptr, d, cls);
+    if (this.strict) {
+      this.tinyFreeStrict(ptr, d, cls);
+      return;
+    }
     const h = this.records + (cls << CC_SHIFT);
     const n = i32[h + CC_COUNT]!;
-    if (n >= i32[h + CC_CAP]!) return this.tinyFreeSlow(ptr, cls, 0, 0);
+    if (n >= i32[h + CC_CAP]!) {
+      this.tinyFreeSlow(ptr, cls, 0, 0);
+      return;
+    }
     u32[ptr >>> 2] = u32[h + CC_HEAD]!;
     i32[h + CC_HEAD] = ptr;
     i32[h + CC_COUNT] = n + 1;
@@ -201,7 +220,8 @@ export class TinyTier {
     const off = ptr - u32[d + SL_START]!;
     const idx = (off * TINY_CLASS_RECIP[cls]! + 0.5) | 0;
     if (d === 0 || cls < 0 || idx * TINY_CLASS_SIZE[cls]! !== off || idx >= i32[d + SL_CARVED]!) {
-      return this.tinyFreeInvalid(ptr, d);
+      this.tinyFreeInvalid(ptr, d);
+      return;
     }
     const bm = i32[d + SL_BITMAP]!;
     const w = bm + (idx >>> 5);
@@ -209,11 +229,16 @@ export class TinyTier {
     const bits = i32[w]!;
     // The remote bit is another thread's Atomics.or; a plain read is enough to see a free that
     // happened before this one (a simultaneous one is a race in the program).
-    if ((bits & bit) === 0 || (i32[w + i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0)
-      return this.tinyDoubleFree(ptr, idx, cls);
+    if ((bits & bit) === 0 || (i32[w + i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0) {
+      this.tinyDoubleFree(ptr, idx, cls);
+      return;
+    }
     const h = this.records + (cls << CC_SHIFT);
     const n = i32[h + CC_COUNT]!;
-    if (n >= i32[h + CC_CAP]!) return this.tinyFreeSlow(ptr, cls, w, bit);
+    if (n >= i32[h + CC_CAP]!) {
+      this.tinyFreeSlow(ptr, cls, w, bit);
+      return;
+    }
     i32[w] = bits & ~bit;
     u32[ptr >>> 2] = u32[h + CC_HEAD]!;
     i32[h + CC_HEAD] = ptr;
