@@ -1,7 +1,7 @@
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { RunReport } from './results';
-import { rowsOf } from './table';
+import { rowsOf, shortStatus } from './table';
 
 /**
  * The report's pictures, as Vega-Lite specs compiled to Vega and rendered to SVG in Node
@@ -52,17 +52,21 @@ function allocDomain(report: RunReport): string[] {
 
 /** Work per second for every row that measures time: ns → 1e9 / ns; fragmentation → its ops/s. */
 export function throughputSpec(report: RunReport): TopLevelSpec | undefined {
-  const values: { row: string; alloc: string; perSec: number; capped: string }[] = [];
+  const values: { row: string; alloc: string; perSec: number; capped: string; label?: string }[] = [];
   for (const row of rowsOf(report)) {
     if (row.workload === 'sizes') continue;
+    const label = `${row.workload} ${row.variant}${row.workload === 'fragmentation' ? ' (ops/s)' : ''}`;
     for (const c of row.cells.values()) {
-      if (c.status !== 'ok' || c.value === undefined) continue;
+      if (c.status !== 'ok' || c.value === undefined) {
+        // No number: say why in the bar's place rather than leave the allocator out.
+        values.push({ row: label, alloc: c.alloc, perSec: 0, capped: 'full run', label: shortStatus(c) });
+        continue;
+      }
       let perSec: number;
       if (c.unit?.endsWith('/s')) perSec = c.value;
       else if (c.unit?.startsWith('ns')) perSec = 1e9 / c.value;
       else if (c.extra?.opsPerSec !== undefined) perSec = c.extra.opsPerSec;
       else continue;
-      const label = `${row.workload} ${row.variant}${row.workload === 'fragmentation' ? ' (ops/s)' : ''}`;
       values.push({ row: label, alloc: c.alloc, perSec, capped: c.capped ? 'smaller run' : 'full run' });
     }
   }
@@ -71,7 +75,7 @@ export function throughputSpec(report: RunReport): TopLevelSpec | undefined {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Operations per second, by workload (higher is better)', font: FONT, fontSize: 14 },
     data: { values },
-    transform: [{ calculate: "format(datum.perSec, '.3s') + '/s'", as: 'label' }],
+    transform: [{ calculate: "datum.label || format(datum.perSec, '.3s') + '/s'", as: 'label' }],
     facet: { field: 'row', type: 'nominal', title: null, sort: null },
     columns: 2,
     spec: {

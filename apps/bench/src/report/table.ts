@@ -45,7 +45,7 @@ export function rowsOf(report: RunReport): Row[] {
 }
 
 /** Short text for a cell without a number. */
-function shortStatus(c: Cell): string {
+export function shortStatus(c: Cell): string {
   switch (c.status) {
     case 'unsupported':
       return c.reason?.startsWith('not thread-safe')
