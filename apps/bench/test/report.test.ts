@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { Cell, RunReport } from '../src/report/results';
+import { buildTable, rowsOf } from '../src/report/table';
+
+function report(cells: Cell[]): RunReport {
+  return {
+    date: '2026-01-01T00:00:00.000Z',
+    command: 'pnpm bench',
+    suite: 'quick',
+    node: 'v20',
+    machine: { cpu: 'cpu', cores: 2, memoryBytes: 0, os: 'linux', arch: 'x64', loadAverage: [0, 0] },
+    hakmemVersion: '0.0.0',
+    commit: 'abc',
+    allocators: [],
+    workloads: [],
+    notes: [],
+    cells,
+    totalMs: 0,
+  };
+}
+
+const ok = (alloc: Cell['alloc'], value: number, variant = 'window 1,000'): Cell => ({
+  workload: 'churn',
+  variant,
+  alloc,
+  status: 'ok',
+  unit: 'ns/pair',
+  better: 'lower',
+  value,
+});
+
+describe('table', () => {
+  it('gives each cell its ratio to hakmem in the same row, and numbers its notes once per text', () => {
+    const r = report([
+      ok('hakmem', 100),
+      ok('thi.ng', 2500),
+      { ...ok('gc', 0), status: 'unsupported', reason: 'not shared: x', value: undefined },
+      { ...ok('smo', 0), status: 'unsupported', reason: 'not shared: x', value: undefined },
+    ]);
+    const t = buildTable(r, ['hakmem', 'thi.ng', 'gc', 'smo']);
+    expect(t.body[0]).toEqual([
+      'churn window 1,000',
+      'ns/pair (↓)',
+      '100 ns',
+      '2.50 µs (25.0×)',
+      'not shared [1]',
+      'not shared [1]',
+      'hakmem',
+    ]);
+    expect(t.notes).toEqual(['[1] not shared: x']);
+  });
+
+  it('falls back to the next reference when hakmem has no number in a row, and says which', () => {
+    const r = report([
+      { ...ok('hakmem', 0), status: 'failed', reason: 'hakmem: out of memory', value: undefined },
+      ok('gc', 200),
+      ok('as-tlsf', 50),
+    ]);
+    const [row] = rowsOf(r);
+    expect(row!.reference).toBe('gc');
+    const t = buildTable(r, ['hakmem', 'gc', 'as-tlsf']);
+    expect(t.body[0]!.slice(2)).toEqual(['failed [1]', '200 ns', '50.0 ns (0.25×)', 'gc']);
+  });
+
+  it('marks a smaller run with its reason and a WRONG checksum as such', () => {
+    const r = report([
+      ok('hakmem', 10),
+      { ...ok('thi.ng', 1000), capped: '500 pairs' },
+      { ...ok('malloc', 20), status: 'wrong', reason: 'malloc: checksum 1 ≠ model 2' },
+    ]);
+    const t = buildTable(r, ['hakmem', 'thi.ng', 'malloc']);
+    expect(t.body[0]!.slice(3, 5)).toEqual(['1.00 µs (100×) [1]', 'WRONG checksum [2]']);
+    expect(t.notes).toEqual(['[1] thi.ng: 500 pairs', '[2] malloc: checksum 1 ≠ model 2']);
+  });
+});
