@@ -59,8 +59,10 @@ function mutexLockSlow(i32: Int32Array, index: number, owner: number, statsIndex
     }
     if (mutexCanSleep) {
       try {
-        if (Atomics.wait(i32, index, word) === 'ok') waits++;
+        waits++;
+        Atomics.wait(i32, index, word);
       } catch {
+        waits--;
         mutexCanSleep = false;
       }
     }
@@ -110,7 +112,7 @@ export interface LockStats {
   acquisitions: number;
   /** Acquisitions that found the lock held. */
   contended: number;
-  /** Times a locker slept in Atomics.wait. */
+  /** Times a locker went to sleep in Atomics.wait (woken or finding the word already changed). */
   waits: number;
 }
 
