@@ -53,6 +53,8 @@ import {
   LOCK_OWNER_ANON,
   MAX_BYTES_LIMIT,
   MEMORY_AB_RESIZABLE,
+  MEMORY_WASM,
+  MEMORY_WASM_SHARED,
   META_DESC_RUN,
   META_LEAF_SHIFT,
   META_MAX_SHIFT,
@@ -60,6 +62,7 @@ import {
   PAGE_SHIFT,
   PAGE_SIZE,
   PM_DESC,
+  PM_ENTRY_WORDS,
   PM_FLAG_HEAD,
   PM_HEAD_PAGE,
   PM_RUN_PAGES,
@@ -172,6 +175,8 @@ export class Arena {
   readonly maxPages: number;
   /** @internal u32 index of the leaf directory. */
   readonly leafDir: number;
+  /** @internal The memory is a WebAssembly.Memory (its buffer object changes on grow). */
+  readonly wasm: boolean;
   /** @internal Committed pages as last seen (exact while holding the lock). */
   endPage = 0;
   /** @internal View over the header only (stays in bounds when a resizable buffer shrinks). */
@@ -190,6 +195,7 @@ export class Arena {
   ) {
     this.memory = memory;
     this.kind = kind;
+    this.wasm = kind === MEMORY_WASM || kind === MEMORY_WASM_SHARED;
     this.shared = memoryIsShared(kind);
     this.base = base;
     this.basePage = base / PAGE_SIZE;
@@ -308,7 +314,7 @@ export class Arena {
 
   /** Rebuilds the views if the growth counter moved or the buffer object changed; true if it did. */
   refresh(): boolean {
-    const buffer = memoryBuffer(this.memory);
+    const buffer = this.wasm ? (this.memory as WebAssembly.Memory).buffer : this.buffer;
     if (buffer === this.buffer) {
       if (Atomics.load(this.hdr, HDR_GROWTH) === this.seenGrowth) return false;
     } else {
@@ -348,7 +354,8 @@ export class Arena {
       this.lockDepth++;
       return;
     }
-    this.refresh();
+    // A WebAssembly.Memory grow may have detached the header view.
+    if (this.wasm) this.refresh();
     mutexLock(this.hdr, HDR_LOCK, this.threadId || LOCK_OWNER_ANON, HDR_LOCK_STATS);
     this.lockDepth = 1;
     this.refresh();
@@ -510,8 +517,10 @@ export class Arena {
   /** Writes pages [from, to) as non-head pages of the run headed at `head`. */
   private arenaMarkPages(head: number, from: number, to: number, tier: number): void {
     const u32 = this.u32;
+    let e = 0;
     for (let page = from; page < to; page++) {
-      const e = this.entryOf(page);
+      // Entries of one leaf are consecutive; look the leaf up again at each leaf boundary.
+      e = page === from || (page & (LEAF_PAGES - 1)) === 0 ? this.entryOf(page) : e + PM_ENTRY_WORDS;
       u32[e + PM_TIER] = tier;
       u32[e + PM_HEAD_PAGE] = head;
       u32[e + PM_RUN_PAGES] = 0;
@@ -562,7 +571,11 @@ export class Arena {
    */
   private arenaReleaseLocked(head: number, pages: number, limit: number): void {
     const u32 = this.u32;
-    for (let page = head; page < head + pages; page++) u32[this.entryOf(page) + PM_TIER] = TIER_FREE;
+    let e = 0;
+    for (let page = head; page < head + pages; page++) {
+      e = page === head || (page & (LEAF_PAGES - 1)) === 0 ? this.entryOf(page) : e + PM_ENTRY_WORDS;
+      u32[e + PM_TIER] = TIER_FREE;
+    }
     this.hdr[HDR_PAGES_BY_TIER + TIER_FREE]! += pages;
     let start = head;
     let length = pages;

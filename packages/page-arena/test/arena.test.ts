@@ -414,6 +414,26 @@ describe('runs', () => {
   });
 });
 
+describe('page-map leaves', () => {
+  it('format creates every leaf the initial memory needs (header blocks first, then a carved META page)', () => {
+    const a = Arena.format({ initialBytes: 5 * 1024 * P, maxBytes: 8 * 1024 * P }); // 320 MiB: leaves 0..4
+    expect(runsOf(a)).toEqual([
+      [0, 1, META],
+      [1, 1, META],
+      [2, 5 * 1024 - 2, FREE],
+    ]);
+    for (let leaf = 0; leaf < 5; leaf++) expect(a.u32[a.leafDir + leaf]).toBeGreaterThan(0);
+    expect(a.u32[a.leafDir + 5]).toBe(0);
+    expect(a.stats().metaBytes).toBe(6 * 16384);
+    a.check();
+    // The carved page still has two free 16 KiB blocks: the next leaf needs no new page.
+    const r = a.allocRun(5 * 1024 - 2 + 100, TIER_BIG);
+    expect(r).toBe(2 * P);
+    expect(a.stats().pagesByTier[META]).toBe(2);
+    a.check();
+  });
+});
+
 describe('metaAlloc', () => {
   it('hands out zero-filled power-of-two blocks aligned to their class, and reuses freed ones', () => {
     const a = small();
