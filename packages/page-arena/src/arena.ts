@@ -770,11 +770,16 @@ export class Arena {
   // ---------------------------------------------------------------------------------------------
   // Growth
 
-  /** Pages that new page-map leaves for [from, to) may take (4 leaves per META page). */
+  /** Pages that new page-map leaves for [from, to) may take (4 leaves per META page, spare 16 KiB blocks first). */
   private arenaLeafPages(from: number, to: number): number {
     let missing = 0;
     for (let leaf = from >>> LEAF_SHIFT; leaf <= (to - 1) >>> LEAF_SHIFT; leaf++) {
       if (this.u32[this.leafDir + leaf] === 0) missing++;
+    }
+    let block = this.hdr[HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT]! >>> 0;
+    while (missing > 0 && block !== 0) {
+      missing--;
+      block = this.u32[block >>> 2]!;
     }
     return Math.ceil(missing / 4);
   }
