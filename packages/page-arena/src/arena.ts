@@ -553,6 +553,14 @@ export class Arena {
   /** Takes the first `pages` pages of the free run at `head` for `tier`. */
   private arenaTakeFree(head: number, pages: number, tier: number): void {
     const have = this.u32[this.entryOf(head) + PM_RUN_PAGES]!;
+    if (__DEV__) {
+      if (this.u32[this.entryOf(head) + PM_TIER] !== (TIER_FREE | PM_FLAG_HEAD) || have < pages) {
+        throw new HakmemError(
+          'ERR_HEAP_CORRUPTED',
+          `arena: taking ${pages} pages from page ${head}, which heads no free run of that size`,
+        );
+      }
+    }
     this.binRemove(head, have);
     if (have > pages) {
       this.arenaTagFree(head + pages, have - pages);
@@ -571,6 +579,14 @@ export class Arena {
    */
   private arenaReleaseLocked(head: number, pages: number, limit: number): void {
     const u32 = this.u32;
+    if (__DEV__) {
+      if (head <= this.basePage || head + pages > limit) {
+        throw new HakmemError(
+          'ERR_HEAP_CORRUPTED',
+          `arena: releasing pages ${head}..${head + pages - 1}, outside the heap's pages`,
+        );
+      }
+    }
     let e = 0;
     for (let page = head; page < head + pages; page++) {
       e = page === head || (page & (LEAF_PAGES - 1)) === 0 ? this.entryOf(page) : e + PM_ENTRY_WORDS;

@@ -28,11 +28,11 @@
  * | 12              | HDR_GROWTH            | Atomics.add by the grower, after memory and page map are ready |
  * | 13              | HDR_COMMITTED_PAGES   | Atomics.store under the arena lock; Atomics.load by anyone |
  * | 14              | HDR_LOCK              | the arena mutex (Atomics, see mutex.ts)        |
- * | 15-17           | HDR_LOCK_STATS        | acquisitions, contended, waits (plain, by the lock holder) |
+ * | 15-17           | HDR_LOCK_STATS        | acquisitions, contended acquisitions, Atomics.wait calls (plain, by the lock holder) |
  * | 18-23           | HDR_FREE_RUNS … HDR_META_BYTES | counters (plain, under the lock)      |
  * | 24-31           | HDR_PAGES_BY_TIER     | pages per tier id 0..7 (plain, under the lock) |
  * | 32-35           | HDR_THREAD_*          | thread registry: high-water id, free-id list head, live count, chunk count (under the lock) |
- * | 36-38           | HDR_LOCKREG_*         | registered lock words: array (i32 index), count, capacity (under the lock) |
+ * | 36-38           | HDR_LOCKREG_*         | lock words registered for breakLocksOf: i32 index of an array from metaAlloc (doubles when full), count, capacity (under the lock) |
  * | 48-79           | HDR_THREAD_DIR        | i32 index of thread-record chunk k (chunk k holds 64 << k records) |
  * | 80-92           | HDR_META_HEADS        | metaAlloc free-list heads, classes 16 B … 64 KiB (byte offsets, 0 = empty) |
  * | 96-159          | HDR_LEAF_DIR          | u32 index of page-map leaf L (pages L*1024 … L*1024+1023), 0 = none yet |
@@ -56,7 +56,7 @@
  * | PM_TIER       | tier, + PM_FLAG_HEAD on the first page     | 0 on every page, + PM_FLAG_HEAD on the first page |
  * | PM_HEAD_PAGE  | first page (every page)                    | first page (first and last page)              |
  * | PM_RUN_PAGES  | length (first page)                        | length (first and last page: boundary tags)   |
- * | PM_DESC       | tier-owned descriptor (0 after allocRun); META: metaAlloc class log2 (4..16), 0 for a META run | first page: free-list links `prev << 16 | next` (page numbers, 0 = none) |
+ * | PM_DESC       | tier-owned descriptor (0 after allocRun); META: metaAlloc class log2 (4..16), 0 for a run from metaAlloc(> 64 KiB) | first page: free-list links `prev << 16 | next` (page numbers, 0 = none) |
  *
  * Page 0 is never the head of a free run (it is below base or it is the header page), so 0 is
  * the null link.
@@ -76,6 +76,26 @@
  *   by the engine);
  * - pageEntry: two loads, no lock; metaAlloc/metaFree: O(1) (O(block) zero fill);
  * - threadAttach/threadRelease/threadRecord: O(1); check/snapshot: O(pages + free runs + meta blocks).
+ *
+ * ## Growth
+ *
+ * Under the lock: grow by max(needed, (committed − base pages) / 8) pages, capped at maxBytes
+ * (a WebAssembly.Memory that refuses is asked again for exactly the needed pages). Leaves for the
+ * new range come from spare 16 KiB blocks, else from a free page elsewhere (best fit), else from a
+ * page carved from the new range (its first page, or its last when resizeRun needs the first
+ * free). The rest of the new range is freed, coalescing with the last free run.
+ *
+ * ## metaAlloc
+ *
+ * Classes 16 B … 64 KiB: a META page is split into blocks of one class (PM_DESC = log2 size);
+ * free blocks are linked through their first u32 (HDR_META_HEADS). Above 64 KiB: a run of META
+ * pages (PM_DESC 0). Blocks are zero-filled when handed out. META pages are never returned.
+ *
+ * ## Thread records
+ *
+ * Chunk k of the registry (from metaAlloc, 64 << k records of 16 words) is named by
+ * HDR_THREAD_DIR[k]; id i lives in chunk floor(log2((i − 1) / 64 + 1)). Free ids form a LIFO list
+ * through TR_NEXT_FREE; new ids raise HDR_THREAD_HIGH.
  *
  * ## Invariants (checked by `check()`)
  *
