@@ -8,6 +8,7 @@ import {
   PM_TIER,
   TIER_FREE,
   TIER_RUN,
+  TIER_TINY,
 } from '@hakmem/page-arena';
 import {
   DEFAULT_L25_MAX,
@@ -16,6 +17,7 @@ import {
   type ElementType,
   MALLOC_AS_TYPES,
 } from './layout';
+import { type TinyStats, TinyTier } from './tiny-tier';
 import { describeValue, invalidSize, validateAlignment } from './validate';
 
 export interface HeapOptions {
@@ -43,7 +45,6 @@ export interface AttachOptions {
 export interface TierStats {
   liveBlocks: number;
   liveBytes: number;
-  [key: string]: unknown;
 }
 
 export interface HeapStats {
@@ -52,7 +53,7 @@ export interface HeapStats {
   liveBytes: number;
   liveBlocks: number;
   threads: number;
-  tiers: { tiny: TierStats; mid: TierStats; l25: TierStats; big: TierStats };
+  tiers: { tiny: TinyStats; mid: TierStats; l25: TierStats; big: TierStats };
   arena: ArenaStats;
   locks: ArenaStats['locks'];
 }
@@ -79,6 +80,9 @@ type AnyTypedArray =
 
 const TIER_NAMES = ['free', 'meta', 'tiny', 'mid', 'l25', 'big', 'run'] as const;
 
+/** The tiny tier's classes end at 1 KiB; a larger tinyMax option is clamped to it. */
+const TINY_TIER_MAX = 1024;
+
 /**
  * One thread's handle on a hakmem heap. All state is in the memory; this object holds the
  * thread's views, its thread slot and its tier fronts.
@@ -88,6 +92,8 @@ export class Heap {
   private readonly arena: Arena;
   /** Sizes ≤ tinyMax go to the tiny tier; -1 when the tier is absent or the heap detached. */
   private tinyMax: number;
+  /** This thread's tiny tier (tls-cache over superslab); null when the tier is absent or detached. */
+  private tiny: TinyTier | null;
   /** Largest block size any request may ask for. */
   private readonly maxBlock: number;
   private detached = false;
@@ -95,7 +101,9 @@ export class Heap {
   /** @internal use createHeap / attachHeap */
   constructor(arena: Arena) {
     this.arena = arena;
-    this.tinyMax = -1;
+    const tinyMax = Math.min(arena.tiers.tinyMax, TINY_TIER_MAX);
+    this.tiny = tinyMax > 0 ? new TinyTier(arena) : null;
+    this.tinyMax = tinyMax > 0 ? tinyMax : -1;
     this.maxBlock = arena.maxBytes - arena.base - 2 * PAGE_SIZE;
   }
 
@@ -151,6 +159,7 @@ export class Heap {
 
   /** As malloc, but 0 instead of ERR_OUT_OF_MEMORY. */
   tryMalloc(size: number): number {
+    if (size >>> 0 === size && size <= this.tinyMax) return this.tiny!.malloc(size);
     return this.mallocSlow(size);
   }
 
@@ -160,6 +169,7 @@ export class Heap {
     if (size > this.maxBlock) {
       throw invalidSize('size', size, `at most ${this.maxBlock} bytes (the largest block maxBytes can hold)`);
     }
+    if (size <= this.tinyMax) return this.tiny!.malloc(size);
     return this.runAlloc(size);
   }
 
@@ -195,8 +205,12 @@ export class Heap {
     if (tier === TIER_RUN && size > this.tinyMax) {
       const pages = pagesFor(size);
       if (arena.resizeRun(ptr, pages)) return ptr;
-    } else if (size <= old && size > old >>> 1) {
-      return ptr;
+    } else if (
+      tier === TIER_TINY &&
+      size <= old &&
+      old <= Math.max((size + 15) & ~15, Math.ceil(1.25 * size))
+    ) {
+      return ptr; // still within the usableSize bound of SPEC §3
     }
     const next = this.malloc(size);
     const u8 = this.arena.u8;
@@ -212,6 +226,10 @@ export class Heap {
     if (typeof size !== 'number' || size >>> 0 !== size) throw invalidSize('size', size);
     if (size > this.maxBlock) {
       throw invalidSize('size', size, `at most ${this.maxBlock} bytes (the largest block maxBytes can hold)`);
+    }
+    if (size <= this.tinyMax && alignment <= this.tinyMax) {
+      const tinyPtr = this.tiny!.mallocAligned(alignment, size);
+      if (tinyPtr !== 0) return tinyPtr;
     }
     // Page runs are 64 KiB aligned, which satisfies every accepted alignment.
     const ptr = this.runAlloc(size);
@@ -276,6 +294,15 @@ export class Heap {
 
   /** Frees a block (by offset or by the view mallocAs returned). free(0) does nothing. */
   free(ptr: number | AnyTypedArray): void {
+    if (typeof ptr === 'number' && ptr >>> 0 === ptr && ptr !== 0) {
+      const tiny = this.tiny;
+      const arena = this.arena;
+      const entry = arena.pageEntry(ptr);
+      if (tiny !== null && entry >= 0 && (arena.u32[entry + PM_TIER]! & 0xff) === TIER_TINY) {
+        tiny.free(ptr, entry);
+        return;
+      }
+    }
     if (typeof ptr !== 'number') {
       this.freeView(ptr);
       return;
@@ -316,6 +343,10 @@ export class Heap {
       arena.freeRun(ptr);
       return;
     }
+    if (tier === TIER_TINY && this.tiny !== null) {
+      this.tiny.free(ptr, entry);
+      return;
+    }
     if (tier === TIER_FREE && (ptr & (PAGE_SIZE - 1)) === 0) {
       throw new HakmemError(
         'ERR_DOUBLE_FREE',
@@ -335,6 +366,7 @@ export class Heap {
     if (tier === TIER_RUN && (ptr & (PAGE_SIZE - 1)) === 0 && (word & PM_FLAG_HEAD) !== 0) {
       return arena.runPages(ptr) * PAGE_SIZE;
     }
+    if (tier === TIER_TINY && this.tiny !== null) return this.tiny.usableSize(ptr, entry);
     throw this.notBlockStart('usableSize', ptr);
   }
 
@@ -387,7 +419,13 @@ export class Heap {
       }
     }
     const none = (): TierStats => ({ liveBlocks: 0, liveBytes: 0 });
-    const tiers = { tiny: none(), mid: none(), l25: none(), big: runs };
+    const noTiny: TinyStats = { liveBlocks: 0, liveBytes: 0, slabs: 0, superslabs: 0, classes: [] };
+    const tiers = {
+      tiny: this.tiny !== null ? this.tiny.stats() : noTiny,
+      mid: none(),
+      l25: none(),
+      big: runs,
+    };
     return {
       committedBytes: arena.committedBytes(),
       maxBytes: arena.maxBytes,
@@ -405,20 +443,24 @@ export class Heap {
     this.assertAttached();
     this.arena.refresh();
     this.arena.check();
+    this.tiny?.check();
   }
 
   /** Returns cached and empty memory to the arena (shrinks a non-shared resizable heap). */
   trim(): number {
     this.assertAttached();
-    return this.arena.trim();
+    const fromTiers = this.tiny !== null ? this.tiny.trim() : 0;
+    return fromTiers + this.arena.trim();
   }
 
   /** Flushes this thread's caches and releases its slot; the object is unusable afterwards. */
   detach(): void {
     this.assertAttached();
+    this.tiny?.detach();
     this.arena.threadRelease(this.arena.threadId);
     this.detached = true;
     this.tinyMax = -1;
+    this.tiny = null;
   }
 
   /** Recovers a worker that died or was terminated: its caches and slabs return to the heap. */
@@ -444,6 +486,7 @@ export class Heap {
       );
     }
     arena.breakLocksOf(threadId);
+    this.tiny?.reclaim(threadId);
     arena.threadRelease(threadId);
   }
 
