@@ -50,7 +50,7 @@ describe('workers share one heap', () => {
     const random = rng(42);
     const blocks: Block[] = [];
     for (let i = 0; i < 200; i++) {
-      const size = 1 + Math.floor(random() * 200_000);
+      const size = random() < 0.5 ? Math.floor(random() * 1025) : 1 + Math.floor(random() * 200_000);
       const ptr = heap.malloc(size);
       const u8 = heap.u8;
       for (let j = 0; j < size; j++) u8[ptr + j] = (i + j * 31) & 0xff;
@@ -60,7 +60,9 @@ describe('workers share one heap', () => {
     expect(freed.threadId).not.toBe(heap.threadId);
     expect(heap.stats().liveBlocks).toBe(0);
 
-    const sizes = Array.from({ length: 200 }, () => 1 + Math.floor(random() * 200_000));
+    const sizes = Array.from({ length: 200 }, () =>
+      random() < 0.5 ? Math.floor(random() * 1025) : 1 + Math.floor(random() * 200_000),
+    );
     const made = await ask(worker, { op: 'alloc', sizes });
     let damaged = 0;
     for (const b of made.blocks) {
