@@ -1,21 +1,70 @@
-import { type Arena, HakmemError, PM_DESC, PM_TIER, TIER_TINY } from '@hakmem/page-arena';
+import { type Arena, HakmemError, PM_DESC } from '@hakmem/page-arena';
 import {
   R_CACHE_ROOT,
   SL_BITMAP,
-  SL_BITMAP_WORDS,
   SL_CARVED,
   SL_CLASS,
   SL_OWNER,
+  SL_SELF,
   SL_START,
   Superslab,
   TINY_CLASS_BY_SIZE8,
   TINY_CLASS_COUNT,
-  TINY_CLASS_RECIP,
+  TINY_CLASS_INV,
+  TINY_CLASS_SHIFT,
   TINY_CLASS_SIZE,
   TINY_MAX_SIZE,
   tinyClassAligned,
 } from '@hakmem/superslab';
 import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from '@hakmem/tls-cache';
+
+/**
+ * The word offsets the fast paths use, as a const enum so the build inlines them as literals
+ * (module-level constants are loaded from the module context with a type check on every use).
+ * Pinned to the layers' exported constants below.
+ */
+const enum Pm {
+  Desc = 3,
+}
+const enum Sl {
+  Owner = 0,
+  Class = 1,
+  Start = 2,
+  Carved = 6,
+  Bitmap = 8,
+  Self = 14,
+}
+const enum Cc {
+  Head = 0,
+  Count = 1,
+  Cap = 2,
+  Live = 3,
+  Hits = 4,
+}
+const enum Tiny {
+  CcShift = 4,
+  Max = 1024,
+}
+if (
+  Pm.Desc !== PM_DESC ||
+  Sl.Owner !== SL_OWNER ||
+  Sl.Class !== SL_CLASS ||
+  Sl.Start !== SL_START ||
+  Sl.Carved !== SL_CARVED ||
+  Sl.Bitmap !== SL_BITMAP ||
+  Sl.Self !== SL_SELF ||
+  Cc.Head !== CC_HEAD ||
+  Cc.Count !== CC_COUNT ||
+  Cc.Cap !== CC_CAP ||
+  Cc.Live !== CC_LIVE ||
+  Cc.Hits !== CC_HITS ||
+  Tiny.CcShift !== CC_SHIFT ||
+  Tiny.Max !== TINY_MAX_SIZE
+) {
+  throw new Error(
+    'tiny-tier: the inlined layout offsets differ from @hakmem/superslab / @hakmem/tls-cache / @hakmem/page-arena',
+  );
+}
 
 /** The thread record's tls-cache word used by the tiny tier (slot 1 is the mid tier's). */
 const TINY_CACHE_SLOT = 0;
@@ -67,6 +116,10 @@ export class TinyTier {
   private viewBytes: number;
   /** i32 index of the cache record of class 0 in this thread's area. */
   private records: number;
+  /** The class tables, held in fields (cheaper to reach than module bindings). */
+  private readonly classBySize8 = TINY_CLASS_BY_SIZE8;
+  private readonly classInv = TINY_CLASS_INV;
+  private readonly classShift = TINY_CLASS_SHIFT;
 
   constructor(arena: Arena) {
     this.arena = arena;
@@ -87,87 +140,75 @@ export class TinyTier {
 
   // ───────────────────────────── malloc ─────────────────────────────
 
-  /** A block of at least `size` bytes (0 ≤ size ≤ 1024; 0 gives the 8 B class); 0 when maxBytes cannot hold it. */
+  /**
+   * A block of at least `size` bytes (0 ≤ size ≤ 1024; 0 gives the 8 B class); 0 when maxBytes
+   * cannot hold it. The fast path pops the head of this thread's cache of the class. Strict:
+   * the block's second word names its slab; the slab must name itself, be this thread's, of
+   * this class, hold the block on its grid below the carve mark, and the block must not be live
+   * (else the list was overwritten after a free: ERR_HEAP_CORRUPTED, nothing handed out). Then
+   * its alloc bit is set.
+   */
   malloc(size: number): number {
-    if (!(size >= 0 && size <= TINY_MAX_SIZE)) return this.tinyInvalidSize(size);
-    return this.tinyMallocClass(TINY_CLASS_BY_SIZE8[(size + 7) >>> 3]!);
+    if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
+    const cls = this.classBySize8[(size + 7) >>> 3]!;
+    const h = this.records + (cls << Tiny.CcShift);
+    const u32 = this.u32;
+    const p = u32[h + Cc.Head]!;
+    if (p === 0) return this.tinyMallocSlow(cls);
+    const i32 = this.i32;
+    if (this.strict) {
+      const d = u32[(p >>> 2) + 1]!;
+      // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a carved block start.
+      const x = Math.imul(p - u32[d + Sl.Start]!, this.classInv[cls]!);
+      const shift = this.classShift[cls]!;
+      const idx = (x >>> shift) | (x << -shift);
+      const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
+      const bits = i32[w]!;
+      const bit = 1 << idx;
+      if (
+        i32[d + Sl.Self] !== d ||
+        i32[d + Sl.Owner] !== this.threadId ||
+        i32[d + Sl.Class] !== cls ||
+        idx >>> 0 >= i32[d + Sl.Carved]! ||
+        (bits & bit) !== 0
+      ) {
+        return this.tinyMallocCorrupt(p, cls);
+      }
+      i32[w] = bits | bit;
+    }
+    i32[h + Cc.Head] = u32[p >>> 2]!;
+    i32[h + Cc.Count]!--;
+    i32[h + Cc.Hits]!++;
+    i32[h + Cc.Live]!++;
+    return p;
   }
 
   /** The smallest class that is a multiple of `alignment` (a power of two ≥ 8) and ≥ size; 0 if none fits or out of memory. */
   mallocAligned(alignment: number, size: number): number {
     const cls = tinyClassAligned(alignment, size);
-    return cls < 0 ? 0 : this.tinyMallocClass(cls);
+    if (cls < 0) return 0;
+    // Same path as malloc: the class's smallest request size selects it.
+    return this.malloc(cls === 0 ? 0 : TINY_CLASS_SIZE[cls - 1]! + 1);
   }
 
-  private tinyMallocClass(cls: number): number {
-    const h = this.records + (cls << CC_SHIFT);
-    const u32 = this.u32;
-    const p = u32[h + CC_HEAD]!;
-    if (p === 0) return this.tinyMallocSlow(cls);
-    if (this.strict) this.tinyClaim(p, cls);
-    const i32 = this.i32;
-    i32[h + CC_HEAD] = u32[p >>> 2]!;
-    i32[h + CC_COUNT]!--;
-    i32[h + CC_HITS]!++;
-    i32[h + CC_LIVE]!++;
-    return p;
-  }
-
-  /** A miss: refill the class from the slabs, then hand out the first block. */
+  /** A miss: refill the class from the slabs (a miss is not counted as a hit), then the fast path. */
   private tinyMallocSlow(cls: number): number {
     const n = this.cache.cacheRefill(cls);
     this.tinyRefreshViews();
     if (n === 0) return 0;
-    const h = this.records + (cls << CC_SHIFT);
-    const u32 = this.u32;
-    const p = u32[h + CC_HEAD]!;
-    if (this.strict) this.tinyClaim(p, cls);
-    const i32 = this.i32;
-    i32[h + CC_HEAD] = u32[p >>> 2]!;
-    i32[h + CC_COUNT]!--;
-    i32[h + CC_LIVE]!++;
+    const p = this.malloc(TINY_CLASS_SIZE[cls]!);
+    this.i32[this.records + (cls << CC_SHIFT) + CC_HITS]!--;
     return p;
   }
 
-  /**
-   * Strict: `p` heads this thread's cache of `cls` and is about to be handed out. It must be a
-   * free block of a slab of that class owned by this thread, on its grid (else the list was
-   * overwritten after a free: ERR_HEAP_CORRUPTED, nothing handed out); sets its alloc bit.
-   */
-  private tinyClaim(p: number, cls: number): void {
-    const entry = p < this.viewBytes ? this.arena.pageEntry(p) : -1;
-    const u32 = this.u32;
-    const i32 = this.i32;
-    const d = entry < 0 ? 0 : u32[entry + PM_DESC]! >>> 2;
-    if (
-      d === 0 ||
-      (u32[entry + PM_TIER]! & 0xff) !== TIER_TINY ||
-      i32[d + SL_OWNER] !== this.threadId ||
-      i32[d + SL_CLASS] !== cls
-    ) {
-      this.tinyClaimSlow(p, cls);
-      return;
-    }
-    const off = p - u32[d + SL_START]!;
-    const idx = (off * TINY_CLASS_RECIP[cls]! + 0.5) | 0;
-    if (idx * TINY_CLASS_SIZE[cls]! !== off || idx >= i32[d + SL_CARVED]!) {
-      this.tinyClaimSlow(p, cls);
-      return;
-    }
-    const w = i32[d + SL_BITMAP]! + (idx >>> 5);
-    const bit = 1 << (idx & 31);
-    const bits = i32[w]!;
-    if ((bits & bit) !== 0) {
-      this.tinyClaimSlow(p, cls);
-      return;
-    }
-    i32[w] = bits | bit;
-  }
-
-  /** tinyClaim failed its quick checks: the full validation names what is wrong (or the views were stale). */
-  private tinyClaimSlow(p: number, cls: number): void {
+  /** Strict: the cache head failed validation. The page-map validation names the broken rule. */
+  private tinyMallocCorrupt(p: number, cls: number): never {
     this.tinyRefreshViews();
-    this.slabs.slabMarkLive(p, cls);
+    const d = this.slabs.slabCheckListBlock(p, cls, 'handed out');
+    throw new HakmemError(
+      'ERR_HEAP_CORRUPTED',
+      `free block ${p} of the ${TINY_CLASS_SIZE[cls]} B cache names slab descriptor ${this.u32[(p >>> 2) + 1]! * 4}, not its slab's ${d * 4} (a write after free?): not handed out`,
+    );
   }
 
   private tinyInvalidSize(size: number): never {
@@ -191,69 +232,59 @@ export class TinyTier {
     }
     const u32 = this.u32;
     const i32 = this.i32;
-    const d = u32[entry + PM_DESC]! >>> 2;
-    if (i32[d + SL_OWNER] !== this.threadId) {
+    const d = u32[entry + Pm.Desc]! >>> 2;
+    if (i32[d + Sl.Owner] !== this.threadId) {
       this.tinyFreeRemote(ptr, entry);
       return;
     }
-    const cls = i32[d + SL_CLASS]!;
+    const cls = i32[d + Sl.Class]!;
+    const h = this.records + (cls << Tiny.CcShift);
+    const n = i32[h + Cc.Count]!;
     if (this.strict) {
-      this.tinyFreeStrict(ptr, d, cls);
+      // Block start, carved, live: alloc bit set and no remote free pending. The remote bit (the
+      // next word) is another thread's Atomics.or; a plain read sees a free that happened before
+      // this one (a simultaneous one is a race in the program).
+      const x = Math.imul(ptr - u32[d + Sl.Start]!, this.classInv[cls]!);
+      const shift = this.classShift[cls]!;
+      const idx = (x >>> shift) | (x << -shift);
+      if (idx >>> 0 >= i32[d + Sl.Carved]!) {
+        this.tinyFreeInvalid(ptr, d);
+        return;
+      }
+      const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
+      const bit = 1 << idx;
+      const bits = i32[w]!;
+      if ((bits & bit) === 0 || (i32[w + 1]! & bit) !== 0) {
+        this.tinyDoubleFree(ptr, idx, cls);
+        return;
+      }
+      if (n >= i32[h + Cc.Cap]!) {
+        this.tinyFreeSlow(ptr, d, cls, w, bit);
+        return;
+      }
+      i32[w] = bits & ~bit;
+      u32[(ptr >>> 2) + 1] = d;
+    } else if (n >= i32[h + Cc.Cap]!) {
+      this.tinyFreeSlow(ptr, d, cls, 0, 0);
       return;
     }
-    const h = this.records + (cls << CC_SHIFT);
-    const n = i32[h + CC_COUNT]!;
-    if (n >= i32[h + CC_CAP]!) {
-      this.tinyFreeSlow(ptr, cls, 0, 0);
-      return;
-    }
-    u32[ptr >>> 2] = u32[h + CC_HEAD]!;
-    i32[h + CC_HEAD] = ptr;
-    i32[h + CC_COUNT] = n + 1;
-    i32[h + CC_LIVE]!--;
-  }
-
-  /** Strict local free: block start, carved, live (alloc bit set, no remote free pending). */
-  private tinyFreeStrict(ptr: number, d: number, cls: number): void {
-    const u32 = this.u32;
-    const i32 = this.i32;
-    const off = ptr - u32[d + SL_START]!;
-    const idx = (off * TINY_CLASS_RECIP[cls]! + 0.5) | 0;
-    if (d === 0 || cls < 0 || idx * TINY_CLASS_SIZE[cls]! !== off || idx >= i32[d + SL_CARVED]!) {
-      this.tinyFreeInvalid(ptr, d);
-      return;
-    }
-    const bm = i32[d + SL_BITMAP]!;
-    const w = bm + (idx >>> 5);
-    const bit = 1 << (idx & 31);
-    const bits = i32[w]!;
-    // The remote bit is another thread's Atomics.or; a plain read is enough to see a free that
-    // happened before this one (a simultaneous one is a race in the program).
-    if ((bits & bit) === 0 || (i32[w + i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0) {
-      this.tinyDoubleFree(ptr, idx, cls);
-      return;
-    }
-    const h = this.records + (cls << CC_SHIFT);
-    const n = i32[h + CC_COUNT]!;
-    if (n >= i32[h + CC_CAP]!) {
-      this.tinyFreeSlow(ptr, cls, w, bit);
-      return;
-    }
-    i32[w] = bits & ~bit;
-    u32[ptr >>> 2] = u32[h + CC_HEAD]!;
-    i32[h + CC_HEAD] = ptr;
-    i32[h + CC_COUNT] = n + 1;
-    i32[h + CC_LIVE]!--;
+    u32[ptr >>> 2] = u32[h + Cc.Head]!;
+    i32[h + Cc.Head] = ptr;
+    i32[h + Cc.Count] = n + 1;
+    i32[h + Cc.Live]!--;
   }
 
   /** The class's cache is full: spill (or grow), then push. `w`/`bit`: the alloc bit to clear in strict mode. */
-  private tinyFreeSlow(ptr: number, cls: number, w: number, bit: number): void {
+  private tinyFreeSlow(ptr: number, d: number, cls: number, w: number, bit: number): void {
     this.cache.cacheSpill(cls);
     this.tinyRefreshViews();
     const i32 = this.i32;
     const u32 = this.u32;
     const h = this.records + (cls << CC_SHIFT);
-    if (bit !== 0) i32[w] = i32[w]! & ~bit;
+    if (bit !== 0) {
+      i32[w] = i32[w]! & ~bit;
+      u32[(ptr >>> 2) + 1] = d;
+    }
     u32[ptr >>> 2] = u32[h + CC_HEAD]!;
     i32[h + CC_HEAD] = ptr;
     i32[h + CC_COUNT]!++;

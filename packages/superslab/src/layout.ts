@@ -19,7 +19,7 @@
  *  └──────────────┴──────┬───────┴──────────────┴─── … ───┘
  *                        │ SL_BITMAP (strict only)
  *                        ▼
- *               alloc bitmap (words) │ remote-pending bitmap (words)   (metaAlloc)
+ *               alloc word 0 │ remote word 0 │ alloc word 1 │ remote word 1 │ …   (metaAlloc)
  * ```
  *
  * ## SuperSlab header (i32 words at the descriptor's i32 index `s`)
@@ -50,14 +50,16 @@
  * | SL_BITMAP_CAP   | words allocated for one bitmap (reused while the class fits)    | owner                         |
  * | SL_STATE        | SLAB_POOL / _PARTIAL / _FULL / _ABANDONED / _DETACHED           | owner / tier lock holder      |
  * | SL_NEXT/PREV    | link in the owner's partial or full list of the class, or in the abandoned list (NEXT only) | owner / tier lock |
- * | SL_SUPER        | byte offset of the SuperSlab descriptor                         | creator, once                 |
- * | SL_INDEX        | slab index in the SuperSlab                                     | creator, once                 |
+ * | SL_SELF         | its own i32 index (check() verifies the page map names it)      | creator, once                 |
+ * | SL_INDEX        | slab index in the SuperSlab (the SuperSlab header is at d − SS_HEADER_WORDS − index × SL_WORDS) | creator, once |
  *
- * Block links: a free block's first u32 word holds the next block (0 ends the list), in the
- * local list, the remote list and the thread caches alike.
+ * Free blocks: the first u32 word holds the next block (0 ends the list), in the local list,
+ * the remote list and the thread caches alike.
  *
  * ## Strict bitmaps (safety 'strict')
  *
+ * The two bitmaps are interleaved word by word (alloc word k at SL_BITMAP + 2k, remote word k
+ * at SL_BITMAP + 2k + 1), so one cache line holds both bits of a block.
  * Bit i of the alloc bitmap: block i is with the user (live) or waiting in the remote list.
  * Written only by the owner, with plain operations. Bit i of the remote-pending bitmap: block i
  * was freed by another thread and is in the remote list; set with Atomics.or by the freeing
@@ -158,7 +160,7 @@ export const SL_BITMAP_CAP = 10;
 export const SL_STATE = 11;
 export const SL_NEXT = 12;
 export const SL_PREV = 13;
-export const SL_SUPER = 14;
+export const SL_SELF = 14;
 export const SL_INDEX = 15;
 /** Words of a slab descriptor (one 64-byte line). */
 export const SL_WORDS = 16;

@@ -26,6 +26,31 @@ export const TINY_CLASS_BLOCKS: Int32Array = Int32Array.from(SIZES, (s) => Math.
 /** 1 / size: `(offset * recip + 0.5) | 0` is the block index of a block start (checked by multiplying back). */
 export const TINY_CLASS_RECIP: Float64Array = Float64Array.from(SIZES, (s) => 1 / s);
 
+/** Trailing zero bits of each class size: size = odd × 2^shift. */
+export const TINY_CLASS_SHIFT: Int32Array = Int32Array.from(SIZES, (s) => 31 - Math.clz32(s & -s));
+
+/**
+ * Inverse of each size's odd factor modulo 2^32. With x = Math.imul(offset, inv) and
+ * idx = ((x >>> shift) | (x << -shift)) >>> 0 (a rotation), idx is the block index when the
+ * offset (−65536 < offset < 65536) is a multiple of the size and otherwise at least 2^16 (above
+ * any carve mark), so one unsigned comparison
+ * `idx < carved` checks "block start, already carved" with no division (exact division by
+ * multiplication with the modular inverse; the rotation moves stray low bits to the top).
+ */
+export const TINY_CLASS_INV: Int32Array = Int32Array.from(SIZES, (s) => {
+  const odd = s / (s & -s);
+  let inv = odd;
+  for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(odd, inv));
+  return inv;
+});
+
+/** Block index of `offset` in a slab of class `cls`, or ≥ 2^16 when it is not a multiple of the size (see TINY_CLASS_INV). */
+export function tinyBlockIndex(cls: number, offset: number): number {
+  const x = Math.imul(offset, TINY_CLASS_INV[cls]!);
+  const shift = TINY_CLASS_SHIFT[cls]!;
+  return ((x >>> shift) | (x << -shift)) >>> 0;
+}
+
 /** Class of a request, indexed by `(size + 7) >>> 3` for 0 ≤ size ≤ TINY_MAX_SIZE: O(1), no allocation. */
 export const TINY_CLASS_BY_SIZE8: Uint8Array = (() => {
   const table = new Uint8Array((TINY_MAX_SIZE >>> 3) + 1);

@@ -6,6 +6,7 @@ import {
   TINY_CLASS_COUNT,
   TINY_CLASS_SIZE,
   TINY_MAX_SIZE,
+  tinyBlockIndex,
   tinyClassAligned,
   tinyClassOf,
 } from './size-classes';
@@ -69,6 +70,17 @@ describe('size classes', () => {
     expect(tinyClassOf(1025)).toBe(-1);
     expect(tinyClassOf(-1)).toBe(-1);
     expect(tinyClassOf(Number.NaN)).toBe(-1);
+  });
+
+  it('computes block indexes by exact division: every block start, and nothing else below 2^16', () => {
+    for (let c = 0; c < TINY_CLASS_COUNT; c++) {
+      const size = TINY_CLASS_SIZE[c]!;
+      for (let off = -size; off < SLAB_BYTES; off++) {
+        const idx = tinyBlockIndex(c, off);
+        if (off >= 0 && off % size === 0) expect(idx).toBe(off / size);
+        else if (idx < 2 ** 16) throw new Error(`class ${size}: offset ${off} gives index ${idx}`);
+      }
+    }
   });
 
   it('finds the smallest class that is a multiple of an alignment', () => {

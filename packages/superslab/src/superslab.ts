@@ -33,9 +33,9 @@ import {
   SL_OWNER,
   SL_PREV,
   SL_REMOTE,
+  SL_SELF,
   SL_START,
   SL_STATE,
-  SL_SUPER,
   SL_USED,
   SL_WORDS,
   SLAB_ABANDONED,
@@ -65,8 +65,8 @@ import {
 import {
   TINY_CLASS_BLOCKS,
   TINY_CLASS_COUNT,
-  TINY_CLASS_RECIP,
   TINY_CLASS_SIZE,
+  tinyBlockIndex,
   tinyClassOf,
 } from './size-classes';
 
@@ -220,9 +220,9 @@ export class Superslab {
     const idx = this.slabBlockIndex(d, cls, ptr);
     if (idx < 0) throw this.slabNotBlock(ptr, d, cls);
     if (this.strict) {
-      const w = this.i32[d + SL_BITMAP]! + (idx >>> 5);
+      const w = this.i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
-      if ((this.i32[w]! & bit) === 0 || (this.i32[w + this.i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0) {
+      if ((this.i32[w]! & bit) === 0 || (this.i32[w + 1]! & bit) !== 0) {
         throw new HakmemError(
           'ERR_DOUBLE_FREE',
           `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (already freed)`,
@@ -252,12 +252,9 @@ export class Superslab {
     if (idx < 0) throw this.slabNotBlock(ptr, d, cls);
     if (this.strict) {
       if (i32[d + SL_BITMAP]! + 2 * i32[d + SL_BITMAP_WORDS]! > i32.length) this.slabRefreshViews();
-      const w = this.i32[d + SL_BITMAP]! + (idx >>> 5);
+      const w = this.i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
-      if (
-        (this.i32[w]! & bit) === 0 ||
-        (Atomics.load(this.i32, w + this.i32[d + SL_BITMAP_WORDS]!) & bit) !== 0
-      ) {
+      if ((this.i32[w]! & bit) === 0 || (Atomics.load(this.i32, w + 1) & bit) !== 0) {
         throw new HakmemError(
           'ERR_INVALID_POINTER',
           `usableSize(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live`,
@@ -275,9 +272,8 @@ export class Superslab {
   slabBlockIndex(d: number, cls: number, ptr: number): number {
     const off = ptr - this.u32[d + SL_START]!;
     if (!(off >= 0 && off < SLAB_BYTES)) return -1;
-    const idx = (off * TINY_CLASS_RECIP[cls]! + 0.5) | 0;
-    if (idx * TINY_CLASS_SIZE[cls]! !== off || idx >= this.i32[d + SL_CARVED]!) return -1;
-    return idx;
+    const idx = tinyBlockIndex(cls, off);
+    return idx < this.i32[d + SL_CARVED]! ? idx : -1;
   }
 
   private slabNotBlock(ptr: number, d: number, cls: number): HakmemError {
@@ -299,7 +295,7 @@ export class Superslab {
   slabMarkLive(p: number, cls: number): void {
     const d = this.slabCheckListBlock(p, cls, 'handed out');
     const idx = this.slabBlockIndex(d, cls, p);
-    const w = this.i32[d + SL_BITMAP]! + (idx >>> 5);
+    const w = this.i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
     this.i32[w] = this.i32[w]! | (1 << (idx & 31));
   }
 
@@ -330,9 +326,9 @@ export class Superslab {
       );
     }
     if (this.strict) {
-      const w = i32[d + SL_BITMAP]! + (idx >>> 5);
+      const w = i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
-      if ((i32[w]! & bit) !== 0 || (i32[w + i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0) {
+      if ((i32[w]! & bit) !== 0 || (i32[w + 1]! & bit) !== 0) {
         throw corrupted(
           `free-list link ${hex(p)} names a block that is live (a write after free or a double free): not ${what}`,
         );
@@ -350,9 +346,9 @@ export class Superslab {
       );
     }
     const i32 = this.i32;
-    const w = i32[d + SL_BITMAP]! + (idx >>> 5);
+    const w = i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
     const bit = 1 << (idx & 31);
-    if ((i32[w]! & bit) !== 0 || (i32[w + i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0) {
+    if ((i32[w]! & bit) !== 0 || (i32[w + 1]! & bit) !== 0) {
       throw corrupted(
         `local free list of the slab at ${this.u32[d + SL_START]} links to block ${idx}, which is live (a write after free or a double free)`,
       );
@@ -375,16 +371,16 @@ export class Superslab {
       const bm = i32[d + SL_BITMAP]!;
       const words = i32[d + SL_BITMAP_WORDS]!;
       if (bm + 2 * words > i32.length) return this.slabFreeRemoteStale(ptr, d);
-      const w = bm + (idx >>> 5);
+      const w = bm + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
-      if ((Atomics.or(i32, w + words, bit) & bit) !== 0) {
+      if ((Atomics.or(i32, w + 1, bit) & bit) !== 0) {
         throw new HakmemError(
           'ERR_DOUBLE_FREE',
           `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is already waiting in the slab's remote-free list`,
         );
       }
       if ((Atomics.load(i32, w) & bit) === 0) {
-        Atomics.and(i32, w + words, ~bit);
+        Atomics.and(i32, w + 1, ~bit);
         throw new HakmemError(
           'ERR_DOUBLE_FREE',
           `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (already freed)`,
@@ -393,6 +389,7 @@ export class Superslab {
     }
     const head = d + SL_REMOTE;
     const old = Atomics.load(i32, head);
+    if (this.strict) this.u32[(ptr >>> 2) + 1] = d;
     this.u32[ptr >>> 2] = old;
     if (Atomics.compareExchange(i32, head, old, ptr | 0) !== old) this.slabPushRemoteSlow(head, ptr);
     return cls;
@@ -429,7 +426,6 @@ export class Superslab {
     const cap = i32[d + SL_CAPACITY]!;
     const strict = this.strict;
     const bm = i32[d + SL_BITMAP]!;
-    const words = i32[d + SL_BITMAP_WORDS]!;
     let p = head;
     let tail = head;
     let n = 0;
@@ -445,9 +441,9 @@ export class Superslab {
         );
       }
       if (strict) {
-        const w = bm + (idx >>> 5);
+        const w = bm + ((idx >>> 5) << 1);
         const bit = 1 << (idx & 31);
-        if ((i32[w]! & bit) === 0 || (Atomics.and(i32, w + words, ~bit) & bit) === 0) {
+        if ((i32[w]! & bit) === 0 || (Atomics.and(i32, w + 1, ~bit) & bit) === 0) {
           throw corrupted(
             `remote-free list of the slab at ${u32[d + SL_START]} holds block ${idx}, whose bitmaps do not say "freed by another thread"`,
           );
@@ -523,9 +519,19 @@ export class Superslab {
     const size = TINY_CLASS_SIZE[cls]!;
     const first = u32[d + SL_START]! + carved * size;
     let p = first;
-    for (let i = 1; i < n; i++) {
-      u32[p >>> 2] = p + size;
-      p += size;
+    if (this.strict) {
+      // Strict: a free block's second word names its slab (malloc validates it without the page map).
+      for (let i = 1; i < n; i++) {
+        u32[p >>> 2] = p + size;
+        u32[(p >>> 2) + 1] = d;
+        p += size;
+      }
+      u32[(p >>> 2) + 1] = d;
+    } else {
+      for (let i = 1; i < n; i++) {
+        u32[p >>> 2] = p + size;
+        p += size;
+      }
     }
     u32[p >>> 2] = 0;
     i32[d + SL_CARVED] = carved + n;
@@ -663,7 +669,7 @@ export class Superslab {
     i32[d + SL_NEXT] = 0;
     i32[d + SL_PREV] = 0;
     Atomics.store(i32, d + SL_OWNER, 0);
-    const s = i32[d + SL_SUPER]!;
+    const s = d - SS_HEADER_WORDS - i32[d + SL_INDEX]! * SL_WORDS;
     const root = this.root;
     let release = 0;
     this.slabLock();
@@ -717,6 +723,7 @@ export class Superslab {
   private slabPushLocal(d: number, cls: number, p: number): void {
     const i32 = this.i32;
     this.u32[p >>> 2] = this.u32[d + SL_FREE]!;
+    if (this.strict) this.u32[(p >>> 2) + 1] = d;
     i32[d + SL_FREE] = p;
     const used = i32[d + SL_USED]! - 1;
     i32[d + SL_USED] = used;
@@ -837,7 +844,7 @@ export class Superslab {
       const d = s + SS_HEADER_WORDS + i * SL_WORDS;
       i32[d + SL_CLASS] = -1;
       i32[d + SL_START] = run + i * SLAB_BYTES;
-      i32[d + SL_SUPER] = s;
+      i32[d + SL_SELF] = d;
       i32[d + SL_INDEX] = i;
       i32[d + SL_STATE] = SLAB_POOL;
       arena.setPageDesc(firstPage + i, d * 4);
@@ -1023,9 +1030,9 @@ export class Superslab {
     const idx = this.slabBlockIndex(d, cls, ptr);
     if (idx < 0) return -1;
     if (this.strict) {
-      const w = i32[d + SL_BITMAP]! + (idx >>> 5);
+      const w = i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
-      if ((Atomics.load(i32, w + i32[d + SL_BITMAP_WORDS]!) & bit) !== 0) return -1;
+      if ((Atomics.load(i32, w + 1) & bit) !== 0) return -1;
       // Set only if the thread died between marking the block live and taking it off its list.
       i32[w] = i32[w]! & ~bit;
     }
@@ -1188,9 +1195,9 @@ export class Superslab {
         `thread ${threadId}'s cache of the ${TINY_CLASS_SIZE[cls]} B class holds ${hex(ptr)}, which is not a carved block start`,
       );
     if (this.strict) {
-      const w = i32[d + SL_BITMAP]! + (idx >>> 5);
+      const w = i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
-      if ((i32[w]! & bit) !== 0 || (i32[w + i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0) {
+      if ((i32[w]! & bit) !== 0 || (i32[w + 1]! & bit) !== 0) {
         throw corrupted(
           `thread ${threadId}'s cache holds block ${hex(ptr)}, whose alloc bitmap says it is live`,
         );
@@ -1326,7 +1333,7 @@ export class Superslab {
             `page ${slabStart / SLAB_BYTES} of SuperSlab at ${start} is not a TIER_TINY page naming its slab descriptor`,
           );
         }
-        if (u32[d + SL_START] !== slabStart || i32[d + SL_SUPER] !== s || i32[d + SL_INDEX] !== i) {
+        if (u32[d + SL_START] !== slabStart || i32[d + SL_SELF] !== d || i32[d + SL_INDEX] !== i) {
           throw corrupted(`slab descriptor ${d * 4} does not describe slab ${i} of SuperSlab at ${start}`);
         }
         const inPool = (mask & (1 << i)) !== 0;
@@ -1426,8 +1433,8 @@ export class Superslab {
       let alloc = 0;
       let pending = 0;
       for (let w = 0; w < words; w++) {
-        const a = i32[bm + w]!;
-        const r = i32[bm + words + w]!;
+        const a = i32[bm + 2 * w]!;
+        const r = i32[bm + 2 * w + 1]!;
         alloc += popcount(a);
         pending += popcount(r);
         for (let b = 0; b < 32; b++) {
@@ -1450,10 +1457,10 @@ export class Superslab {
 
   private checkBits(d: number, idx: number, alloc: boolean, pending: boolean, where: string): void {
     const i32 = this.i32;
-    const w = i32[d + SL_BITMAP]! + (idx >>> 5);
+    const w = i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
     const bit = 1 << (idx & 31);
     const a = (i32[w]! & bit) !== 0;
-    const r = (i32[w + i32[d + SL_BITMAP_WORDS]!]! & bit) !== 0;
+    const r = (i32[w + 1]! & bit) !== 0;
     if (a !== alloc || r !== pending) {
       throw corrupted(
         `block ${idx} of the slab at ${this.u32[d + SL_START]} ${where} has alloc bit ${+a} and remote bit ${+r}`,
