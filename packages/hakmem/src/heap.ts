@@ -4,12 +4,14 @@ import {
   HakmemError,
   type HeapMemory,
   PAGE_SIZE,
+  PM_DESC,
   PM_FLAG_HEAD,
   PM_TIER,
   TIER_FREE,
   TIER_RUN,
   TIER_TINY,
 } from '@hakmem/page-arena';
+import { SL_CLASS, SL_USED, TINY_CLASS_SIZE } from '@hakmem/superslab';
 import {
   DEFAULT_L25_MAX,
   DEFAULT_MID_MAX,
@@ -493,12 +495,29 @@ export class Heap {
   /** The page map as data: every run with its tier and occupancy. */
   snapshot(): SnapshotRun[] {
     this.assertAttached();
-    return this.arena.snapshot().map((run) => ({
+    const arena = this.arena;
+    arena.refresh();
+    return arena.snapshot().map((run) => ({
       offset: run.offset,
       pages: run.pages,
       tier: TIER_NAMES[run.tier] ?? 'meta',
-      occupancy: run.tier === TIER_RUN ? 1 : 0,
+      occupancy:
+        run.tier === TIER_RUN ? 1 : run.tier === TIER_TINY ? this.tinyOccupancy(run.offset, run.pages) : 0,
     }));
+  }
+
+  /** Fraction of a SuperSlab's bytes in blocks out of its slabs (live or in a thread cache). */
+  private tinyOccupancy(offset: number, pages: number): number {
+    const arena = this.arena;
+    const { i32, u32 } = arena;
+    let used = 0;
+    for (let page = 0; page < pages; page++) {
+      const entry = arena.pageEntry(offset + page * PAGE_SIZE);
+      const d = entry < 0 ? 0 : u32[entry + PM_DESC]! >>> 2;
+      const cls = d === 0 ? -1 : i32[d + SL_CLASS]!;
+      if (cls >= 0 && cls < TINY_CLASS_SIZE.length) used += i32[d + SL_USED]! * TINY_CLASS_SIZE[cls]!;
+    }
+    return used / (pages * PAGE_SIZE);
   }
 
   // ---------------------------------------------------------------------------------------

@@ -367,3 +367,16 @@ describe('whole-heap operations', () => {
     heap.check();
   });
 });
+
+describe('snapshot of the tiny tier', () => {
+  it('reports a SuperSlab run with its occupancy', () => {
+    const heap = small();
+    const blocks = Array.from({ length: 1000 }, () => heap.malloc(64));
+    const tinyRuns = heap.snapshot().filter((r) => r.tier === 'tiny');
+    expect(tinyRuns.length).toBeGreaterThan(0);
+    const used = tinyRuns.reduce((sum, r) => sum + r.occupancy * r.pages * 65536, 0);
+    expect(used).toBeGreaterThanOrEqual(64 * 1000);
+    for (const p of blocks) heap.free(p);
+    heap.check();
+  });
+});
