@@ -144,6 +144,9 @@ export interface ArenaStats {
  * The page arena over one memory, as seen by one thread: views and counters in this object are
  * private to the thread; all shared state is in the memory (see layout.ts).
  */
+/** How long refresh() waits for a lagging WebAssembly.Memory buffer (loop iterations). */
+const WASM_GROW_SPINS = 10_000_000;
+
 export class Arena {
   readonly memory: HeapMemory;
   readonly shared: boolean;
@@ -323,9 +326,38 @@ export class Arena {
     }
     const growth = Atomics.load(this.hdr, HDR_GROWTH);
     const committed = Atomics.load(this.hdr, HDR_COMMITTED_PAGES);
-    this.mapViews(committed * PAGE_SIZE);
+    const bytes = committed * PAGE_SIZE;
+    if (this.buffer.byteLength < bytes) return this.refreshWasmLagging(growth, committed);
+    this.mapViews(bytes);
     this.seenGrowth = growth;
     this.endPage = committed;
+    return true;
+  }
+
+  /**
+   * Another thread grew a shared WebAssembly.Memory and this thread's `memory.buffer` still has
+   * the old length: V8 hands each thread the grown buffer when it handles the grow interrupt,
+   * which happens at a loop back edge, so wait here for it. If it still lags, map what is
+   * visible and leave `seenGrowth` stale so the next refresh tries again.
+   */
+  private refreshWasmLagging(growth: number, committed: number): boolean {
+    const memory = this.memory as WebAssembly.Memory;
+    const bytes = committed * PAGE_SIZE;
+    let buffer = memory.buffer;
+    for (let spin = 0; spin < WASM_GROW_SPINS && buffer.byteLength < bytes; spin++) buffer = memory.buffer;
+    if (buffer !== this.buffer) {
+      this.buffer = buffer;
+      this.hdr = new Int32Array(buffer, this.base, HEADER_WORDS);
+    }
+    if (buffer.byteLength >= bytes) {
+      this.mapViews(bytes);
+      this.seenGrowth = growth;
+      this.endPage = committed;
+    } else {
+      const visible = Math.floor(buffer.byteLength / PAGE_SIZE);
+      this.mapViews(visible * PAGE_SIZE);
+      this.endPage = visible;
+    }
     return true;
   }
 
