@@ -1,4 +1,5 @@
 import { Arena, HakmemError, PM_DESC, PM_TIER, TIER_TINY } from '@hakmem/page-arena';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SL_CARVED, SL_OWNER, SL_USED, SLAB_BYTES, SUPERSLAB_SLABS } from './layout';
 import {
@@ -294,4 +295,72 @@ describe('Superslab (standalone, strict)', () => {
     }
     slabs.slabCheck();
   });
+});
+
+describe('Superslab against a model', () => {
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: random malloc/free/remote-free/detach sequences keep payloads, never overlap, and pass slabCheck after each step`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.oneof(
+              fc.record({
+                op: fc.constant('malloc' as const),
+                size: fc.integer({ min: 0, max: 1024 }),
+                by: fc.nat(1),
+              }),
+              fc.record({ op: fc.constant('free' as const), pick: fc.nat(), by: fc.nat(1) }),
+              fc.record({ op: fc.constant('trim' as const) }),
+            ),
+            { minLength: 1, maxLength: 100 },
+          ),
+          (ops) => {
+            const { arena, slabs } = heap(safety, 8 * MiB);
+            const threads = [slabs, otherThread(arena).slabs];
+            const live = new Map<number, number>();
+            const fill = (p: number, size: number) => {
+              for (let i = 0; i < size; i++) arena.u8[p + i] = (p + i * 7) & 0xff;
+            };
+            const intact = (p: number, size: number) => {
+              for (let i = 0; i < size; i++) if (arena.u8[p + i] !== ((p + i * 7) & 0xff)) return false;
+              return true;
+            };
+            for (const o of ops) {
+              if (o.op === 'malloc') {
+                const p = threads[o.by]!.malloc(o.size);
+                const size = TINY_CLASS_SIZE[tinyClassOf(o.size)]!;
+                expect(threads[o.by]!.usableSize(p)).toBe(size);
+                for (const [q, s] of live)
+                  expect(p + size <= q || q + TINY_CLASS_SIZE[tinyClassOf(s)]! <= p).toBe(true);
+                fill(p, o.size);
+                live.set(p, o.size);
+              } else if (o.op === 'free') {
+                if (live.size === 0) continue;
+                const keys = [...live.keys()];
+                const p = keys[o.pick % keys.length]!;
+                expect(intact(p, live.get(p)!)).toBe(true);
+                threads[o.by]!.free(p);
+                live.delete(p);
+              } else {
+                slabs.slabTrim();
+              }
+              slabs.slabCheck();
+              const st = slabs.slabStats();
+              expect(st.classes.reduce((a, c) => a + c.used - c.remote, 0)).toBe(live.size);
+            }
+            for (const [p, size] of live) {
+              expect(intact(p, size)).toBe(true);
+              slabs.free(p);
+            }
+            threads[1]!.slabDetach();
+            slabs.slabTrim();
+            slabs.slabCheck();
+            expect(slabs.slabStats().superslabs).toBe(0);
+            arena.check();
+          },
+        ),
+        { numRuns: 50 },
+      );
+    });
+  }
 });
