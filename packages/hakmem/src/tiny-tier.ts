@@ -4,14 +4,14 @@ import {
   SL_BITMAP,
   SL_CARVED,
   SL_CLASS,
+  SL_INV,
   SL_OWNER,
   SL_SELF,
+  SL_SHIFT,
   SL_START,
   Superslab,
   TINY_CLASS_BY_SIZE8,
   TINY_CLASS_COUNT,
-  TINY_CLASS_INV,
-  TINY_CLASS_SHIFT,
   TINY_CLASS_SIZE,
   TINY_MAX_SIZE,
   tinyClassAligned,
@@ -31,7 +31,9 @@ const enum Sl {
   Class = 1,
   Start = 2,
   Carved = 6,
+  Inv = 7,
   Bitmap = 8,
+  Shift = 9,
   Self = 14,
 }
 const enum Cc {
@@ -52,6 +54,8 @@ if (
   Sl.Start !== SL_START ||
   Sl.Carved !== SL_CARVED ||
   Sl.Bitmap !== SL_BITMAP ||
+  Sl.Inv !== SL_INV ||
+  Sl.Shift !== SL_SHIFT ||
   Sl.Self !== SL_SELF ||
   Cc.Head !== CC_HEAD ||
   Cc.Count !== CC_COUNT ||
@@ -118,8 +122,6 @@ export class TinyTier {
   private records: number;
   /** The class tables, held in fields (cheaper to reach than module bindings). */
   private readonly classBySize8 = TINY_CLASS_BY_SIZE8;
-  private readonly classInv = TINY_CLASS_INV;
-  private readonly classShift = TINY_CLASS_SHIFT;
 
   constructor(arena: Arena) {
     this.arena = arena;
@@ -159,8 +161,8 @@ export class TinyTier {
     if (this.strict) {
       const d = u32[(p >>> 2) + 1]!;
       // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a carved block start.
-      const x = Math.imul(p - u32[d + Sl.Start]!, this.classInv[cls]!);
-      const shift = this.classShift[cls]!;
+      const x = Math.imul(p - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
+      const shift = i32[d + Sl.Shift]!;
       const idx = (x >>> shift) | (x << -shift);
       const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
       const bits = i32[w]!;
@@ -244,8 +246,8 @@ export class TinyTier {
       // Block start, carved, live: alloc bit set and no remote free pending. The remote bit (the
       // next word) is another thread's Atomics.or; a plain read sees a free that happened before
       // this one (a simultaneous one is a race in the program).
-      const x = Math.imul(ptr - u32[d + Sl.Start]!, this.classInv[cls]!);
-      const shift = this.classShift[cls]!;
+      const x = Math.imul(ptr - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
+      const shift = i32[d + Sl.Shift]!;
       const idx = (x >>> shift) | (x << -shift);
       if (idx >>> 0 >= i32[d + Sl.Carved]!) {
         this.tinyFreeInvalid(ptr, d);

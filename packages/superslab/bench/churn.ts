@@ -36,7 +36,7 @@ function churn(safety: 'strict' | 'fast'): number[] {
     sizes[i] = 8 + (next() % 1017);
     picks[i] = next() % WINDOW;
   }
-  const window = new Float64Array(WINDOW);
+  const window: number[] = new Array(WINDOW).fill(0);
   for (let i = 0; i < WINDOW; i++) window[i] = tiny.malloc(sizes[i]!);
 
   const step = (pairs: number, offset: number): void => {

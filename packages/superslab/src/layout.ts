@@ -44,9 +44,9 @@
  * | SL_REMOTE       | remote-free list head (u32, 0 = empty)                          | Atomics: CAS push by any thread, exchange take-all by the owner |
  * | SL_USED         | blocks out of the slab: live + in a thread cache + remote-pending | owner, plain                 |
  * | SL_CARVED       | blocks carved so far (lazy carving: block i < carved exists)    | owner, plain                  |
- * | SL_CAPACITY     | blocks of the class in 64 KiB                                   | owner                         |
+ * | SL_INV          | the class's TINY_CLASS_INV (block index by exact division, kept on this line) | owner          |
  * | SL_BITMAP       | strict: i32 index of the alloc bitmap (remote bitmap follows)   | owner                         |
- * | SL_BITMAP_WORDS | words of one bitmap for the current class                       | owner                         |
+ * | SL_SHIFT        | the class's TINY_CLASS_SHIFT                                    | owner                         |
  * | SL_BITMAP_CAP   | words allocated for one bitmap (reused while the class fits)    | owner                         |
  * | SL_STATE        | SLAB_POOL / _PARTIAL / _FULL / _ABANDONED / _DETACHED           | owner / tier lock holder      |
  * | SL_NEXT/PREV    | link in the owner's partial or full list of the class, or in the abandoned list (NEXT only) | owner / tier lock |
@@ -153,9 +153,9 @@ export const SL_FREE = 3;
 export const SL_REMOTE = 4;
 export const SL_USED = 5;
 export const SL_CARVED = 6;
-export const SL_CAPACITY = 7;
+export const SL_INV = 7;
 export const SL_BITMAP = 8;
-export const SL_BITMAP_WORDS = 9;
+export const SL_SHIFT = 9;
 export const SL_BITMAP_CAP = 10;
 export const SL_STATE = 11;
 export const SL_NEXT = 12;

@@ -23,17 +23,17 @@ import {
   R_SS_HEAD,
   SL_BITMAP,
   SL_BITMAP_CAP,
-  SL_BITMAP_WORDS,
-  SL_CAPACITY,
   SL_CARVED,
   SL_CLASS,
   SL_FREE,
   SL_INDEX,
+  SL_INV,
   SL_NEXT,
   SL_OWNER,
   SL_PREV,
   SL_REMOTE,
   SL_SELF,
+  SL_SHIFT,
   SL_START,
   SL_STATE,
   SL_USED,
@@ -65,6 +65,8 @@ import {
 import {
   TINY_CLASS_BLOCKS,
   TINY_CLASS_COUNT,
+  TINY_CLASS_INV,
+  TINY_CLASS_SHIFT,
   TINY_CLASS_SIZE,
   tinyBlockIndex,
   tinyClassOf,
@@ -251,7 +253,7 @@ export class Superslab {
     const idx = cls < 0 ? -1 : this.slabBlockIndex(d, cls, ptr);
     if (idx < 0) throw this.slabNotBlock(ptr, d, cls);
     if (this.strict) {
-      if (i32[d + SL_BITMAP]! + 2 * i32[d + SL_BITMAP_WORDS]! > i32.length) this.slabRefreshViews();
+      if (i32[d + SL_BITMAP]! + 2 * bitmapWords(i32[d + SL_CLASS]!) > i32.length) this.slabRefreshViews();
       const w = this.i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
       if ((this.i32[w]! & bit) === 0 || (Atomics.load(this.i32, w + 1) & bit) !== 0) {
@@ -369,8 +371,7 @@ export class Superslab {
     if (idx < 0) throw this.slabNotBlock(ptr, d, cls);
     if (this.strict) {
       const bm = i32[d + SL_BITMAP]!;
-      const words = i32[d + SL_BITMAP_WORDS]!;
-      if (bm + 2 * words > i32.length) return this.slabFreeRemoteStale(ptr, d);
+      if (bm + 2 * bitmapWords(cls) > i32.length) return this.slabFreeRemoteStale(ptr, d);
       const w = bm + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
       if ((Atomics.or(i32, w + 1, bit) & bit) !== 0) {
@@ -399,7 +400,7 @@ export class Superslab {
   private slabFreeRemoteStale(ptr: number, d: number): number {
     this.slabRefreshViews();
     const i32 = this.i32;
-    if (i32[d + SL_BITMAP]! + 2 * i32[d + SL_BITMAP_WORDS]! > i32.length) {
+    if (i32[d + SL_BITMAP]! + 2 * bitmapWords(i32[d + SL_CLASS]!) > i32.length) {
       throw corrupted(
         `slab descriptor ${d * 4} names bitmaps at i32 index ${i32[d + SL_BITMAP]} beyond the memory`,
       );
@@ -423,7 +424,7 @@ export class Superslab {
     const head = Atomics.exchange(i32, d + SL_REMOTE, 0) >>> 0;
     if (head === 0) return 0;
     const cls = i32[d + SL_CLASS]!;
-    const cap = i32[d + SL_CAPACITY]!;
+    const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
     const strict = this.strict;
     const bm = i32[d + SL_BITMAP]!;
     let p = head;
@@ -513,7 +514,7 @@ export class Superslab {
       return head;
     }
     const carved = i32[d + SL_CARVED]!;
-    const room = i32[d + SL_CAPACITY]! - carved;
+    const room = TINY_CLASS_BLOCKS[cls]! - carved;
     if (room <= 0) return 0;
     const n = Math.min(want, room);
     const size = TINY_CLASS_SIZE[cls]!;
@@ -644,7 +645,6 @@ export class Superslab {
         const bm = this.i32[d + SL_BITMAP]!;
         this.i32.fill(0, bm, bm + 2 * words);
       }
-      this.i32[d + SL_BITMAP_WORDS] = words;
     }
     const i32 = this.i32;
     i32[d + SL_CLASS] = cls;
@@ -652,7 +652,8 @@ export class Superslab {
     Atomics.store(i32, d + SL_REMOTE, 0);
     i32[d + SL_USED] = 0;
     i32[d + SL_CARVED] = 0;
-    i32[d + SL_CAPACITY] = TINY_CLASS_BLOCKS[cls]!;
+    i32[d + SL_INV] = TINY_CLASS_INV[cls]!;
+    i32[d + SL_SHIFT] = TINY_CLASS_SHIFT[cls]!;
     i32[d + SL_STATE] = SLAB_DETACHED;
     Atomics.store(i32, d + SL_OWNER, this.threadId);
     return true;
@@ -741,7 +742,7 @@ export class Superslab {
     const i32 = this.i32;
     if (
       i32[d + SL_FREE] === 0 &&
-      i32[d + SL_CARVED]! >= i32[d + SL_CAPACITY]! &&
+      i32[d + SL_CARVED]! >= TINY_CLASS_BLOCKS[cls]! &&
       Atomics.load(i32, d + SL_REMOTE) === 0
     ) {
       this.slabPushFull(d, cls);
@@ -1052,7 +1053,7 @@ export class Superslab {
       const i32 = this.i32;
       const u32 = this.u32;
       const cls = i32[d + SL_CLASS]!;
-      const cap = i32[d + SL_CAPACITY]!;
+      const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
       let free = 0;
       let prev = 0;
       let p = u32[d + SL_FREE]!;
@@ -1156,7 +1157,7 @@ export class Superslab {
         c.slabs++;
         c.used += i32[d + SL_USED]!;
         let remote = 0;
-        const cap = i32[d + SL_CAPACITY]!;
+        const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
         for (let p = Atomics.load(i32, d + SL_REMOTE) >>> 0; p !== 0 && remote <= cap; p = u32[p >>> 2]!)
           remote++;
         c.remote += remote;
@@ -1212,7 +1213,7 @@ export class Superslab {
     const marks = this.checkMarks!;
     let m = marks.get(d);
     if (m === undefined) {
-      m = new Uint8Array(this.i32[d + SL_CAPACITY]!);
+      m = new Uint8Array(TINY_CLASS_BLOCKS[this.i32[d + SL_CLASS]!]!);
       marks.set(d, m);
     }
     if (m[idx] !== 0) {
@@ -1392,12 +1393,17 @@ export class Superslab {
     const start = u32[d + SL_START]!;
     const where = `slab at ${start}`;
     if (!(cls >= 0 && cls < TINY_CLASS_COUNT)) throw corrupted(`${where} has class ${cls}`);
-    const cap = i32[d + SL_CAPACITY]!;
+    const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
     const carved = i32[d + SL_CARVED]!;
     const used = i32[d + SL_USED]!;
-    if (cap !== TINY_CLASS_BLOCKS[cls] || !(carved >= 0 && carved <= cap) || !(used >= 0 && used <= carved)) {
+    if (!(carved >= 0 && carved <= cap) || !(used >= 0 && used <= carved)) {
       throw corrupted(
         `${where} (${TINY_CLASS_SIZE[cls]} B): capacity ${cap}, carved ${carved}, used ${used} are inconsistent`,
+      );
+    }
+    if (i32[d + SL_INV] !== TINY_CLASS_INV[cls] || i32[d + SL_SHIFT] !== TINY_CLASS_SHIFT[cls]) {
+      throw corrupted(
+        `${where}: its block-index constants do not belong to the ${TINY_CLASS_SIZE[cls]} B class`,
       );
     }
     let free = 0;
@@ -1427,8 +1433,8 @@ export class Superslab {
       throw corrupted(`${where}: used ${used} < cached ${cached} + remote-pending ${remote}`);
     if (strict) {
       const bm = i32[d + SL_BITMAP]!;
-      const words = i32[d + SL_BITMAP_WORDS]!;
-      if (words !== (cap + 31) >>> 5 || words > i32[d + SL_BITMAP_CAP]!)
+      const words = bitmapWords(cls);
+      if (words > i32[d + SL_BITMAP_CAP]!)
         throw corrupted(`${where}: bitmap of ${words} words for ${cap} blocks`);
       let alloc = 0;
       let pending = 0;
@@ -1467,6 +1473,11 @@ export class Superslab {
       );
     }
   }
+}
+
+/** Words of one strict bitmap of a slab of class `cls`. */
+function bitmapWords(cls: number): number {
+  return (TINY_CLASS_BLOCKS[cls]! + 31) >>> 5;
 }
 
 /**
