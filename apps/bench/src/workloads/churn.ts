@@ -16,7 +16,7 @@ export interface ChurnConfig {
   seed: number;
 }
 
-const PAIRS: Record<Suite, number> = { quick: 1_000_000, full: 5_000_000 };
+const PAIRS: Record<Suite, number> = { quick: 2_000_000, full: 10_000_000 };
 /** Pairs for peers whose free walks every live block (their time grows with the window). */
 const SLOW_PAIRS: Record<string, (window: number) => number> = {
   'thi.ng': (w) => (w <= 1000 ? 100_000 : 500),

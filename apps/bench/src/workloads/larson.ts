@@ -39,7 +39,7 @@ export interface LarsonWorkerData {
   control: SharedArrayBuffer;
 }
 
-const GENERATIONS: Record<Suite, number> = { quick: 3, full: 10 };
+const GENERATIONS: Record<Suite, number> = { quick: 5, full: 20 };
 /** Rounds per generation for peers whose free walks every live block. */
 const SLOW_ROUNDS: Record<string, number> = { 'thi.ng': 2, smo: 2, malloc: 20 };
 /** A fill is generation -1 of its array. */
