@@ -319,7 +319,9 @@ export class Arena {
   refresh(): boolean {
     const buffer = this.wasm ? (this.memory as WebAssembly.Memory).buffer : this.buffer;
     if (buffer === this.buffer) {
-      if (Atomics.load(this.hdr, HDR_GROWTH) === this.seenGrowth) return false;
+      // A plain read: whoever handed this thread a pointer into grown memory synchronised with
+      // it (postMessage, Atomics), which orders the grower's Atomics.add before this load.
+      if (this.hdr[HDR_GROWTH] === this.seenGrowth) return false;
     } else {
       this.buffer = buffer;
       this.hdr = new Int32Array(buffer, this.base, HEADER_WORDS);
