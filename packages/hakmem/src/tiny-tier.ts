@@ -5,8 +5,6 @@ import {
   SL_CARVED,
   SL_CLASS,
   SL_INV,
-  SL_OWNER,
-  SL_SELF,
   SL_SHIFT,
   SL_START,
   Superslab,
@@ -23,18 +21,12 @@ import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from 
  * (module-level constants are loaded from the module context with a type check on every use).
  * Pinned to the layers' exported constants below.
  */
-const enum Pm {
-  Desc = 3,
-}
 const enum Sl {
-  Owner = 0,
-  Class = 1,
   Start = 2,
   Carved = 6,
   Inv = 7,
   Bitmap = 8,
   Shift = 9,
-  Self = 14,
 }
 const enum Cc {
   Head = 0,
@@ -48,15 +40,11 @@ const enum Tiny {
   Max = 1024,
 }
 if (
-  Pm.Desc !== PM_DESC ||
-  Sl.Owner !== SL_OWNER ||
-  Sl.Class !== SL_CLASS ||
   Sl.Start !== SL_START ||
   Sl.Carved !== SL_CARVED ||
   Sl.Bitmap !== SL_BITMAP ||
   Sl.Inv !== SL_INV ||
   Sl.Shift !== SL_SHIFT ||
-  Sl.Self !== SL_SELF ||
   Cc.Head !== CC_HEAD ||
   Cc.Count !== CC_COUNT ||
   Cc.Cap !== CC_CAP ||
@@ -117,9 +105,10 @@ export class TinyTier {
   /** Views (fixed length; refreshed on slow paths). */
   private i32: Int32Array;
   private u32: Uint32Array;
-  private viewBytes: number;
   /** i32 index of the cache record of class 0 in this thread's area. */
   private records: number;
+  /** The slabs' thread-private map of owned slabs by page (see @hakmem/superslab layout). */
+  private readonly owned: Int32Array;
   /** The class tables, held in fields (cheaper to reach than module bindings). */
   private readonly classBySize8 = TINY_CLASS_BY_SIZE8;
 
@@ -134,10 +123,10 @@ export class TinyTier {
       rootWord: this.slabs.root + R_CACHE_ROOT,
     });
     this.records = this.cache.records;
+    this.owned = this.slabs.owned;
     arena.refresh();
     this.i32 = arena.i32;
     this.u32 = arena.u32;
-    this.viewBytes = arena.viewBytes;
   }
 
   // ───────────────────────────── malloc ─────────────────────────────
@@ -153,31 +142,43 @@ export class TinyTier {
   malloc(size: number): number {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
     const cls = this.classBySize8[(size + 7) >>> 3]!;
+    return this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
+  }
+
+  /** Fast mode: pop the head of the class's cache. */
+  private tinyMallocFast(cls: number): number {
     const h = this.records + (cls << Tiny.CcShift);
     const u32 = this.u32;
     const p = u32[h + Cc.Head]!;
     if (p === 0) return this.tinyMallocSlow(cls);
     const i32 = this.i32;
-    if (this.strict) {
-      const d = u32[(p >>> 2) + 1]!;
-      // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a carved block start.
-      const x = Math.imul(p - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
-      const shift = i32[d + Sl.Shift]!;
-      const idx = (x >>> shift) | (x << -shift);
-      const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
-      const bits = i32[w]!;
-      const bit = 1 << idx;
-      if (
-        i32[d + Sl.Self] !== d ||
-        i32[d + Sl.Owner] !== this.threadId ||
-        i32[d + Sl.Class] !== cls ||
-        idx >>> 0 >= i32[d + Sl.Carved]! ||
-        (bits & bit) !== 0
-      ) {
-        return this.tinyMallocCorrupt(p, cls);
-      }
-      i32[w] = bits | bit;
-    }
+    i32[h + Cc.Head] = u32[p >>> 2]!;
+    i32[h + Cc.Count]!--;
+    i32[h + Cc.Hits]!++;
+    i32[h + Cc.Live]!++;
+    return p;
+  }
+
+  /**
+   * Strict mode: the head must lie in a slab of this class that this thread owns (its page's
+   * entry in the owned map), be a carved block start and not be live; its alloc bit is set.
+   */
+  private tinyMallocStrict(cls: number): number {
+    const h = this.records + (cls << Tiny.CcShift);
+    const u32 = this.u32;
+    const p = u32[h + Cc.Head]!;
+    if (p === 0) return this.tinyMallocSlow(cls);
+    const e = this.owned[p >>> 16]!;
+    if ((e & 31) !== cls || !(e > 0)) return this.tinyMallocCorrupt(p, cls);
+    const i32 = this.i32;
+    const d = (e & ~31) >>> 1;
+    // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a block start.
+    const x = Math.imul(p - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
+    const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
+    const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
+    const bits = i32[w]!;
+    if (idx >>> 0 >= i32[d + Sl.Carved]! || (bits & (1 << idx)) !== 0) return this.tinyMallocCorrupt(p, cls);
+    i32[w] = bits | (1 << idx);
     i32[h + Cc.Head] = u32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
@@ -189,8 +190,7 @@ export class TinyTier {
   mallocAligned(alignment: number, size: number): number {
     const cls = tinyClassAligned(alignment, size);
     if (cls < 0) return 0;
-    // Same path as malloc: the class's smallest request size selects it.
-    return this.malloc(cls === 0 ? 0 : TINY_CLASS_SIZE[cls - 1]! + 1);
+    return this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
   }
 
   /** A miss: refill the class from the slabs (a miss is not counted as a hit), then the fast path. */
@@ -198,18 +198,18 @@ export class TinyTier {
     const n = this.cache.cacheRefill(cls);
     this.tinyRefreshViews();
     if (n === 0) return 0;
-    const p = this.malloc(TINY_CLASS_SIZE[cls]!);
+    const p = this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
     this.i32[this.records + (cls << CC_SHIFT) + CC_HITS]!--;
     return p;
   }
 
-  /** Strict: the cache head failed validation. The page-map validation names the broken rule. */
+  /** Strict: the cache head failed its quick validation; the full one names the broken rule. */
   private tinyMallocCorrupt(p: number, cls: number): never {
     this.tinyRefreshViews();
-    const d = this.slabs.slabCheckListBlock(p, cls, 'handed out');
+    this.slabs.slabCheckListBlock(p, cls, 'handed out');
     throw new HakmemError(
       'ERR_HEAP_CORRUPTED',
-      `free block ${p} of the ${TINY_CLASS_SIZE[cls]} B cache names slab descriptor ${this.u32[(p >>> 2) + 1]! * 4}, not its slab's ${d * 4} (a write after free?): not handed out`,
+      `free block ${p} of the ${TINY_CLASS_SIZE[cls]} B cache is not in this thread's map of owned slabs: not handed out`,
     );
   }
 
@@ -228,52 +228,78 @@ export class TinyTier {
    * ERR_DOUBLE_FREE with nothing changed.
    */
   free(ptr: number, entry: number): void {
-    if (ptr >= this.viewBytes) {
+    if (this.strict) this.tinyFreeStrict(ptr, entry);
+    else this.tinyFreeFast(ptr, entry);
+  }
+
+  /** Fast mode: a block of a slab this thread owns goes on its class's cache. */
+  private tinyFreeFast(ptr: number, entry: number): void {
+    const e = this.owned[ptr >>> 16]!;
+    if (!(e > 0)) {
+      this.tinyFreeRemote(ptr, entry);
+      return;
+    }
+    const cls = e & 31;
+    const i32 = this.i32;
+    const h = this.records + (cls << Tiny.CcShift);
+    const n = i32[h + Cc.Count]!;
+    if (n >= i32[h + Cc.Cap]!) {
+      this.tinyFreeSlow(ptr, (e & ~31) >>> 1, cls, 0, 0);
+      return;
+    }
+    const u32 = this.u32;
+    u32[ptr >>> 2] = u32[h + Cc.Head]!;
+    i32[h + Cc.Head] = ptr;
+    i32[h + Cc.Count] = n + 1;
+    i32[h + Cc.Live]!--;
+  }
+
+  /**
+   * Strict mode: the block must be a carved block start and live (alloc bit set, no remote free
+   * pending); its alloc bit is cleared. The remote bit (the next bitmap word) is another
+   * thread's Atomics.or; a plain read sees a free that happened before this one (a
+   * simultaneous one is a race in the program).
+   */
+  private tinyFreeStrict(ptr: number, entry: number): void {
+    const e = this.owned[ptr >>> 16]!;
+    if (!(e > 0)) {
       this.tinyFreeRemote(ptr, entry);
       return;
     }
     const u32 = this.u32;
     const i32 = this.i32;
-    const d = u32[entry + Pm.Desc]! >>> 2;
-    if (i32[d + Sl.Owner] !== this.threadId) {
-      this.tinyFreeRemote(ptr, entry);
-      return;
-    }
-    const cls = i32[d + Sl.Class]!;
-    const h = this.records + (cls << Tiny.CcShift);
+    const d = (e & ~31) >>> 1;
+    const x = Math.imul(ptr - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
+    const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
+    const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
+    const bits = i32[w]!;
+    const h = this.records + ((e & 31) << Tiny.CcShift);
     const n = i32[h + Cc.Count]!;
-    if (this.strict) {
-      // Block start, carved, live: alloc bit set and no remote free pending. The remote bit (the
-      // next word) is another thread's Atomics.or; a plain read sees a free that happened before
-      // this one (a simultaneous one is a race in the program).
-      const x = Math.imul(ptr - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
-      const shift = i32[d + Sl.Shift]!;
-      const idx = (x >>> shift) | (x << -shift);
-      if (idx >>> 0 >= i32[d + Sl.Carved]!) {
-        this.tinyFreeInvalid(ptr, d);
-        return;
-      }
-      const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
-      const bit = 1 << idx;
-      const bits = i32[w]!;
-      if ((bits & bit) === 0 || (i32[w + 1]! & bit) !== 0) {
-        this.tinyDoubleFree(ptr, idx, cls);
-        return;
-      }
-      if (n >= i32[h + Cc.Cap]!) {
-        this.tinyFreeSlow(ptr, d, cls, w, bit);
-        return;
-      }
-      i32[w] = bits & ~bit;
-      u32[(ptr >>> 2) + 1] = d;
-    } else if (n >= i32[h + Cc.Cap]!) {
-      this.tinyFreeSlow(ptr, d, cls, 0, 0);
+    // One test for: a carved block start, live, no remote free pending, room in the cache.
+    if (
+      idx >>> 0 >= i32[d + Sl.Carved]! ||
+      ((bits ^ (1 << idx)) | i32[w + 1]!) & (1 << idx) ||
+      n >= i32[h + Cc.Cap]!
+    ) {
+      this.tinyFreeStrictSlow(ptr, d, idx);
       return;
     }
+    i32[w] = bits ^ (1 << idx);
     u32[ptr >>> 2] = u32[h + Cc.Head]!;
     i32[h + Cc.Head] = ptr;
     i32[h + Cc.Count] = n + 1;
     i32[h + Cc.Live]!--;
+  }
+
+  /** Strict free that is rejected (invalid pointer, double free) or finds the cache full. */
+  private tinyFreeStrictSlow(ptr: number, d: number, idx: number): void {
+    const i32 = this.i32;
+    const cls = i32[d + SL_CLASS]!;
+    if (idx >>> 0 >= i32[d + SL_CARVED]!) this.tinyFreeInvalid(ptr, d);
+    const w = i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
+    const bit = 1 << idx;
+    if ((i32[w]! & bit) === 0 || (i32[w + 1]! & bit) !== 0) this.tinyDoubleFree(ptr, idx, cls);
+    this.tinyFreeSlow(ptr, d, cls, w, bit);
   }
 
   /** The class's cache is full: spill (or grow), then push. `w`/`bit`: the alloc bit to clear in strict mode. */
@@ -293,15 +319,10 @@ export class TinyTier {
     i32[h + CC_LIVE]!--;
   }
 
-  /** A block of another thread's slab (or in memory this thread has not mapped yet). */
+  /** A block of another thread's slab (or of an abandoned one): its slab's remote list. */
   private tinyFreeRemote(ptr: number, entry: number): void {
     this.tinyRefreshViews();
-    const d = this.u32[entry + PM_DESC]! >>> 2;
-    if (d !== 0 && d < this.i32.length && this.i32[d + SL_OWNER] === this.threadId) {
-      this.free(ptr, entry);
-      return;
-    }
-    const cls = this.slabs.slabFreeRemote(ptr, d);
+    const cls = this.slabs.slabFreeRemote(ptr, this.u32[entry + PM_DESC]! >>> 2);
     this.i32[this.records + (cls << CC_SHIFT) + CC_LIVE]!--;
   }
 
@@ -320,7 +341,7 @@ export class TinyTier {
 
   /** Usable bytes of the block at `ptr` (page-map entry `entry`): its class size. ERR_INVALID_POINTER unless a block start (strict: a live one). */
   usableSize(ptr: number, entry: number): number {
-    if (ptr >= this.viewBytes) this.tinyRefreshViews();
+    if (ptr >= this.arena.viewBytes || ptr >= this.u32.length * 4) this.tinyRefreshViews();
     return this.slabs.slabUsableSize(ptr, this.u32[entry + PM_DESC]! >>> 2);
   }
 
@@ -332,7 +353,6 @@ export class TinyTier {
     if (arena.i32 !== this.i32) {
       this.i32 = arena.i32;
       this.u32 = arena.u32;
-      this.viewBytes = arena.viewBytes;
     }
   }
 

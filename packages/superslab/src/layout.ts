@@ -50,7 +50,7 @@
  * | SL_BITMAP_CAP   | words allocated for one bitmap (reused while the class fits)    | owner                         |
  * | SL_STATE        | SLAB_POOL / _PARTIAL / _FULL / _ABANDONED / _DETACHED           | owner / tier lock holder      |
  * | SL_NEXT/PREV    | link in the owner's partial or full list of the class, or in the abandoned list (NEXT only) | owner / tier lock |
- * | SL_SELF         | its own i32 index (check() verifies the page map names it)      | creator, once                 |
+ * | SL_SELF         | its own i32 index (check() verifies it)                         | creator, once                 |
  * | SL_INDEX        | slab index in the SuperSlab (the SuperSlab header is at d − SS_HEADER_WORDS − index × SL_WORDS) | creator, once |
  *
  * Free blocks: the first u32 word holds the next block (0 ends the list), in the local list,
@@ -92,6 +92,16 @@
  *
  * Written only by its thread (and by `reclaim` once the thread is dead).
  *
+ * ## The owned-slab map (thread-private, not in shared memory)
+ *
+ * Each `Superslab` handle keeps an Int32Array with one entry per page of maxBytes:
+ * `(d << 1) | class` for a slab the thread owns (d, the descriptor's i32 index, is a multiple
+ * of 16, so the entry is ≥ 32), 0 otherwise. The thread sets it when it acquires or adopts a
+ * slab and clears it when it releases or abandons one — the only ways a slab becomes or stops
+ * being its own while it lives. So a free finds "mine, this slab, this class" with one load
+ * and no shared word, and a strict malloc validates the block it hands out against the entry
+ * of the block's page without reading the block. One handle per thread id.
+ *
  * ## Invariants (checked by `Superslab.slabCheck`)
  *
  * 1. A SuperSlab's pages are TIER_TINY and PM_DESC of each page names its slab's descriptor.
@@ -107,10 +117,11 @@
  * ## Concurrency protocol
  *
  * - A thread's own malloc/free touch only its slabs' plain words and its caches: no Atomics.
- * - The owner's fast path reads SL_OWNER plainly: a thread can only read its own id there if it
- *   stored it itself (the owner word changes from id to 0 only by that thread, and from 0 to an
- *   id by CAS), so a plain read that says "mine" is exact; any other value sends the free to
- *   the remote path, which uses Atomics.
+ * - The owner's fast paths find their slabs in the thread-private owned-slab map (below the
+ *   thread area), never in a shared word. Slow paths that ask "is it mine?" of a slab read
+ *   SL_OWNER; a thread can only see its own id there if it stored it itself (the owner word
+ *   changes from an id to 0 only by that thread, and from 0 to an id by CAS), so even a plain
+ *   read that says "mine" is exact.
  * - Remote free: (strict) Atomics.or the remote bit (already set → ERR_DOUBLE_FREE), check the
  *   alloc bit (clear → undo, ERR_DOUBLE_FREE); then CAS-push on SL_REMOTE. The owner takes the
  *   whole list with one Atomics.exchange (push + take-all has no ABA problem).

@@ -123,6 +123,12 @@ export class Superslab {
   refilled = 0;
   /** Bytes of SuperSlabs returned to the arena by this handle (trim counts them). */
   releasedBytes = 0;
+  /**
+   * This thread's slabs by page (thread-private, not shared): `(d << 1) | class` for a slab it
+   * owns (d, the descriptor's i32 index, is a multiple of 16, so this is ≥ 32), else 0. The
+   * fast paths find a block's slab and class here with one load and know it is theirs.
+   */
+  readonly owned: Int32Array;
   private reclaimed: number[] = [];
   private checkMarks: Map<number, Uint8Array> | null = null;
   private checkCached: Map<number, number> | null = null;
@@ -162,6 +168,23 @@ export class Superslab {
       Atomics.store(this.i32, record, offset);
     }
     this.area = offset >>> 2;
+    this.owned = new Int32Array(Math.ceil(arena.maxBytes / SLAB_BYTES));
+    // Another handle of this thread id may have acquired slabs: map them.
+    for (let cls = 0; cls < TINY_CLASS_COUNT; cls++) {
+      for (const head of [TS_PARTIAL, TS_FULL]) {
+        for (let d = this.i32[this.area + head + cls]!; d !== 0; d = this.i32[d + SL_NEXT]!)
+          this.slabMapOwned(d, cls);
+      }
+    }
+  }
+
+  /** Records slab `d` of class `cls` as this thread's in the page map of owned slabs. */
+  private slabMapOwned(d: number, cls: number): void {
+    this.owned[this.u32[d + SL_START]! >>> 16] = (d << 1) | cls;
+  }
+
+  private slabUnmapOwned(d: number): void {
+    this.owned[this.u32[d + SL_START]! >>> 16] = 0;
   }
 
   // ───────────────────────────── views and the tier lock ─────────────────────────────
@@ -214,7 +237,7 @@ export class Superslab {
       );
     }
     const d = this.u32[entry + PM_DESC]! >>> 2;
-    if (Atomics.load(this.i32, d + SL_OWNER) !== this.threadId) {
+    if (!(this.owned[ptr >>> 16]! > 0)) {
       this.slabFreeRemote(ptr, d);
       return;
     }
@@ -390,7 +413,6 @@ export class Superslab {
     }
     const head = d + SL_REMOTE;
     const old = Atomics.load(i32, head);
-    if (this.strict) this.u32[(ptr >>> 2) + 1] = d;
     this.u32[ptr >>> 2] = old;
     if (Atomics.compareExchange(i32, head, old, ptr | 0) !== old) this.slabPushRemoteSlow(head, ptr);
     return cls;
@@ -520,19 +542,9 @@ export class Superslab {
     const size = TINY_CLASS_SIZE[cls]!;
     const first = u32[d + SL_START]! + carved * size;
     let p = first;
-    if (this.strict) {
-      // Strict: a free block's second word names its slab (malloc validates it without the page map).
-      for (let i = 1; i < n; i++) {
-        u32[p >>> 2] = p + size;
-        u32[(p >>> 2) + 1] = d;
-        p += size;
-      }
-      u32[(p >>> 2) + 1] = d;
-    } else {
-      for (let i = 1; i < n; i++) {
-        u32[p >>> 2] = p + size;
-        p += size;
-      }
+    for (let i = 1; i < n; i++) {
+      u32[p >>> 2] = p + size;
+      p += size;
     }
     u32[p >>> 2] = 0;
     i32[d + SL_CARVED] = carved + n;
@@ -597,6 +609,7 @@ export class Superslab {
       );
     }
     this.slabCollectRemote(d);
+    this.slabMapOwned(d, cls);
     this.slabPushPartial(d, cls);
     return true;
   }
@@ -656,6 +669,7 @@ export class Superslab {
     i32[d + SL_SHIFT] = TINY_CLASS_SHIFT[cls]!;
     i32[d + SL_STATE] = SLAB_DETACHED;
     Atomics.store(i32, d + SL_OWNER, this.threadId);
+    this.slabMapOwned(d, cls);
     return true;
   }
 
@@ -669,6 +683,7 @@ export class Superslab {
     i32[d + SL_CARVED] = 0;
     i32[d + SL_NEXT] = 0;
     i32[d + SL_PREV] = 0;
+    this.slabUnmapOwned(d);
     Atomics.store(i32, d + SL_OWNER, 0);
     const s = d - SS_HEADER_WORDS - i32[d + SL_INDEX]! * SL_WORDS;
     const root = this.root;
@@ -724,7 +739,6 @@ export class Superslab {
   private slabPushLocal(d: number, cls: number, p: number): void {
     const i32 = this.i32;
     this.u32[p >>> 2] = this.u32[d + SL_FREE]!;
-    if (this.strict) this.u32[(p >>> 2) + 1] = d;
     i32[d + SL_FREE] = p;
     const used = i32[d + SL_USED]! - 1;
     i32[d + SL_USED] = used;
@@ -931,6 +945,7 @@ export class Superslab {
     const i32 = this.i32;
     const cls = i32[d + SL_CLASS]!;
     i32[d + SL_STATE] = SLAB_ABANDONED;
+    this.slabUnmapOwned(d);
     Atomics.store(i32, d + SL_OWNER, 0);
     const headIndex = this.root + R_ABANDONED + cls;
     this.slabLock();
@@ -1379,6 +1394,35 @@ export class Superslab {
     for (const d of cached.keys()) {
       if (!seenInList.has(d))
         throw corrupted(`a thread cache holds blocks of slab descriptor ${d * 4}, which is not in use`);
+    }
+    // This handle's private map of owned slabs agrees with the shared owner words.
+    const owned = this.owned;
+    for (let page = 0; page < owned.length; page++) {
+      const e = owned[page]!;
+      if (e === 0) continue;
+      const d = (e & ~31) >>> 1;
+      if (
+        u32[d + SL_START]! >>> 16 !== page ||
+        i32[d + SL_OWNER] !== this.threadId ||
+        i32[d + SL_CLASS] !== (e & 31)
+      ) {
+        throw corrupted(
+          `thread ${this.threadId}'s map of owned slabs names page ${page} as its ${e & 31} class slab ${d * 4}, which it is not`,
+        );
+      }
+    }
+    if (this.area !== 0) {
+      for (let cls = 0; cls < TINY_CLASS_COUNT; cls++) {
+        for (const head of [TS_PARTIAL, TS_FULL]) {
+          for (let d = i32[this.area + head + cls]!; d !== 0; d = i32[d + SL_NEXT]!) {
+            if (owned[u32[d + SL_START]! >>> 16] !== ((d << 1) | cls)) {
+              throw corrupted(
+                `thread ${this.threadId}'s slab at ${u32[d + SL_START]} is missing from its map of owned slabs`,
+              );
+            }
+          }
+        }
+      }
     }
     this.checkMarks = null;
     this.checkCached = null;
