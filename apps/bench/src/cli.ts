@@ -1,7 +1,7 @@
 // `pnpm bench`: runs every (workload, allocator) in a fresh process, checks each run's checksum
 // against the model, prints the table with ratios to hakmem, writes results/ (JSON, Markdown, SVG).
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { basename } from 'node:path';
@@ -298,6 +298,25 @@ function hakmemVersion(): string {
   }
 }
 
+/**
+ * Modification times of the hakmem build the children load (its dist and its layers'): the
+ * bench resolves hakmem at run time, so a rebuild during a run would mix two builds.
+ */
+function hakmemBuildStamp(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    const entry = require.resolve('hakmem');
+    const fromHakmem = createRequire(entry);
+    const deps = Object.keys(
+      (require('hakmem/package.json') as { dependencies?: Record<string, string> }).dependencies ?? {},
+    );
+    const files = [entry, ...deps.map((d) => fromHakmem.resolve(d))];
+    return files.map((f) => statSync(f).mtimeMs).join(',');
+  } catch {
+    return 'unknown';
+  }
+}
+
 function gitCommit(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
@@ -347,6 +366,8 @@ async function main(): Promise<void> {
     return;
   }
   const started = performance.now();
+  const commit = gitCommit();
+  const buildAtStart = hakmemBuildStamp();
   const capMs = o.suite === 'quick' ? 45_000 : 600_000;
   const missing = o.allocs.some((a) => a.startsWith('hakmem')) ? await hakmemMissing() : undefined;
   if (missing) println(`note: ${missing} — its rows show that reason`);
@@ -392,7 +413,7 @@ async function main(): Promise<void> {
     node: process.version,
     machine: machine(),
     hakmemVersion: missing ? `not built (${missing})` : hakmemVersion(),
-    commit: gitCommit(),
+    commit,
     allocators: o.allocs.map((a) => {
       const info = allocatorInfo(a);
       return { name: a, label: info.label, notes: info.notes };
@@ -417,6 +438,12 @@ async function main(): Promise<void> {
     report.notes.push(
       `The machine had other work: 1-minute load average ${loadStart.toFixed(1)} at the start and ${loadEnd.toFixed(1)} at the end on ${report.machine.cores} cores, so the numbers (and the ratios, whose runs were at different moments) carry that noise.`,
     );
+  }
+  if (hakmemBuildStamp() !== buildAtStart) {
+    report.notes.push(
+      'hakmem was rebuilt during this run: its rows may mix two builds; run again for a clean table.',
+    );
+    println('warning: hakmem was rebuilt during this run; its rows may mix two builds');
   }
   const measured = cells.filter((c) => c.status === 'ok' || c.status === 'wrong');
   const matched = measured.filter((c) => c.status === 'ok' && c.checksum === c.expected).length;
