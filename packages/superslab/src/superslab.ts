@@ -728,7 +728,11 @@ export class Superslab {
     this.slabRefreshViews();
     let p = head;
     for (let i = 0; i < count && p !== 0; i++) {
-      const d = this.slabCheckListBlock(p, cls, 'spilled');
+      // A cached block lies in a slab of this class that this thread owns (its owned-map entry).
+      const e = this.owned[p >>> 16]!;
+      const d = e > 0 && (e & 31) === cls ? (e & ~31) >>> 1 : this.slabCheckListBlock(p, cls, 'spilled');
+      if (this.strict) this.slabCheckLocalLink(d, cls, p);
+      else if (this.slabBlockIndex(d, cls, p) < 0) this.slabCheckListBlock(p, cls, 'spilled');
       const next = this.u32[p >>> 2]!;
       this.slabPushLocal(d, cls, p);
       p = next;
