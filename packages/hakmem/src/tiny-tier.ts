@@ -321,7 +321,8 @@ export class TinyTier {
 
   /** A block of another thread's slab (or of an abandoned one): its slab's remote list. */
   private tinyFreeRemote(ptr: number, entry: number): void {
-    this.tinyRefreshViews();
+    // The entry's leaf may lie in memory grown since this thread's views (slabFreeRemote checks the rest).
+    if (entry + 4 > this.u32.length) this.tinyRefreshViews();
     const cls = this.slabs.slabFreeRemote(ptr, this.u32[entry + PM_DESC]! >>> 2);
     this.i32[this.records + (cls << CC_SHIFT) + CC_LIVE]!--;
   }
