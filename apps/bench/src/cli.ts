@@ -1,7 +1,7 @@
 // `pnpm bench`: runs every (workload, allocator) in a fresh process, checks each run's checksum
 // against the model, prints the table with ratios to hakmem, writes results/ (JSON, Markdown, SVG).
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { basename } from 'node:path';
@@ -14,7 +14,6 @@ import { formatSeconds, formatValue } from './report/format';
 import type { Cell, RunReport } from './report/results';
 import { buildTable, renderMarkdown, renderText } from './report/table';
 import { type Suite, type Task, WORKLOAD_NAMES, type WorkloadName, workload } from './workloads';
-import { sizeLabel } from './workloads/sizes';
 
 interface Options {
   suite: Suite;
@@ -170,15 +169,7 @@ function plan(o: Options, hakmemReason: string | undefined): Planned[] {
         const info = allocatorInfo(alloc);
         const base = { workload: wname, variant: v.variant, alloc, unit: w.unit, better: w.better };
         const notRun = (status: Cell['status'], reason: string): Planned => ({
-          cells:
-            wname === 'sizes'
-              ? (v.config as { sizes: number[] }).sizes.map((s) => ({
-                  ...base,
-                  variant: sizeLabel(s),
-                  status,
-                  reason,
-                }))
-              : [{ ...base, status, reason }],
+          cells: (w.rows?.(v.config) ?? [v.variant]).map((variant) => ({ ...base, variant, status, reason })),
         });
         const unsupported = w.unsupported(info, v.config);
         if (unsupported) out.push(notRun('unsupported', unsupported));
@@ -223,18 +214,15 @@ function cellsOf(
     processMs: ms,
     ...(task.capped ? { capped: task.capped } : {}),
   };
+  const rows = w.rows?.(task.config) ?? [task.variant];
   if ('timeout' in reply) {
-    return [
-      {
-        ...base,
-        variant: task.variant,
-        status: 'timeout',
-        reason: `${task.alloc}: over the ${capMs / 1000} s time cap`,
-      },
-    ];
+    const reason = `${task.alloc}: over the ${capMs / 1000} s time cap`;
+    return rows.map((variant): Cell => ({ ...base, variant, status: 'timeout', reason }));
   }
-  if (!reply.ok)
-    return [{ ...base, variant: task.variant, status: 'failed', reason: `${task.alloc}: ${reply.error}` }];
+  if (!reply.ok) {
+    const reason = `${task.alloc}: ${reply.error}`;
+    return rows.map((variant): Cell => ({ ...base, variant, status: 'failed', reason }));
+  }
   const info = allocatorInfo(task.alloc);
   return reply.measurements.map((m): Cell => {
     if (m.extra.unsupported) {
@@ -298,25 +286,6 @@ function hakmemVersion(): string {
   }
 }
 
-/**
- * Modification times of the hakmem build the children load (its dist and its layers'): the
- * bench resolves hakmem at run time, so a rebuild during a run would mix two builds.
- */
-function hakmemBuildStamp(): string {
-  try {
-    const require = createRequire(import.meta.url);
-    const entry = require.resolve('hakmem');
-    const fromHakmem = createRequire(entry);
-    const deps = Object.keys(
-      (require('hakmem/package.json') as { dependencies?: Record<string, string> }).dependencies ?? {},
-    );
-    const files = [entry, ...deps.map((d) => fromHakmem.resolve(d))];
-    return files.map((f) => statSync(f).mtimeMs).join(',');
-  } catch {
-    return 'unknown';
-  }
-}
-
 function gitCommit(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
@@ -367,7 +336,6 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const commit = gitCommit();
-  const buildAtStart = hakmemBuildStamp();
   const capMs = o.suite === 'quick' ? 45_000 : 600_000;
   const missing = o.allocs.some((a) => a.startsWith('hakmem')) ? await hakmemMissing() : undefined;
   if (missing) println(`note: ${missing} — its rows show that reason`);
@@ -438,12 +406,6 @@ async function main(): Promise<void> {
     report.notes.push(
       `The machine had other work: 1-minute load average ${loadStart.toFixed(1)} at the start and ${loadEnd.toFixed(1)} at the end on ${report.machine.cores} cores, so the numbers (and the ratios, whose runs were at different moments) carry that noise.`,
     );
-  }
-  if (hakmemBuildStamp() !== buildAtStart) {
-    report.notes.push(
-      'hakmem was rebuilt during this run: its rows may mix two builds; run again for a clean table.',
-    );
-    println('warning: hakmem was rebuilt during this run; its rows may mix two builds');
   }
   const measured = cells.filter((c) => c.status === 'ok' || c.status === 'wrong');
   const matched = measured.filter((c) => c.status === 'ok' && c.checksum === c.expected).length;

@@ -62,6 +62,7 @@ export const sizes: Workload<SizesConfig> = {
       },
     },
   ],
+  rows: (c) => c.sizes.map(sizeLabel),
   unsupported: () => undefined,
   cap: () => undefined,
   budgetBytes: (c) => Math.max(...c.sizes.map((s) => (s + 4096) * batchOf(s))) * 2 + 32 * MiB,

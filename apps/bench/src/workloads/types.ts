@@ -62,6 +62,8 @@ export interface Workload<C> {
   cap(info: AllocatorInfo, config: C): { config: C; why: string } | undefined;
   /** Memory the configuration may need (a fixed heap's size, a growable heap's limit). */
   budgetBytes(config: C): number;
+  /** The table rows one configuration produces (its variant, or sizes' six sizes). */
+  rows?(config: C): string[];
   /** Runs in a fresh process; returns one measurement per row (sizes returns six). */
   run(info: AllocatorInfo, config: C, ctx: RunContext): Promise<Measurement[]>;
   /** The same work on the model allocator: the checksums a correct run must produce, by variant. */
