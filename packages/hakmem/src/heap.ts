@@ -296,21 +296,15 @@ export class Heap {
 
   /** Frees a block (by offset or by the view mallocAs returned). free(0) does nothing. */
   free(ptr: number | AnyTypedArray): void {
-    if (typeof ptr === 'number' && ptr >>> 0 === ptr && ptr !== 0) {
+    if (typeof ptr === 'number') {
+      // Most frees are of this thread's own tiny blocks: its private map of owned slabs says so
+      // without the page map. Everything else is routed by the page map's tier.
       const tiny = this.tiny;
-      const arena = this.arena;
-      const entry = arena.pageEntry(ptr);
-      if (tiny !== null && entry >= 0 && (arena.u32[entry + PM_TIER]! & 0xff) === TIER_TINY) {
-        tiny.free(ptr, entry);
-        return;
-      }
-    }
-    if (typeof ptr !== 'number') {
-      this.freeView(ptr);
+      if (tiny !== null && ptr >>> 0 === ptr && tiny.freeOwned(ptr)) return;
+      if (ptr !== 0) this.freeSlow(ptr);
       return;
     }
-    if (ptr === 0) return;
-    this.freeSlow(ptr);
+    this.freeView(ptr);
   }
 
   private freeView(view: AnyTypedArray): void {

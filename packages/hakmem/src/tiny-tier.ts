@@ -232,6 +232,17 @@ export class TinyTier {
     else this.tinyFreeFast(ptr, entry);
   }
 
+  /**
+   * The umbrella's first try on every free: when `ptr` lies in a slab this thread owns (its
+   * private map says so), frees it and returns true without the page map; else false.
+   */
+  freeOwned(ptr: number): boolean {
+    if (!(this.owned[ptr >>> 16]! > 0)) return false;
+    if (this.strict) this.tinyFreeStrict(ptr, -1);
+    else this.tinyFreeFast(ptr, -1);
+    return true;
+  }
+
   /** Fast mode: a block of a slab this thread owns goes on its class's cache. */
   private tinyFreeFast(ptr: number, entry: number): void {
     const e = this.owned[ptr >>> 16]!;
