@@ -49,11 +49,19 @@ function loadHakmem(): Promise<HakmemModule> {
   return loaded;
 }
 
+/**
+ * Keeps one byte view, as an application would, and takes a fresh one from `heap.u8` only when
+ * an offset lies beyond it (the memory grew: in this thread, or in another that handed the
+ * block over through the workload's synchronisation).
+ */
 class HakmemAllocator implements Allocator {
+  private u8: Uint8Array;
   constructor(
     readonly name: AllocatorName,
     private readonly heap: HakmemHeap,
-  ) {}
+  ) {
+    this.u8 = heap.u8;
+  }
   malloc(size: number): number {
     return this.heap.malloc(size);
   }
@@ -64,10 +72,14 @@ class HakmemAllocator implements Allocator {
     return this.heap.realloc(ptr, size);
   }
   setByte(ptr: number, index: number, value: number): void {
-    this.heap.u8[ptr + index] = value;
+    const i = ptr + index;
+    if (i >= this.u8.length) this.u8 = this.heap.u8;
+    this.u8[i] = value;
   }
   getByte(ptr: number, index: number): number {
-    return this.heap.u8[ptr + index]!;
+    const i = ptr + index;
+    if (i >= this.u8.length) this.u8 = this.heap.u8;
+    return this.u8[i]!;
   }
   committedBytes(): number {
     return this.heap.stats().committedBytes;
