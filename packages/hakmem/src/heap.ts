@@ -154,6 +154,16 @@ export class Heap {
 
   /** A block of at least `size` bytes; throws ERR_OUT_OF_MEMORY when maxBytes cannot hold it. */
   malloc(size: number): number {
+    // The tiny test is repeated here rather than calling tryMalloc, so that callers can inline
+    // the whole fast path within V8's inlining budget.
+    if (size >>> 0 === size && size <= this.tinyMax) {
+      const ptr = this.tiny!.malloc(size);
+      if (ptr !== 0) return ptr;
+    }
+    return this.mallocOrThrow(size);
+  }
+
+  private mallocOrThrow(size: number): number {
     const ptr = this.tryMalloc(size);
     if (ptr === 0) this.throwOutOfMemory(size);
     return ptr;
