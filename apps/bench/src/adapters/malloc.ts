@@ -1,25 +1,23 @@
 import SkipList from 'malloc';
-import { type Allocator, AllocatorError, type AllocatorInfo, type CreateOptions } from './types';
+import { FixedBufferAllocator } from './single-threaded';
+import { AllocatorError, type AllocatorInfo, type CreateOptions } from './types';
 
 /**
  * The `malloc` package (a skip-list allocator) over one fixed ArrayBuffer. It has no realloc:
  * the adapter does what its users do, alloc + copy + free.
  */
-class MallocAllocator implements Allocator {
+class MallocAllocator extends FixedBufferAllocator {
   readonly name = 'malloc' as const;
   private readonly heap: SkipList;
-  private readonly u8: Uint8Array;
-  /** Highest byte ever handed out: the part of the fixed buffer it actually used. */
-  private highWater = 0;
   constructor(bytes: number) {
     const buf = new ArrayBuffer(bytes);
+    super(new Uint8Array(buf), 'malloc');
     this.heap = new SkipList(buf);
-    this.u8 = new Uint8Array(buf);
   }
   malloc(size: number): number {
     const p = this.heap.alloc(size);
     if (p === 0) throw new AllocatorError(`malloc: out of memory for ${size} bytes in its fixed buffer`);
-    if (p + size > this.highWater) this.highWater = p + size;
+    this.used(p, size);
     return p;
   }
   free(ptr: number): void {
@@ -32,19 +30,6 @@ class MallocAllocator implements Allocator {
     this.heap.free(ptr);
     return p;
   }
-  setByte(ptr: number, index: number, value: number): void {
-    this.u8[ptr + index] = value;
-  }
-  getByte(ptr: number, index: number): number {
-    return this.u8[ptr + index]!;
-  }
-  committedBytes(): number {
-    return this.highWater;
-  }
-  share(): unknown {
-    throw new AllocatorError('malloc is not thread-safe');
-  }
-  detach(): void {}
 }
 
 export const mallocPkg: AllocatorInfo = {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Allocator, AllocatorError, type AllocatorInfo } from './types';
+import { SingleThreadedAllocator } from './single-threaded';
+import { AllocatorError, type AllocatorInfo } from './types';
 
 interface TlsfExports {
   memory: WebAssembly.Memory;
@@ -25,11 +26,10 @@ let compiled: WebAssembly.Module | undefined;
  * Its memory is the module's own WebAssembly.Memory, which TLSF grows on demand; a grow
  * detaches the old buffer, so the byte view is rebuilt after any call that may grow.
  */
-class TlsfAllocator implements Allocator {
+class TlsfAllocator extends SingleThreadedAllocator {
   readonly name = 'as-tlsf' as const;
-  private u8: Uint8Array;
   constructor(private readonly wasm: TlsfExports) {
-    this.u8 = new Uint8Array(wasm.memory.buffer);
+    super(new Uint8Array(wasm.memory.buffer), 'AssemblyScript TLSF');
   }
   malloc(size: number): number {
     const p = this.wasm.alloc(size);
@@ -44,19 +44,9 @@ class TlsfAllocator implements Allocator {
     if (this.u8.byteLength === 0) this.u8 = new Uint8Array(this.wasm.memory.buffer);
     return p;
   }
-  setByte(ptr: number, index: number, value: number): void {
-    this.u8[ptr + index] = value;
-  }
-  getByte(ptr: number, index: number): number {
-    return this.u8[ptr + index]!;
-  }
   committedBytes(): number {
     return this.wasm.memory.buffer.byteLength;
   }
-  share(): unknown {
-    throw new AllocatorError('AssemblyScript TLSF is not thread-safe');
-  }
-  detach(): void {}
 }
 
 export const tlsf: AllocatorInfo = {
