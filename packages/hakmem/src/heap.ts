@@ -1,5 +1,6 @@
 import {
   Arena,
+  type ArenaFormatOptions,
   type ArenaStats,
   HakmemError,
   type HeapMemory,
@@ -12,32 +13,12 @@ import {
   TIER_TINY,
 } from '@hakmem/page-arena';
 import { SL_CLASS, SL_USED, TINY_CLASS_SIZE } from '@hakmem/superslab';
-import {
-  DEFAULT_L25_MAX,
-  DEFAULT_MID_MAX,
-  DEFAULT_TINY_MAX,
-  type ElementType,
-  MALLOC_AS_TYPES,
-} from './layout';
+import { type ElementType, MALLOC_AS_TYPES } from './layout';
 import { type TinyStats, TinyTier } from './tiny-tier';
 import { describeValue, invalidSize, validateAlignment } from './validate';
 
-export interface HeapOptions {
-  /** Memory to manage; a growable SharedArrayBuffer is created when absent. */
-  memory?: HeapMemory;
-  /** First byte the heap may use, rounded up to 64 KiB (default 0). */
-  base?: number;
-  /** Size of a created memory (default 4 MiB). */
-  initialBytes?: number;
-  /** The most the heap may grow to, ≤ 4 GiB (default 1 GiB). */
-  maxBytes?: number;
-  /** true: SharedArrayBuffer, any number of workers; false: resizable ArrayBuffer, one thread (default true). */
-  shared?: boolean;
-  /** 'strict' detects every invalid or double free; 'fast' only what costs nothing (default 'strict'). */
-  safety?: 'strict' | 'fast';
-  /** Tier boundaries in bytes; 0 leaves a tier out (defaults 1 KiB, 32 KiB, 1 MiB). */
-  tiers?: { tinyMax?: number; midMax?: number; l25Max?: number };
-}
+/** createHeap's options: those of the page arena, which validates and persists them (SPEC §3). */
+export type HeapOptions = ArenaFormatOptions;
 
 export interface AttachOptions {
   /** Must match the heap's safety (it is fixed for every thread by createHeap); default: the heap's. */
@@ -564,15 +545,7 @@ export function createHeap(options: HeapOptions = {}): Heap {
       `createHeap(${describeValue(options)}): options must be an object`,
     );
   }
-  const tiers = options.tiers ?? {};
-  const arena = Arena.format({
-    ...options,
-    tiers: {
-      tinyMax: tiers.tinyMax ?? DEFAULT_TINY_MAX,
-      midMax: tiers.midMax ?? DEFAULT_MID_MAX,
-      l25Max: tiers.l25Max ?? DEFAULT_L25_MAX,
-    },
-  });
+  const arena = Arena.format(options);
   arena.threadAttach();
   return new Heap(arena);
 }

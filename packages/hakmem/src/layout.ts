@@ -47,8 +47,3 @@ export type ElementType = keyof typeof MALLOC_AS_TYPES;
 /** Smallest and largest alignment `memalign` accepts (posix_memalign's lower bound). */
 export const MIN_ALIGNMENT = 8;
 export const MAX_ALIGNMENT = 65536;
-
-/** Default tier boundaries (SPEC §2): tiny ≤ 1 KiB < mid ≤ 32 KiB < L2.5 ≤ 1 MiB < big. */
-export const DEFAULT_TINY_MAX = 1024;
-export const DEFAULT_MID_MAX = 32 * 1024;
-export const DEFAULT_L25_MAX = 1024 * 1024;

@@ -31,8 +31,8 @@ export interface ArenaFormatOptions {
   shared?: boolean;
   /** Persisted for the layers: 'strict' detects every invalid free. Default 'strict'. */
   safety?: 'strict' | 'fast';
-  /** Persisted tier boundaries. Default { tinyMax: 1024, midMax: 32768, l25Max: 1048576 }. */
-  tiers?: TierBounds;
+  /** Persisted tier boundaries; a missing one keeps its default { tinyMax: 1024, midMax: 32768, l25Max: 1048576 }. */
+  tiers?: Partial<TierBounds>;
 }
 
 const DEFAULT_TIERS: TierBounds = Object.freeze({
