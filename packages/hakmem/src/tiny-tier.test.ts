@@ -1,4 +1,4 @@
-import { Arena, HakmemError, PM_DESC, PM_TIER, TIER_TINY } from '@hakmem/page-arena';
+import { Arena, HakmemError, PM_DESC, PM_TIER, TIER_RUN, TIER_TINY } from '@hakmem/page-arena';
 import { SL_OWNER, TINY_CLASS_COUNT, TINY_CLASS_SIZE } from '@hakmem/superslab';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -171,6 +171,40 @@ describe('TinyTier exact cases', () => {
     for (const p of again) free(arena, tiny, p);
     tiny.check();
   });
+
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: freeOwned frees own and other threads' tiny blocks, and declines everything else unchanged`, () => {
+      const { arena, tiny } = tier(safety);
+      const t2 = second(arena);
+      const mine = Array.from({ length: 300 }, (_, i) => tiny.malloc((i * 37) % 1025));
+      const theirs = Array.from({ length: 300 }, (_, i) => t2.tiny.malloc((i * 53) % 1025));
+      // Own blocks (cache pushes and spills) and the other thread's (its slabs' remote lists).
+      for (const p of mine) expect(tiny.freeOwned(p)).toBe(true);
+      for (const p of theirs) expect(tiny.freeOwned(p)).toBe(true);
+      expect(t2.tiny.slabs.slabStats().classes.reduce((s, c) => s + c.remote, 0)).toBe(theirs.length);
+      tiny.check();
+      expect(tiny.stats().liveBlocks).toBe(0);
+      // Not tiny: 0, beyond the heap, a page run; nothing changes.
+      const run = arena.allocRun(1, TIER_RUN);
+      expect(run).toBeGreaterThan(0);
+      for (const p of [0, 2 ** 32 - 8, run]) expect(tiny.freeOwned(p)).toBe(false);
+      expect(arena.u32[arena.pageEntry(run) + PM_TIER]! & 0xff).toBe(TIER_RUN);
+      if (safety === 'strict') {
+        // A second free of another thread's block, pending in its remote list: rejected.
+        const q = t2.tiny.malloc(24);
+        expect(tiny.freeOwned(q)).toBe(true);
+        expect(codeOf(() => tiny.freeOwned(q))).toBe('ERR_DOUBLE_FREE');
+      }
+      // The other thread takes its blocks back.
+      const again = Array.from({ length: 300 }, (_, i) => t2.tiny.malloc((i * 53) % 1025));
+      for (const p of again) expect(t2.tiny.freeOwned(p)).toBe(true);
+      t2.tiny.check();
+      // Detached: declined, the umbrella reports it.
+      const last = t2.tiny.malloc(16);
+      tiny.detach();
+      expect(tiny.freeOwned(last)).toBe(false);
+    });
+  }
 
   it('detach abandons used slabs; another thread adopts them and frees their blocks', () => {
     const { arena, tiny } = tier();

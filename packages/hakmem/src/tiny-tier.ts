@@ -1,4 +1,4 @@
-import { type Arena, HakmemError, PM_DESC } from '@hakmem/page-arena';
+import { type Arena, HakmemError, PM_DESC, PM_TIER, PM_TIER_MASK, TIER_TINY } from '@hakmem/page-arena';
 import {
   R_CACHE_ROOT,
   SL_BITMAP,
@@ -233,84 +233,120 @@ export class TinyTier {
   }
 
   /**
-   * The umbrella's first try on every free: when `ptr` lies in a slab this thread owns (its
-   * private map says so), frees it and returns true without the page map; else false.
+   * The umbrella's first try on every free (`ptr` a u32): frees `ptr` and returns true when it
+   * lies in a tiny slab — this thread's (its private map says so, no page map) or another
+   * thread's (the page map says TIER_TINY: the slab's remote list); false for anything else
+   * (another tier, outside the heap, this tier detached), which the umbrella routes itself.
+   * Own and remote frees leave the caller through the same return, so a caller optimised on
+   * own frees only is not deoptimised by the first cross-thread free.
    */
   freeOwned(ptr: number): boolean {
-    if (!(this.owned[ptr >>> 16]! > 0)) return false;
-    if (this.strict) this.tinyFreeStrict(ptr, -1);
-    else this.tinyFreeFast(ptr, -1);
-    return true;
+    return this.strict ? this.tinyFreeStrict(ptr, -1) : this.tinyFreeFast(ptr, -1);
   }
 
-  /** Fast mode: a block of a slab this thread owns goes on its class's cache. */
-  private tinyFreeFast(ptr: number, entry: number): void {
+  /**
+   * Fast mode: a block of a slab this thread owns goes on its class's cache. Everything else
+   * (cache full, another thread's block) takes the one slow call site, which the fast path
+   * already exercises on every spill: an optimised caller meets no call site without feedback
+   * when the first remote free comes.
+   */
+  private tinyFreeFast(ptr: number, entry: number): boolean {
     const e = this.owned[ptr >>> 16]!;
-    if (!(e > 0)) {
-      this.tinyFreeRemote(ptr, entry);
-      return;
+    if (e > 0) {
+      const i32 = this.i32;
+      const h = this.records + ((e & 31) << Tiny.CcShift);
+      const n = i32[h + Cc.Count]!;
+      if (n < i32[h + Cc.Cap]!) {
+        const u32 = this.u32;
+        u32[ptr >>> 2] = u32[h + Cc.Head]!;
+        i32[h + Cc.Head] = ptr;
+        i32[h + Cc.Count] = n + 1;
+        i32[h + Cc.Live]!--;
+        return true;
+      }
     }
-    const cls = e & 31;
-    const i32 = this.i32;
-    const h = this.records + (cls << Tiny.CcShift);
-    const n = i32[h + Cc.Count]!;
-    if (n >= i32[h + Cc.Cap]!) {
-      this.tinyFreeSlow(ptr, (e & ~31) >>> 1, cls, 0, 0);
-      return;
-    }
-    const u32 = this.u32;
-    u32[ptr >>> 2] = u32[h + Cc.Head]!;
-    i32[h + Cc.Head] = ptr;
-    i32[h + Cc.Count] = n + 1;
-    i32[h + Cc.Live]!--;
+    return this.tinyFreeFastSlow(ptr, entry);
+  }
+
+  /** Fast mode, off the fast path: the cache is full (spill), or the block is not this thread's. */
+  private tinyFreeFastSlow(ptr: number, entry: number): boolean {
+    const e = this.owned[ptr >>> 16]!;
+    if (!(e > 0)) return this.tinyFreeNotOwned(ptr, entry);
+    this.tinyFreeSlow(ptr, (e & ~31) >>> 1, e & 31, 0, 0);
+    return true;
   }
 
   /**
    * Strict mode: the block must be a carved block start and live (alloc bit set, no remote free
    * pending); its alloc bit is cleared. The remote bit (the next bitmap word) is another
    * thread's Atomics.or; a plain read sees a free that happened before this one (a
-   * simultaneous one is a race in the program).
+   * simultaneous one is a race in the program). Anything else takes the one slow call site.
    */
-  private tinyFreeStrict(ptr: number, entry: number): void {
+  private tinyFreeStrict(ptr: number, entry: number): boolean {
     const e = this.owned[ptr >>> 16]!;
-    if (!(e > 0)) {
-      this.tinyFreeRemote(ptr, entry);
-      return;
+    if (e > 0) {
+      const u32 = this.u32;
+      const i32 = this.i32;
+      const d = (e & ~31) >>> 1;
+      const x = Math.imul(ptr - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
+      const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
+      const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
+      const bits = i32[w]!;
+      const h = this.records + ((e & 31) << Tiny.CcShift);
+      const n = i32[h + Cc.Count]!;
+      // One test for: a carved block start, live, no remote free pending, room in the cache.
+      if (
+        !(
+          idx >>> 0 >= i32[d + Sl.Carved]! ||
+          ((bits ^ (1 << idx)) | i32[w + 1]!) & (1 << idx) ||
+          n >= i32[h + Cc.Cap]!
+        )
+      ) {
+        i32[w] = bits ^ (1 << idx);
+        u32[ptr >>> 2] = u32[h + Cc.Head]!;
+        i32[h + Cc.Head] = ptr;
+        i32[h + Cc.Count] = n + 1;
+        i32[h + Cc.Live]!--;
+        return true;
+      }
     }
-    const u32 = this.u32;
-    const i32 = this.i32;
-    const d = (e & ~31) >>> 1;
-    const x = Math.imul(ptr - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
-    const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
-    const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
-    const bits = i32[w]!;
-    const h = this.records + ((e & 31) << Tiny.CcShift);
-    const n = i32[h + Cc.Count]!;
-    // One test for: a carved block start, live, no remote free pending, room in the cache.
-    if (
-      idx >>> 0 >= i32[d + Sl.Carved]! ||
-      ((bits ^ (1 << idx)) | i32[w + 1]!) & (1 << idx) ||
-      n >= i32[h + Cc.Cap]!
-    ) {
-      this.tinyFreeStrictSlow(ptr, d, idx);
-      return;
-    }
-    i32[w] = bits ^ (1 << idx);
-    u32[ptr >>> 2] = u32[h + Cc.Head]!;
-    i32[h + Cc.Head] = ptr;
-    i32[h + Cc.Count] = n + 1;
-    i32[h + Cc.Live]!--;
+    return this.tinyFreeStrictSlow(ptr, entry);
   }
 
-  /** Strict free that is rejected (invalid pointer, double free) or finds the cache full. */
-  private tinyFreeStrictSlow(ptr: number, d: number, idx: number): void {
+  /** Strict free off the fast path: another thread's block, rejected (invalid pointer, double free), or the cache is full. */
+  private tinyFreeStrictSlow(ptr: number, entry: number): boolean {
+    const e = this.owned[ptr >>> 16]!;
+    if (!(e > 0)) return this.tinyFreeNotOwned(ptr, entry);
     const i32 = this.i32;
+    const d = (e & ~31) >>> 1;
     const cls = i32[d + SL_CLASS]!;
+    const x = Math.imul(ptr - this.u32[d + SL_START]!, i32[d + SL_INV]!);
+    const idx = (x >>> i32[d + SL_SHIFT]!) | (x << -i32[d + SL_SHIFT]!);
     if (idx >>> 0 >= i32[d + SL_CARVED]!) this.tinyFreeInvalid(ptr, d);
     const w = i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
     const bit = 1 << idx;
     if ((i32[w]! & bit) === 0 || (i32[w + 1]! & bit) !== 0) this.tinyDoubleFree(ptr, idx, cls);
     this.tinyFreeSlow(ptr, d, cls, w, bit);
+    return true;
+  }
+
+  /**
+   * A block not in this thread's slabs. `entry` is its page-map entry, or -1 when the umbrella
+   * has not looked it up: then false unless the page map says TIER_TINY (and this tier is
+   * attached), so the umbrella reports or routes everything else as before.
+   */
+  private tinyFreeNotOwned(ptr: number, entry: number): boolean {
+    if (entry < 0) {
+      if (this.records === 0) return false;
+      const arena = this.arena;
+      if (ptr >= arena.viewBytes) arena.refresh();
+      entry = arena.pageEntry(ptr);
+      if (entry < 0) return false;
+      if (entry + 4 > this.u32.length) this.tinyRefreshViews();
+      if ((this.u32[entry + PM_TIER]! & PM_TIER_MASK) !== TIER_TINY) return false;
+    }
+    this.tinyFreeRemote(ptr, entry);
+    return true;
   }
 
   /** The class's cache is full: spill (or grow), then push. `w`/`bit`: the alloc bit to clear in strict mode. */
