@@ -77,7 +77,10 @@ export function larsonGeneration(
   for (let k = 0; k < n; k++) {
     s = xorshift32(s);
     const i = base + (s % c.chunks);
-    if (owner[i] !== w) cross++;
+    // Branch-free count: in generation 0 no free is cross-thread, so a `cross++` behind an `if`
+    // has no type feedback when generation 1 first takes it and V8 deoptimises this whole loop
+    // (every allocator paid a re-optimisation in generation 1 of a multi-worker run).
+    cross += owner[i] !== w ? 1 : 0;
     t.release(a, i);
     s = xorshift32(s);
     const size = c.minSize + (s % range);
