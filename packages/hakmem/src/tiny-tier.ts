@@ -265,7 +265,9 @@ export class TinyTier {
         return true;
       }
     }
-    return this.tinyFreeFastSlow(ptr, entry);
+    // `>>> 0`: a pointer read from a Float64Array reaches here as a float; the slow path gets a
+    // small integer either way (one type feedback, no 'not a Smi' deoptimisation later).
+    return this.tinyFreeFastSlow(ptr >>> 0, entry);
   }
 
   /** Fast mode, off the fast path: the cache is full (spill), or the block is not this thread's. */
@@ -310,7 +312,7 @@ export class TinyTier {
         return true;
       }
     }
-    return this.tinyFreeStrictSlow(ptr, entry);
+    return this.tinyFreeStrictSlow(ptr >>> 0, entry);
   }
 
   /** Strict free off the fast path: another thread's block, rejected (invalid pointer, double free), or the cache is full. */

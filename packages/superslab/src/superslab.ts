@@ -411,11 +411,14 @@ export class Superslab {
         );
       }
     }
+    // CAS push, retried in place (a retry call site would meet its first contention without type feedback).
     const head = d + SL_REMOTE;
-    const old = Atomics.load(i32, head);
-    this.u32[ptr >>> 2] = old;
-    if (Atomics.compareExchange(i32, head, old, ptr | 0) !== old) this.slabPushRemoteSlow(head, ptr);
-    return cls;
+    const u32 = this.u32;
+    for (;;) {
+      const old = Atomics.load(i32, head);
+      u32[ptr >>> 2] = old;
+      if (Atomics.compareExchange(i32, head, old, ptr | 0) === old) return cls;
+    }
   }
 
   /** The slab's bitmaps lie in memory another thread grew: refresh the views and retry. */
@@ -428,15 +431,6 @@ export class Superslab {
       );
     }
     return this.slabFreeRemote(ptr, d);
-  }
-
-  private slabPushRemoteSlow(head: number, ptr: number): void {
-    const i32 = this.i32;
-    for (;;) {
-      const old = Atomics.load(i32, head);
-      this.u32[ptr >>> 2] = old;
-      if (Atomics.compareExchange(i32, head, old, ptr | 0) === old) return;
-    }
   }
 
   /** Owner: moves the whole remote list of slab `d` to its local list; returns the blocks moved. */
@@ -510,31 +504,48 @@ export class Superslab {
 
   /** Takes up to `want` blocks from slab `d`: local list, else the remote list, else carving. */
   private slabTake(d: number, cls: number, want: number): number {
+    const head = this.u32[d + SL_FREE]!;
+    // One call site for "nothing local" (remote list or carving): a fresh slab carves from the
+    // start, so the site has type feedback before the first remote free needs it.
+    return head !== 0 ? this.slabTakeLocal(d, cls, want, head) : this.slabTakeSlow(d, cls, want);
+  }
+
+  /** The local list is empty: collect the remote list into it, else carve. */
+  private slabTakeSlow(d: number, cls: number, want: number): number {
+    if (Atomics.load(this.i32, d + SL_REMOTE) !== 0) {
+      this.slabCollectRemote(d);
+      const head = this.u32[d + SL_FREE]!;
+      if (head !== 0) return this.slabTakeLocal(d, cls, want, head);
+    }
+    return this.slabCarve(d, cls, want);
+  }
+
+  /** Detaches up to `want` blocks from the head `head` (≠ 0) of slab `d`'s local list. */
+  private slabTakeLocal(d: number, cls: number, want: number, head: number): number {
     const i32 = this.i32;
     const u32 = this.u32;
-    let head = u32[d + SL_FREE]!;
-    if (head === 0 && Atomics.load(i32, d + SL_REMOTE) !== 0) {
-      this.slabCollectRemote(d);
-      head = u32[d + SL_FREE]!;
+    const strict = this.strict;
+    if (strict) this.slabCheckLocalLink(d, cls, head);
+    let tail = head;
+    let n = 1;
+    for (; n < want; n++) {
+      const next = u32[tail >>> 2]!;
+      if (next === 0) break;
+      if (strict) this.slabCheckLocalLink(d, cls, next);
+      tail = next;
     }
-    if (head !== 0) {
-      const strict = this.strict;
-      if (strict) this.slabCheckLocalLink(d, cls, head);
-      let tail = head;
-      let n = 1;
-      for (; n < want; n++) {
-        const next = u32[tail >>> 2]!;
-        if (next === 0) break;
-        if (strict) this.slabCheckLocalLink(d, cls, next);
-        tail = next;
-      }
-      const rest = u32[tail >>> 2]!;
-      u32[tail >>> 2] = 0;
-      i32[d + SL_FREE] = rest;
-      i32[d + SL_USED] = i32[d + SL_USED]! + n;
-      this.refilled = n;
-      return head;
-    }
+    const rest = u32[tail >>> 2]!;
+    u32[tail >>> 2] = 0;
+    i32[d + SL_FREE] = rest;
+    i32[d + SL_USED] = i32[d + SL_USED]! + n;
+    this.refilled = n;
+    return head;
+  }
+
+  /** Carves up to `want` fresh blocks from slab `d` (0 when it is fully carved). */
+  private slabCarve(d: number, cls: number, want: number): number {
+    const i32 = this.i32;
+    const u32 = this.u32;
     const carved = i32[d + SL_CARVED]!;
     const room = TINY_CLASS_BLOCKS[cls]! - carved;
     if (room <= 0) return 0;
