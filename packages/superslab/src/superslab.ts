@@ -433,10 +433,15 @@ export class Superslab {
     return this.slabFreeRemote(ptr, d);
   }
 
-  /** Owner: moves the whole remote list of slab `d` to its local list; returns the blocks moved. */
+  /**
+   * Owner: moves the whole remote list of slab `d` to its local list; returns the local list's
+   * new head, 0 when the remote list was empty. (Too large for V8 to inline: callers that run
+   * it on every empty local list keep its first real collection out of their optimised code.)
+   */
   private slabCollectRemote(d: number): number {
     const i32 = this.i32;
     const u32 = this.u32;
+    if (Atomics.load(i32, d + SL_REMOTE) === 0) return 0;
     const head = Atomics.exchange(i32, d + SL_REMOTE, 0) >>> 0;
     if (head === 0) return 0;
     const cls = i32[d + SL_CLASS]!;
@@ -473,7 +478,7 @@ export class Superslab {
     u32[tail >>> 2] = u32[d + SL_FREE]!;
     i32[d + SL_FREE] = head;
     i32[d + SL_USED] = i32[d + SL_USED]! - n;
-    return n;
+    return head;
   }
 
   // ───────────────────────────── cache backend: refill and spill ─────────────────────────────
@@ -502,22 +507,19 @@ export class Superslab {
     }
   }
 
-  /** Takes up to `want` blocks from slab `d`: local list, else the remote list, else carving. */
+  /**
+   * Takes up to `want` blocks from slab `d`: local list, else the remote list, else carving.
+   * Every call site here runs from the first refill of a fresh slab on (an empty local list
+   * calls slabCollectRemote, which finds nothing, then carves), so none meets its first use
+   * when cross-thread frees begin and the optimised refill path is not deoptimised by them.
+   */
   private slabTake(d: number, cls: number, want: number): number {
-    const head = this.u32[d + SL_FREE]!;
-    // One call site for "nothing local" (remote list or carving): a fresh slab carves from the
-    // start, so the site has type feedback before the first remote free needs it.
-    return head !== 0 ? this.slabTakeLocal(d, cls, want, head) : this.slabTakeSlow(d, cls, want);
-  }
-
-  /** The local list is empty: collect the remote list into it, else carve. */
-  private slabTakeSlow(d: number, cls: number, want: number): number {
-    if (Atomics.load(this.i32, d + SL_REMOTE) !== 0) {
-      this.slabCollectRemote(d);
-      const head = this.u32[d + SL_FREE]!;
-      if (head !== 0) return this.slabTakeLocal(d, cls, want, head);
+    let head = this.u32[d + SL_FREE]!;
+    if (head === 0) {
+      head = this.slabCollectRemote(d);
+      if (head === 0) return this.slabCarve(d, cls, want);
     }
-    return this.slabCarve(d, cls, want);
+    return this.slabTakeLocal(d, cls, want, head);
   }
 
   /** Detaches up to `want` blocks from the head `head` (≠ 0) of slab `d`'s local list. */
