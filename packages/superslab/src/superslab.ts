@@ -1085,6 +1085,11 @@ export class Superslab {
       const i32 = this.i32;
       const u32 = this.u32;
       const cls = i32[d + SL_CLASS]!;
+      if (this.strict) {
+        this.slabRebuildFromBitmap(d, cls);
+        this.slabLetGo(d);
+        continue;
+      }
       const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
       let free = 0;
       let prev = 0;
@@ -1105,6 +1110,34 @@ export class Superslab {
     }
     this.reclaimed.length = 0;
     this.slabFreeArea(deadThreadId);
+  }
+
+  /**
+   * Strict reclaim of a dead thread's slab: the alloc bitmap says which carved blocks are in
+   * use (handed out, or waiting in the remote list); every other carved block is free. The
+   * local list is rebuilt from it, so a batch the thread was moving between its cache and the
+   * slab when it was terminated comes back instead of being lost.
+   */
+  private slabRebuildFromBitmap(d: number, cls: number): void {
+    const i32 = this.i32;
+    const u32 = this.u32;
+    const carved = i32[d + SL_CARVED]!;
+    const size = TINY_CLASS_SIZE[cls]!;
+    const start = u32[d + SL_START]!;
+    const bitmap = i32[d + SL_BITMAP]!;
+    let head = 0;
+    let used = 0;
+    for (let idx = carved - 1; idx >= 0; idx--) {
+      if ((i32[bitmap + ((idx >>> 5) << 1)]! & (1 << (idx & 31))) !== 0) {
+        used++;
+        continue;
+      }
+      const p = start + idx * size;
+      u32[p >>> 2] = head;
+      head = p;
+    }
+    i32[d + SL_FREE] = head;
+    i32[d + SL_USED] = used;
   }
 
   /**
