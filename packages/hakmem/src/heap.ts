@@ -63,6 +63,9 @@ type AnyTypedArray =
 
 const TIER_NAMES = ['free', 'meta', 'tiny', 'mid', 'l25', 'big', 'run'] as const;
 
+/** Up to this size SPEC §3 bounds usableSize by max(roundUp(size, 16), 1.25 × size). */
+const USABLE_BOUND_MAX = 1024 * 1024;
+
 /** The tiny tier's classes end at 1 KiB; a larger tinyMax option is clamped to it. */
 const TINY_TIER_MAX = 1024;
 
@@ -196,8 +199,10 @@ export class Heap {
     const entry = arena.pageEntry(ptr);
     const tier = arena.u32[entry + PM_TIER]! & 0xff;
     if (tier === TIER_RUN && size > this.tinyMax) {
-      const pages = pagesFor(size);
-      if (arena.resizeRun(ptr, pages)) return ptr;
+      if (arena.resizeRun(ptr, pagesFor(size))) {
+        arena.setPageDesc(ptr / PAGE_SIZE, size);
+        return ptr;
+      }
     } else if (
       tier === TIER_TINY &&
       size <= old &&
@@ -351,7 +356,7 @@ export class Heap {
     const word = arena.u32[entry + PM_TIER]!;
     const tier = word & 0xff;
     if (tier === TIER_RUN && (ptr & (PAGE_SIZE - 1)) === 0 && (word & PM_FLAG_HEAD) !== 0) {
-      return arena.runPages(ptr) * PAGE_SIZE;
+      return runUsableBytes(arena.runPages(ptr) * PAGE_SIZE, arena.u32[entry + PM_DESC]!);
     }
     if (tier === TIER_TINY && this.tiny !== null) return this.tiny.usableSize(ptr, entry);
     throw this.notBlockStart('usableSize', ptr);
@@ -387,8 +392,11 @@ export class Heap {
   // ---------------------------------------------------------------------------------------
   // page runs: the skeleton's every block, and the fallback above the tiers
 
+  /** A page run for `size` bytes; the run head's PM_DESC keeps the requested size (for usableSize). */
   private runAlloc(size: number): number {
-    return this.arena.allocRun(pagesFor(size), TIER_RUN);
+    const ptr = this.arena.allocRun(pagesFor(size), TIER_RUN);
+    if (ptr !== 0) this.arena.setPageDesc(ptr / PAGE_SIZE, size);
+    return ptr;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -529,6 +537,16 @@ export class Heap {
         `(committed ${arena.committedBytes()})`,
     );
   }
+}
+
+/**
+ * Usable bytes of a page run of `bytes` that was asked for `size`: SPEC §3 bounds usableSize
+ * by max(roundUp(size, 16), 1.25 × size) up to 1 MiB, so a run rounded up beyond that bound
+ * reports the bound; above 1 MiB, the whole run.
+ */
+function runUsableBytes(bytes: number, size: number): number {
+  if (size > USABLE_BOUND_MAX) return bytes;
+  return Math.min(bytes, Math.max((size + 15) & ~15, Math.ceil(1.25 * size), 16));
 }
 
 function pagesFor(size: number): number {

@@ -380,3 +380,48 @@ describe('snapshot of the tiny tier', () => {
     heap.check();
   });
 });
+
+describe('usableSize bound (SPEC §3)', () => {
+  it('size ≤ usableSize ≤ max(roundUp(size, 16), 1.25 × size) up to 1 MiB; page-rounded above', () => {
+    const heap = createHeap({ initialBytes: MiB, maxBytes: 64 * MiB });
+    const sizes = [
+      1025,
+      4000,
+      65535,
+      65536,
+      65537,
+      100_000,
+      131_073,
+      262_143,
+      700_001,
+      MiB,
+      MiB + 1,
+      3 * MiB + 5,
+    ];
+    for (let s = 1500; s < MiB; s = Math.floor(s * 1.37) + 1) sizes.push(s);
+    for (const size of sizes) {
+      const p = heap.malloc(size);
+      const usable = heap.usableSize(p);
+      expect(usable, `size ${size}`).toBeGreaterThanOrEqual(size);
+      if (size <= MiB) {
+        expect(usable, `size ${size}`).toBeLessThanOrEqual(
+          Math.max(Math.ceil(size / 16) * 16, Math.ceil(1.25 * size)),
+        );
+      } else {
+        expect(usable % 65536).toBe(0);
+      }
+      heap.u8[p + usable - 1] = 1; // every usable byte is the block's
+      heap.free(p);
+    }
+    // realloc keeps the bound for the new size, in place or moved
+    let p = heap.malloc(70_000);
+    for (const size of [90_000, 140_000, 80_000, 300_000]) {
+      p = heap.realloc(p, size);
+      const usable = heap.usableSize(p);
+      expect(usable).toBeGreaterThanOrEqual(size);
+      expect(usable).toBeLessThanOrEqual(Math.ceil(1.25 * size));
+    }
+    heap.free(p);
+    heap.check();
+  });
+});
