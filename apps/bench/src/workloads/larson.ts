@@ -39,7 +39,8 @@ export interface LarsonWorkerData {
   control: SharedArrayBuffer;
 }
 
-const GENERATIONS: Record<Suite, number> = { quick: 5, full: 20 };
+/** C larson runs 5 s per configuration; 10 generations (about 1–2 s for hakmem) keep warm-up from deciding the quick number. */
+const GENERATIONS: Record<Suite, number> = { quick: 10, full: 40 };
 /** Rounds per generation for peers whose free walks every live block. */
 const SLOW_ROUNDS: Record<string, number> = { 'thi.ng': 2, smo: 2, malloc: 20 };
 /** A fill is generation -1 of its array. */
