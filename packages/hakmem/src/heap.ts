@@ -159,12 +159,17 @@ export class Heap {
     return this.mallocSlow(size);
   }
 
-  private mallocSlow(size: number): number {
-    this.assertAttached();
+  /** ERR_INVALID_SIZE unless `size` is an integer byte count the largest block can hold. */
+  private validateSize(size: number): void {
     if (typeof size !== 'number' || size >>> 0 !== size) throw invalidSize('size', size);
     if (size > this.maxBlock) {
       throw invalidSize('size', size, `at most ${this.maxBlock} bytes (the largest block maxBytes can hold)`);
     }
+  }
+
+  private mallocSlow(size: number): number {
+    this.assertAttached();
+    this.validateSize(size);
     if (size <= this.tinyMax) return this.tiny!.malloc(size);
     return this.runAlloc(size);
   }
@@ -189,10 +194,7 @@ export class Heap {
   /** Resizes a block, preserving contents up to the smaller size; grows in place where it can. */
   realloc(ptr: number, size: number): number {
     this.assertAttached();
-    if (typeof size !== 'number' || size >>> 0 !== size) throw invalidSize('size', size);
-    if (size > this.maxBlock) {
-      throw invalidSize('size', size, `at most ${this.maxBlock} bytes (the largest block maxBytes can hold)`);
-    }
+    this.validateSize(size);
     if (ptr === 0) return this.malloc(size);
     const old = this.usableSize(ptr); // validates ptr: a rejected call changes nothing
     const arena = this.arena;
@@ -221,10 +223,7 @@ export class Heap {
   memalign(alignment: number, size: number): number {
     this.assertAttached();
     validateAlignment(alignment);
-    if (typeof size !== 'number' || size >>> 0 !== size) throw invalidSize('size', size);
-    if (size > this.maxBlock) {
-      throw invalidSize('size', size, `at most ${this.maxBlock} bytes (the largest block maxBytes can hold)`);
-    }
+    this.validateSize(size);
     if (size <= this.tinyMax && alignment <= this.tinyMax) {
       const tinyPtr = this.tiny!.mallocAligned(alignment, size);
       if (tinyPtr !== 0) return tinyPtr;
