@@ -1,6 +1,8 @@
 // Rough costs of the arena's operations on the release build: `pnpm --filter @hakmem/page-arena bench`.
 // Not a test: numbers depend on the machine.
-import { Arena, PAGE_SIZE, TIER_RUN } from '@hakmem/page-arena';
+import { Arena, PAGE_SIZE } from '@hakmem/page-arena';
+
+const TIER_RUN = 6;
 
 function time(name, iterations, fn) {
   fn(Math.ceil(iterations / 4)); // warm up (the optimizing compiler needs a while)

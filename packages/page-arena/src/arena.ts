@@ -18,7 +18,6 @@ import {
   HDR_GROWTH,
   HDR_GROWTHS,
   HDR_HEADER_BYTES,
-  HDR_L25_MAX,
   HDR_LEAF_DIR,
   HDR_LOCK,
   HDR_LOCK_STATS,
@@ -30,7 +29,6 @@ import {
   HDR_MEMORY_KIND,
   HDR_META_BYTES,
   HDR_META_HEADS,
-  HDR_MID_MAX,
   HDR_PAGES_BY_TIER,
   HDR_RUN_ALLOCS,
   HDR_RUN_FREES,
@@ -39,8 +37,9 @@ import {
   HDR_THREAD_FREE,
   HDR_THREAD_HIGH,
   HDR_THREAD_LIVE,
-  HDR_TIER_ROOTS,
-  HDR_TINY_MAX,
+  HDR_TIER_CAP,
+  HDR_TIER_COUNT,
+  HDR_TIER_DIR,
   HDR_TRIMS,
   HDR_VERSION,
   HEADER_BYTES,
@@ -68,19 +67,30 @@ import {
   PM_RUN_PAGES,
   PM_TIER,
   PM_TIER_MASK,
-  ROOT_HEAP,
+  TD_KIND,
+  TD_KIND_WORDS,
+  TD_MAX,
+  TD_MIN,
+  TD_ROOT,
+  TD_ROOT_WORDS,
+  TD_WORDS,
   THREAD_CHUNK0_SHIFT,
   THREAD_LIVE,
   THREAD_RECORD_WORDS,
   TIER_COUNT,
+  TIER_DIR_CAP0,
+  TIER_FIRST,
   TIER_FREE,
+  TIER_KIND_MAX,
+  TIER_LAST,
   TIER_META,
-  TIER_ROOT_FIRST,
-  TIER_ROOT_WORDS,
-  TIER_TINY,
+  TIER_THREAD_SLOTS0,
+  TIER_THREAD_WORDS,
   TR_GENERATION,
   TR_NEXT_FREE,
   TR_STATE,
+  TR_TIER_SLOTS,
+  TR_TIER_WORDS,
 } from './layout';
 import {
   type HeapMemory,
@@ -98,7 +108,6 @@ import {
   describe,
   optionError,
   type ResolvedOptions,
-  type TierBounds,
 } from './options';
 
 /** Options of Arena.attach. */
@@ -107,12 +116,22 @@ export interface ArenaAttachOptions {
   base?: number;
 }
 
+/** One entry of the tier directory, as returned by tierList(). */
+export interface ArenaTier {
+  id: number;
+  kind: string;
+  minSize: number;
+  maxSize: number;
+  /** i32 index of the tier's root block. */
+  root: number;
+}
+
 /** One run of the page map, as returned by snapshot(). */
 export interface ArenaRun {
   /** Byte offset of the run's first page. */
   offset: number;
   pages: number;
-  /** Tier id (TIER_FREE, TIER_META, TIER_TINY, …). */
+  /** Tier id (TIER_FREE, TIER_META, or an id from the tier directory). */
   tier: number;
   /** PM_DESC of the first page (0 for free runs; the metaAlloc class log2 for META pages). */
   desc: number;
@@ -123,7 +142,7 @@ export interface ArenaStats {
   committedBytes: number;
   maxBytes: number;
   base: number;
-  /** Pages per tier id (index = TIER_FREE, TIER_META, TIER_TINY, …, ROOT_HEAP). */
+  /** Pages per tier id (index = TIER_FREE, TIER_META, then the directory's ids), up to the last id with pages. */
   pagesByTier: number[];
   freePages: number;
   freeRuns: number;
@@ -155,7 +174,6 @@ export class Arena {
   readonly maxBytes: number;
   /** Persisted safety: 'strict' → true. */
   readonly strict: boolean;
-  readonly tiers: TierBounds;
   /** This instance's thread slot, 0 until threadAttach(). */
   threadId = 0;
 
@@ -194,7 +212,6 @@ export class Arena {
     base: number,
     maxPages: number,
     strict: boolean,
-    tiers: TierBounds,
   ) {
     this.memory = memory;
     this.kind = kind;
@@ -205,7 +222,6 @@ export class Arena {
     this.maxPages = maxPages;
     this.maxBytes = maxPages * PAGE_SIZE;
     this.strict = strict;
-    this.tiers = Object.freeze({ ...tiers });
     this.headerIndex = base / 4;
     this.leafDir = this.headerIndex + HDR_LEAF_DIR;
     this.buffer = memoryBuffer(memory);
@@ -232,7 +248,7 @@ export class Arena {
         `the ${memoryKindName(kind)} holds ${memoryBuffer(memory).byteLength} bytes and cannot grow to ${want} (initialBytes, or base ${o.base} + one 64 KiB header page)`,
       );
     }
-    const arena = new Arena(memory, kind, o.base, o.maxBytes / PAGE_SIZE, o.strict, o.tiers);
+    const arena = new Arena(memory, kind, o.base, o.maxBytes / PAGE_SIZE, o.strict);
     arena.arenaFormatHeader(want / PAGE_SIZE, o);
     return arena;
   }
@@ -264,17 +280,12 @@ export class Arena {
         `attach: the heap at offset ${base} has ${committed} committed bytes but the memory holds only ${buffer.byteLength}`,
       );
     }
-    const tiers = {
-      tinyMax: header[HDR_TINY_MAX]!,
-      midMax: header[HDR_MID_MAX]!,
-      l25Max: header[HDR_L25_MAX]!,
-    };
-    const arena = new Arena(memory, kind, base, header[HDR_MAX_PAGES]!, (flags & FLAG_STRICT) !== 0, tiers);
+    const arena = new Arena(memory, kind, base, header[HDR_MAX_PAGES]!, (flags & FLAG_STRICT) !== 0);
     arena.refresh();
     return arena;
   }
 
-  private arenaFormatHeader(committedPages: number, o: ResolvedOptions): void {
+  private arenaFormatHeader(committedPages: number, _o: ResolvedOptions): void {
     const hp = this.basePage;
     this.mapViews(committedPages * PAGE_SIZE);
     // The header block is [base, base + 16 KiB); zero it whole (a given memory may be dirty).
@@ -286,9 +297,6 @@ export class Arena {
     hdr[HDR_MAX_PAGES] = this.maxPages;
     hdr[HDR_FLAGS] = (this.shared ? FLAG_SHARED : 0) | (this.strict ? FLAG_STRICT : 0);
     hdr[HDR_MEMORY_KIND] = this.kind;
-    hdr[HDR_TINY_MAX] = o.tiers.tinyMax;
-    hdr[HDR_MID_MAX] = o.tiers.midMax;
-    hdr[HDR_L25_MAX] = o.tiers.l25Max;
     // The rest of the header page is three 16 KiB metaAlloc blocks; the first becomes its leaf.
     const leafBlockBytes = 1 << META_LEAF_SHIFT;
     for (let off = this.base + PAGE_SIZE - leafBlockBytes; off > this.base; off -= leafBlockBytes) {
@@ -435,7 +443,7 @@ export class Arena {
         );
       }
       const tier = this.u32[this.entryOf(page) + PM_TIER]! & PM_TIER_MASK;
-      if (tier < TIER_TINY) {
+      if (tier < TIER_FIRST) {
         throw new HakmemError(
           'ERR_INVALID_POINTER',
           `setPageDesc: page ${page} belongs to no tier (tier id ${tier})`,
@@ -678,10 +686,10 @@ export class Arena {
     if (!Number.isInteger(pages) || pages < 1) {
       throw new HakmemError('ERR_INVALID_SIZE', `allocRun: pages ${pages} is not a positive integer`);
     }
-    if (!Number.isInteger(tier) || tier < TIER_TINY || tier > ROOT_HEAP) {
+    if (!Number.isInteger(tier) || tier < TIER_FIRST || tier > TIER_LAST) {
       throw new HakmemError(
         'ERR_INVALID_OPTION',
-        `allocRun: tier ${tier} is not a tier id ${TIER_TINY}..${ROOT_HEAP}`,
+        `allocRun: tier ${tier} is not a tier id ${TIER_FIRST}..${TIER_LAST}`,
       );
     }
     if (pages >= this.maxPages - this.basePage) return 0;
@@ -813,7 +821,7 @@ export class Arena {
     const e = this.pageEntry(offset);
     if (e < 0 || offset % PAGE_SIZE !== 0) return 0;
     const word = this.u32[e + PM_TIER]!;
-    if ((word & PM_FLAG_HEAD) === 0 || (word & PM_TIER_MASK) < TIER_TINY) return 0;
+    if ((word & PM_FLAG_HEAD) === 0 || (word & PM_TIER_MASK) < TIER_FIRST) return 0;
     return this.u32[e + PM_RUN_PAGES]!;
   }
 
@@ -1129,6 +1137,8 @@ export class Arena {
       if (Atomics.load(i32, record + TR_STATE) === 0) {
         throw new HakmemError('ERR_INVALID_THREAD', `threadRelease: thread id ${id} is not attached`);
       }
+      const block = Atomics.exchange(i32, record + TR_TIER_WORDS, 0);
+      if (block !== 0) this.metaFreeLocked(block * 4);
       i32[record + TR_NEXT_FREE] = this.hdr[HDR_THREAD_FREE]!;
       Atomics.store(i32, record + TR_STATE, 0);
       this.hdr[HDR_THREAD_FREE] = id;
@@ -1215,15 +1225,204 @@ export class Arena {
     return broken;
   }
 
-  /** i32 index of tier `tier`'s TIER_ROOT_WORDS root words in the header (tiers 2..7). */
-  tierRoot(tier: number): number {
-    if (!Number.isInteger(tier) || tier < TIER_ROOT_FIRST || tier > ROOT_HEAP) {
+  // ---------------------------------------------------------------------------------------------
+  // Tier directory: id → kind, size range, root block (see layout.ts)
+
+  /**
+   * The id of the tier of kind `kind`, adding it to the directory (with a zero-filled root block
+   * of `rootWords` words and the request sizes [minSize, maxSize]) when the heap has none yet.
+   * Every thread that opens the same kind gets the same id and root. ERR_INVALID_OPTION for a
+   * bad kind or range; ERR_HEAP_INCOMPATIBLE when the kind exists with another size range;
+   * ERR_OUT_OF_MEMORY when the directory is full (255 tier ids) or maxBytes has no room for it.
+   */
+  tierOpen(kind: string, minSize: number, maxSize: number, rootWords: number): number {
+    tierValidateKind(kind);
+    if (
+      !Number.isInteger(minSize) ||
+      !Number.isInteger(maxSize) ||
+      minSize < 0 ||
+      maxSize < minSize ||
+      maxSize >= MAX_BYTES_LIMIT
+    ) {
       throw new HakmemError(
         'ERR_INVALID_OPTION',
-        `tierRoot: tier ${tier} is not a tier id ${TIER_ROOT_FIRST}..${ROOT_HEAP}`,
+        `tierOpen('${kind}'): size range [${describe(minSize)}, ${describe(maxSize)}] is not 0 ≤ min ≤ max < 2^32`,
       );
     }
-    return this.headerIndex + HDR_TIER_ROOTS + (tier - TIER_ROOT_FIRST) * TIER_ROOT_WORDS;
+    if (!Number.isInteger(rootWords) || rootWords < 1 || rootWords > 1 << 14) {
+      throw new HakmemError(
+        'ERR_INVALID_OPTION',
+        `tierOpen('${kind}'): rootWords ${describe(rootWords)} is not an integer in [1, 16384]`,
+      );
+    }
+    this.lock();
+    try {
+      const found = this.tierFindLocked(kind);
+      if (found !== 0) {
+        const e = this.tierEntry(found);
+        if (this.i32[e + TD_MIN] !== minSize || this.u32[e + TD_MAX] !== maxSize) {
+          throw new HakmemError(
+            'ERR_HEAP_INCOMPATIBLE',
+            `tierOpen('${kind}'): this heap's '${kind}' tier serves sizes ${this.i32[e + TD_MIN]}..${this.u32[e + TD_MAX]}, not ${minSize}..${maxSize}`,
+          );
+        }
+        return found;
+      }
+      return this.tierAddLocked(kind, minSize, maxSize, rootWords);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Id of the tier of kind `kind`, 0 when the heap has none. */
+  tierFind(kind: string): number {
+    this.lock();
+    try {
+      return this.tierFindLocked(kind);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Every tier of the directory, in id order. */
+  tierList(): ArenaTier[] {
+    this.lock();
+    try {
+      const out: ArenaTier[] = [];
+      const count = this.hdr[HDR_TIER_COUNT]!;
+      for (let id = TIER_FIRST; id < TIER_FIRST + count; id++) out.push(this.tierAt(id));
+      return out;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Tier `id` of the directory: kind, size range and the i32 index of its root block. ERR_INVALID_OPTION for an id it does not hold. */
+  tierInfo(id: number): ArenaTier {
+    this.lock();
+    try {
+      const count = this.hdr[HDR_TIER_COUNT]!;
+      if (!Number.isInteger(id) || id < TIER_FIRST || id >= TIER_FIRST + count) {
+        throw new HakmemError(
+          'ERR_INVALID_OPTION',
+          `tierInfo: tier id ${describe(id)} is not in this heap's directory (ids ${TIER_FIRST}..${TIER_FIRST + count - 1})`,
+        );
+      }
+      return this.tierAt(id);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private tierAt(id: number): ArenaTier {
+    const e = this.tierEntry(id);
+    return {
+      id,
+      kind: this.tierKindAt(e),
+      minSize: this.i32[e + TD_MIN]!,
+      maxSize: this.u32[e + TD_MAX]!,
+      root: this.i32[e + TD_ROOT]!,
+    };
+  }
+
+  /** @internal i32 index of directory entry `id` (lock held, id in the directory). */
+  tierEntry(id: number): number {
+    return this.hdr[HDR_TIER_DIR]! + (id - TIER_FIRST) * TD_WORDS;
+  }
+
+  /** @internal The kind name stored at entry `e`. */
+  tierKindAt(e: number): string {
+    let kind = '';
+    for (let i = 0; i < TIER_KIND_MAX; i++) {
+      const c = this.u8[(e + TD_KIND) * 4 + i]!;
+      if (c === 0) break;
+      kind += String.fromCharCode(c);
+    }
+    return kind;
+  }
+
+  private tierFindLocked(kind: string): number {
+    const count = this.hdr[HDR_TIER_COUNT]!;
+    for (let id = TIER_FIRST; id < TIER_FIRST + count; id++) {
+      if (this.tierKindAt(this.tierEntry(id)) === kind) return id;
+    }
+    return 0;
+  }
+
+  private tierAddLocked(kind: string, minSize: number, maxSize: number, rootWords: number): number {
+    const hdr = this.hdr;
+    const count = hdr[HDR_TIER_COUNT]!;
+    if (TIER_FIRST + count > TIER_LAST) {
+      throw new HakmemError(
+        'ERR_OUT_OF_MEMORY',
+        `tierOpen('${kind}'): the page map's 8-bit tier field has no id left (${count} tiers)`,
+      );
+    }
+    const cap = hdr[HDR_TIER_CAP]!;
+    if (count === cap) {
+      const bigger = cap === 0 ? TIER_DIR_CAP0 : cap * 2;
+      const offset = this.metaAllocLocked(bigger * TD_WORDS * 4);
+      if (offset === 0) throw tierNoRoom(kind, this.maxBytes);
+      const old = hdr[HDR_TIER_DIR]!;
+      if (old !== 0) this.i32.copyWithin(offset >>> 2, old, old + count * TD_WORDS);
+      hdr[HDR_TIER_DIR] = offset >>> 2;
+      hdr[HDR_TIER_CAP] = bigger;
+      if (old !== 0) this.metaFreeLocked(old * 4);
+    }
+    const root = this.metaAllocLocked(rootWords * 4);
+    if (root === 0) throw tierNoRoom(kind, this.maxBytes);
+    const id = TIER_FIRST + count;
+    const e = this.tierEntry(id);
+    for (let i = 0; i < kind.length; i++) this.u8[(e + TD_KIND) * 4 + i] = kind.charCodeAt(i);
+    this.i32[e + TD_MIN] = minSize;
+    this.u32[e + TD_MAX] = maxSize;
+    this.i32[e + TD_ROOT] = root >>> 2;
+    this.i32[e + TD_ROOT_WORDS] = rootWords;
+    Atomics.store(hdr, HDR_TIER_COUNT, count + 1);
+    return id;
+  }
+
+  /**
+   * i32 index of tier `tierId`'s TIER_THREAD_WORDS words in thread `threadId`'s per-tier block
+   * (default: this thread). This thread's block is created or doubled on demand (zero-filled);
+   * another thread's is only read: 0 when it has none for that tier.
+   */
+  threadTierWords(tierId: number, threadId: number = this.threadId): number {
+    const slot = tierId - TIER_FIRST;
+    if (!Number.isInteger(tierId) || slot < 0 || tierId > TIER_LAST) {
+      throw new HakmemError('ERR_INVALID_OPTION', `threadTierWords: ${describe(tierId)} is not a tier id`);
+    }
+    const record = this.threadRecord(threadId);
+    const block = Atomics.load(this.i32, record + TR_TIER_WORDS);
+    if (block !== 0 && slot < this.i32[record + TR_TIER_SLOTS]!) return block + slot * TIER_THREAD_WORDS;
+    if (threadId !== this.threadId) return 0;
+    return this.threadTierGrow(record, slot);
+  }
+
+  /** Creates or doubles this thread's per-tier block so that `slot` fits. */
+  private threadTierGrow(record: number, slot: number): number {
+    this.lock();
+    try {
+      const old = this.i32[record + TR_TIER_WORDS]!;
+      const have = old === 0 ? 0 : this.i32[record + TR_TIER_SLOTS]!;
+      let slots = Math.max(TIER_THREAD_SLOTS0, have);
+      while (slots <= slot) slots *= 2;
+      const offset = this.metaAllocLocked(slots * TIER_THREAD_WORDS * 4);
+      if (offset === 0) {
+        throw new HakmemError(
+          'ERR_OUT_OF_MEMORY',
+          `thread ${this.threadId}'s tier words: no room for ${slots} tiers within maxBytes ${this.maxBytes}`,
+        );
+      }
+      const block = offset >>> 2;
+      if (old !== 0) this.i32.copyWithin(block, old, old + have * TIER_THREAD_WORDS);
+      this.i32[record + TR_TIER_SLOTS] = slots;
+      Atomics.store(this.i32, record + TR_TIER_WORDS, block);
+      if (old !== 0) this.metaFreeLocked(old * 4);
+      return block + slot * TIER_THREAD_WORDS;
+    } finally {
+      this.unlock();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1244,7 +1443,9 @@ export class Arena {
     try {
       const hdr = this.hdr;
       const pagesByTier: number[] = [];
-      for (let tier = 0; tier < TIER_COUNT; tier++) pagesByTier.push(hdr[HDR_PAGES_BY_TIER + tier]!);
+      let top = TIER_META;
+      for (let tier = 0; tier < TIER_COUNT; tier++) if (hdr[HDR_PAGES_BY_TIER + tier] !== 0) top = tier;
+      for (let tier = 0; tier <= top; tier++) pagesByTier.push(hdr[HDR_PAGES_BY_TIER + tier]!);
       let largest = 0;
       const last = this.binFindLast();
       if (last > 0)
@@ -1343,6 +1544,22 @@ export class Arena {
       this.unlock();
     }
   }
+}
+
+function tierValidateKind(kind: unknown): void {
+  if (typeof kind !== 'string' || !/^[a-z][a-z0-9-]*$/.test(kind) || kind.length > TIER_KIND_MAX) {
+    throw new HakmemError(
+      'ERR_INVALID_OPTION',
+      `tier kind ${describe(kind)} is not a name of 1 to ${TIER_KIND_MAX} characters a-z, 0-9, '-' starting with a letter`,
+    );
+  }
+}
+
+function tierNoRoom(kind: string, maxBytes: number): HakmemError {
+  return new HakmemError(
+    'ERR_OUT_OF_MEMORY',
+    `tierOpen('${kind}'): no room for the tier directory within maxBytes ${maxBytes}`,
+  );
 }
 
 function memoryShrinkable(kind: number): boolean {

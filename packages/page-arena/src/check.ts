@@ -41,14 +41,25 @@ import {
   PM_RUN_PAGES,
   PM_TIER,
   PM_TIER_MASK,
-  ROOT_HEAP,
+  TD_MAX,
+  TD_MIN,
+  TD_ROOT,
+  TD_ROOT_WORDS,
   THREAD_CHUNK0_SHIFT,
   THREAD_RECORD_WORDS,
   TIER_COUNT,
+  TIER_FIRST,
   TIER_FREE,
+  TIER_LAST,
   TIER_META,
+  TIER_THREAD_WORDS,
   TR_NEXT_FREE,
   TR_STATE,
+  TR_TIER_SLOTS,
+  TR_TIER_WORDS,
+  HDR_TIER_CAP,
+  HDR_TIER_COUNT,
+  HDR_TIER_DIR,
 } from './layout';
 
 function corrupted(detail: string): HakmemError {
@@ -120,7 +131,7 @@ export function arenaCheckLocked(arena: Arena): void {
     const at = `run at page ${page} (offset ${page * PAGE_SIZE})`;
     if ((word & PM_FLAG_HEAD) === 0)
       throw corrupted(`page ${page} should head a run but has no head flag (word ${word})`);
-    if (word >>> 9 !== 0 || tier > ROOT_HEAP)
+    if (word >>> 9 !== 0)
       throw corrupted(`${at} has tier word ${word}, not a tier id with the head flag`);
     if (pages < 1 || page + pages > end)
       throw corrupted(`${at} has length ${pages} pages, beyond the committed end ${end}`);
@@ -253,9 +264,19 @@ export function arenaCheckLocked(arena: Arena): void {
   let free = 0;
   for (let id = 1; id <= high; id++) {
     const state = Atomics.load(i32, arena.threadRecord(id) + TR_STATE);
-    if (state < 0 || state > 2) throw corrupted(`thread ${id} has state ${state}, not 0, 1 or 2`);
+    if (state < 0 || state > 1) throw corrupted(`thread ${id} has state ${state}, not 0 or 1`);
     if (state === 0) free++;
     else live++;
+    const record = arena.threadRecord(id);
+    const block = i32[record + TR_TIER_WORDS]!;
+    if (block !== 0) {
+      const slots = i32[record + TR_TIER_SLOTS]!;
+      if (state === 0) throw corrupted(`free thread id ${id} still names a tier-words block`);
+      if (slots < 1 || block * 4 <= base || (block + slots * TIER_THREAD_WORDS) * 4 > end * PAGE_SIZE)
+        throw corrupted(`thread ${id}'s tier-words block (${slots} tiers at ${block * 4}) is outside the heap`);
+      if (!metaPages.has(Math.floor((block * 4) / PAGE_SIZE)))
+        throw corrupted(`thread ${id}'s tier-words block at ${block * 4} is not metaAlloc memory`);
+    }
   }
   if (hdr[HDR_THREAD_LIVE] !== live)
     throw corrupted(`live thread count says ${hdr[HDR_THREAD_LIVE]}, the records have ${live}`);
@@ -269,6 +290,28 @@ export function arenaCheckLocked(arena: Arena): void {
   }
   if (onList.size !== free)
     throw corrupted(`free thread id list holds ${onList.size} ids, the records have ${free} free`);
+
+  // Tier directory.
+  const tierCount = hdr[HDR_TIER_COUNT]!;
+  const tierCap = hdr[HDR_TIER_CAP]!;
+  const dir = hdr[HDR_TIER_DIR]!;
+  if (tierCount < 0 || tierCount > tierCap || tierCount > TIER_LAST - TIER_FIRST + 1 || (tierCap > 0) !== (dir !== 0))
+    throw corrupted(`tier directory: ${tierCount} tiers of ${tierCap} at ${dir * 4}`);
+  if (dir !== 0 && !metaPages.has(Math.floor((dir * 4) / PAGE_SIZE)))
+    throw corrupted(`tier directory at ${dir * 4} is not metaAlloc memory`);
+  const kinds = new Set<string>();
+  for (let id = TIER_FIRST; id < TIER_FIRST + tierCount; id++) {
+    const e = arena.tierEntry(id);
+    const kind = arena.tierKindAt(e);
+    const root = i32[e + TD_ROOT]!;
+    const words = i32[e + TD_ROOT_WORDS]!;
+    if (kind === '' || kinds.has(kind)) throw corrupted(`tier ${id} has kind '${kind}', empty or repeated`);
+    kinds.add(kind);
+    if (i32[e + TD_MIN]! < 0 || u32[e + TD_MAX]! < i32[e + TD_MIN]!)
+      throw corrupted(`tier ${id} ('${kind}') has size range ${i32[e + TD_MIN]}..${u32[e + TD_MAX]}`);
+    if (words < 1 || root * 4 <= base || (root + words) * 4 > end * PAGE_SIZE)
+      throw corrupted(`tier ${id} ('${kind}') has its root of ${words} words at ${root * 4}, outside the heap`);
+  }
 
   // Registered lock words.
   const count = hdr[HDR_LOCKREG_COUNT]!;

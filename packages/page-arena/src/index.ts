@@ -3,18 +3,12 @@ export {
   type ArenaAttachOptions,
   type ArenaRun,
   type ArenaStats,
+  type ArenaTier,
 } from './arena';
 export { HakmemError, type HakmemErrorCode } from './errors';
 export {
   HEAP_MAGIC,
   LAYOUT_VERSION,
-  LOCK_OWNER_ANON,
-  LOCK_OWNER_MASK,
-  LOCK_STATS_WORDS,
-  LOCK_WAITERS,
-  LS_ACQUIRES,
-  LS_CONTENDED,
-  LS_WAITS,
   MAX_BYTES_LIMIT,
   PAGE_SHIFT,
   PAGE_SIZE,
@@ -24,27 +18,11 @@ export {
   PM_RUN_PAGES,
   PM_TIER,
   PM_TIER_MASK,
-  ROOT_HEAP,
-  THREAD_FREE,
-  THREAD_LIVE,
-  THREAD_RECLAIMING,
-  THREAD_RECORD_WORDS,
-  TIER_BIG,
+  TIER_FIRST,
   TIER_FREE,
-  TIER_L25,
+  TIER_LAST,
   TIER_META,
-  TIER_MID,
-  TIER_ROOT_WORDS,
-  TIER_RUN,
-  TIER_TINY,
-  TR_BIG,
-  TR_GENERATION,
-  TR_HEAP,
-  TR_L25,
-  TR_MID,
-  TR_STATE,
-  TR_SUPERSLAB,
-  TR_TLS_CACHE,
+  TIER_THREAD_WORDS,
 } from './layout';
 export type { HeapMemory } from './memory';
 export {
@@ -56,4 +34,6 @@ export {
   mutexTryLock,
   mutexUnlock,
 } from './mutex';
-export type { ArenaFormatOptions, TierBounds } from './options';
+export { type ArenaFormatOptions, describe, rejectUnknownKeys } from './options';
+export { RunTier, runTier } from './run-tier';
+export type { Tier, TierFactory, TierStats } from './tier';

@@ -24,13 +24,14 @@
  * | 5               | HDR_FLAGS             | format (FLAG_SHARED, FLAG_STRICT)              |
  * | 6               | HDR_MEMORY_KIND       | format (MEMORY_* below)                        |
  * | 7               | HDR_CHECKSUM          | format (mix of words 0-6, guards the base scan of attach) |
- * | 8-10            | HDR_TINY_MAX/MID_MAX/L25_MAX | format (tier bounds, 0 = tier absent)   |
+ * | 8               | HDR_TIER_DIR          | i32 index of the tier directory (metaAlloc, doubles when full), 0 = none yet (under the lock) |
+ * | 9               | HDR_TIER_COUNT        | tiers in the directory (ids TIER_FIRST … TIER_FIRST + count − 1; under the lock; Atomics.load outside) |
+ * | 10              | HDR_TIER_CAP          | directory entries allocated (under the lock)   |
  * | 12              | HDR_GROWTH            | Atomics.add by the grower, after memory and page map are ready |
  * | 13              | HDR_COMMITTED_PAGES   | Atomics.store under the arena lock; Atomics.load by anyone |
  * | 14              | HDR_LOCK              | the arena mutex (Atomics, see mutex.ts)        |
  * | 15-17           | HDR_LOCK_STATS        | acquisitions, contended acquisitions, Atomics.wait calls (plain, by the lock holder) |
  * | 18-23           | HDR_FREE_RUNS … HDR_META_BYTES | counters (plain, under the lock)      |
- * | 24-31           | HDR_PAGES_BY_TIER     | pages per tier id 0..7 (plain, under the lock) |
  * | 32-35           | HDR_THREAD_*          | thread registry: high-water id, free-id list head, live count, chunk count (under the lock) |
  * | 36-38           | HDR_LOCKREG_*         | lock words registered for breakLocksOf: i32 index of an array from metaAlloc (doubles when full), count, capacity (under the lock) |
  * | 48-79           | HDR_THREAD_DIR        | i32 index of thread-record chunk k (chunk k holds 64 << k records) |
@@ -39,7 +40,7 @@
  * | 160-161         | HDR_BIN_SUMMARY       | bit w set ⇔ bitmap word w ≠ 0                   |
  * | 162-194         | HDR_BIN_BITMAP        | bit b set ⇔ free-run bin b is non-empty         |
  * | 196-1251        | HDR_BIN_HEADS         | first free run (page number) of bin b, 0 = empty |
- * | 1280-1663       | HDR_TIER_ROOTS        | TIER_ROOT_WORDS words per tier id 2..7, owned by that layer |
+ * | 1280-1535       | HDR_PAGES_BY_TIER     | pages per tier id 0..255 (plain, under the lock) |
  *
  * All words not marked Atomics are written only while holding the arena mutex; the mutex's
  * Atomics operations order them. Readers outside the lock (stats of a running heap) may see
@@ -91,6 +92,25 @@
  * free blocks are linked through their first u32 (HDR_META_HEADS). Above 64 KiB: a run of META
  * pages (PM_DESC 0). Blocks are zero-filled when handed out. META pages are never returned.
  *
+ * ## Tier directory
+ *
+ * Tier ids are the page map's 8-bit tier field: TIER_FREE (0), TIER_META (1), then one id per
+ * tier in the order tiers were opened (TIER_FIRST = 2 … TIER_LAST = 255). The directory is an
+ * array of TD_WORDS-word entries from metaAlloc (capacity 8, doubled when full; the old array is
+ * freed after the new one is published under the lock). Entry of id t at `dir + (t − TIER_FIRST) × TD_WORDS`:
+ *
+ * | word       | meaning                                                                 |
+ * | ---------- | ----------------------------------------------------------------------- |
+ * | TD_KIND    | 4 words: the tier's kind name, ASCII, zero-padded (≤ 16 characters)     |
+ * | TD_MIN/MAX | the request sizes the composition gives it (inclusive)                 |
+ * | TD_ROOT    | i32 index of its root block (metaAlloc, zero-filled, owned by the tier) |
+ * | TD_ROOT_WORDS | words of that block                                                  |
+ *
+ * A tier's per-thread words: TIER_THREAD_WORDS words per tier id in a per-thread block (metaAlloc)
+ * named by the thread record's TR_TIER_WORDS (capacity in tiers at TR_TIER_SLOTS). Only the
+ * thread itself creates or grows its block (under the lock, published with Atomics.store);
+ * others read it (reclaim, check). threadRelease frees it.
+ *
  * ## Thread records
  *
  * Chunk k of the registry (from metaAlloc, 64 << k records of 16 words) is named by
@@ -106,8 +126,10 @@
  *    bin of its length, bitmap and summary bits equal "bin non-empty", links are consistent.
  * 4. HDR_PAGES_BY_TIER and HDR_FREE_RUNS equal what the page map says.
  * 5. metaAlloc free blocks lie in META pages of their class, aligned, at most once.
- * 6. Thread records: state ∈ {0,1,2}; the free-id list holds exactly the ids ≤ high-water in
+ * 6. Thread records: state ∈ {0,1}; the free-id list holds exactly the ids ≤ high-water in
  *    state 0; live count = ids in state ≠ 0.
+ * 7. Tier directory: count ≤ capacity, count ≤ TIER_LAST − TIER_FIRST + 1, kinds distinct and
+ *    non-empty, min ≤ max, every root inside the committed memory.
  *
  * ## Concurrency protocol
  *
@@ -129,7 +151,7 @@ export const PAGE_SHIFT = 16;
 /** Page size: 64 KiB, one WebAssembly page. */
 export const PAGE_SIZE = 65536;
 /** Bumped on any change of this layout; attach refuses another version. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 /** 'HAKM' little-endian. */
 export const HEAP_MAGIC = 0x4d4b4148;
 /** The largest maxBytes: 4 GiB (page numbers fit in 16 bits). */
@@ -142,16 +164,12 @@ export const MAX_PAGES_LIMIT = MAX_BYTES_LIMIT / PAGE_SIZE;
 export const TIER_FREE = 0;
 /** Header, page-map leaves, metaAlloc pages. */
 export const TIER_META = 1;
-export const TIER_TINY = 2;
-export const TIER_MID = 3;
-export const TIER_L25 = 4;
-export const TIER_BIG = 5;
-/** A user block served straight from a page run. */
-export const TIER_RUN = 6;
-/** The umbrella's root id (it may also own runs with this id). */
-export const ROOT_HEAP = 7;
+/** The first id the tier directory hands out. */
+export const TIER_FIRST = 2;
+/** The last tier id the page map's 8-bit field can hold. */
+export const TIER_LAST = 255;
 /** Tier ids are 0..TIER_COUNT-1. */
-export const TIER_COUNT = 8;
+export const TIER_COUNT = 256;
 /** Mask of the tier id in PM_TIER. */
 export const PM_TIER_MASK = 0xff;
 
@@ -174,33 +192,41 @@ export const LEAF_DIR_WORDS = MAX_PAGES_LIMIT / LEAF_PAGES;
 
 // Thread record: THREAD_RECORD_WORDS i32 words at arena.threadRecord(id) in arena.i32.
 export const THREAD_RECORD_WORDS = 16;
-/** Atomics: 0 free, 1 live, 2 reclaiming. */
+/** Atomics: 0 free, 1 live. */
 export const TR_STATE = 0;
 export const THREAD_FREE = 0;
 export const THREAD_LIVE = 1;
-export const THREAD_RECLAIMING = 2;
 /** Atomics: incremented at each attach of this slot. */
 export const TR_GENERATION = 1;
 /** Arena-internal: next id on the free-id list (state 0 only). */
 export const TR_NEXT_FREE = 2;
-/** Words 4-5: @hakmem/tls-cache. */
-export const TR_TLS_CACHE = 4;
-/** Words 6-7: @hakmem/superslab. */
-export const TR_SUPERSLAB = 6;
-export const TR_MID = 8;
-export const TR_L25 = 10;
-export const TR_BIG = 12;
-/** Words 14-15: the hakmem umbrella. */
-export const TR_HEAP = 14;
+/** Atomics: i32 index of the thread's per-tier words block (0 = none yet). */
+export const TR_TIER_WORDS = 4;
+/** Tiers that block has room for. */
+export const TR_TIER_SLOTS = 5;
+/** Words each tier gets per thread. */
+export const TIER_THREAD_WORDS = 4;
+/** Tier slots of a thread's first per-tier block. */
+export const TIER_THREAD_SLOTS0 = 8;
 /** Records in the first registry chunk (log2); chunk k holds 64 << k records. */
 export const THREAD_CHUNK0_SHIFT = 6;
 /** Chunks the directory can name (64 · (2^32 − 1) records: never the limit). */
 export const THREAD_DIR_WORDS = 32;
 
-/** Tier roots: words per tier id 2..7 in the header. */
-export const TIER_ROOT_WORDS = 64;
-/** First tier id with a root. */
-export const TIER_ROOT_FIRST = 2;
+// Tier directory entries.
+export const TD_KIND = 0;
+/** Words of the kind name (16 ASCII characters). */
+export const TD_KIND_WORDS = 4;
+export const TD_MIN = 4;
+export const TD_MAX = 5;
+export const TD_ROOT = 6;
+export const TD_ROOT_WORDS = 7;
+/** Words of a directory entry. */
+export const TD_WORDS = 8;
+/** Entries of the first directory array. */
+export const TIER_DIR_CAP0 = 8;
+/** Longest tier kind name. */
+export const TIER_KIND_MAX = TD_KIND_WORDS * 4;
 
 // The mutex word.
 /** Set in a lock word while some thread sleeps (or is about to sleep) on it. */
@@ -241,9 +267,9 @@ export const HDR_MAX_PAGES = 4;
 export const HDR_FLAGS = 5;
 export const HDR_MEMORY_KIND = 6;
 export const HDR_CHECKSUM = 7;
-export const HDR_TINY_MAX = 8;
-export const HDR_MID_MAX = 9;
-export const HDR_L25_MAX = 10;
+export const HDR_TIER_DIR = 8;
+export const HDR_TIER_COUNT = 9;
+export const HDR_TIER_CAP = 10;
 export const HDR_GROWTH = 12;
 export const HDR_COMMITTED_PAGES = 13;
 export const HDR_LOCK = 14;
@@ -254,7 +280,6 @@ export const HDR_RUN_FREES = 20;
 export const HDR_GROWTHS = 21;
 export const HDR_TRIMS = 22;
 export const HDR_META_BYTES = 23;
-export const HDR_PAGES_BY_TIER = 24;
 export const HDR_THREAD_HIGH = 32;
 export const HDR_THREAD_FREE = 33;
 export const HDR_THREAD_LIVE = 34;
@@ -268,8 +293,8 @@ export const HDR_LEAF_DIR = 96;
 export const HDR_BIN_SUMMARY = 160;
 export const HDR_BIN_BITMAP = 162;
 export const HDR_BIN_HEADS = 196;
-export const HDR_TIER_ROOTS = 1280;
-export const HEADER_WORDS = HDR_TIER_ROOTS + (ROOT_HEAP - TIER_ROOT_FIRST + 1) * TIER_ROOT_WORDS;
+export const HDR_PAGES_BY_TIER = 1280;
+export const HEADER_WORDS = HDR_PAGES_BY_TIER + TIER_COUNT;
 export const HEADER_BYTES = HEADER_WORDS * 4;
 
 // HDR_FLAGS bits.
@@ -287,16 +312,13 @@ export const MEMORY_AB_FIXED = 6;
 // Defaults.
 export const DEFAULT_INITIAL_BYTES = 4 * 2 ** 20;
 export const DEFAULT_MAX_BYTES = 2 ** 30;
-export const DEFAULT_TINY_MAX = 1024;
-export const DEFAULT_MID_MAX = 32768;
-export const DEFAULT_L25_MAX = 1048576;
 
 // The layout is pinned: these fail the build's first import if someone moves a field into another.
 if (HDR_LEAF_DIR + LEAF_DIR_WORDS > HDR_BIN_SUMMARY) throw new Error('layout: leaf directory overlaps bins');
 if (HDR_META_HEADS + META_CLASSES > HDR_LEAF_DIR) throw new Error('layout: meta heads overlap');
 if (HDR_THREAD_DIR + THREAD_DIR_WORDS > HDR_META_HEADS) throw new Error('layout: thread dir overlaps');
 if (HDR_BIN_BITMAP + BIN_BITMAP_WORDS > HDR_BIN_HEADS) throw new Error('layout: bitmap overlaps heads');
-if (HDR_BIN_HEADS + BIN_COUNT > HDR_TIER_ROOTS) throw new Error('layout: bins overlap tier roots');
+if (HDR_BIN_HEADS + BIN_COUNT > HDR_PAGES_BY_TIER) throw new Error('layout: bins overlap tier page counts');
 if (HEADER_BYTES > 1 << META_LEAF_SHIFT) throw new Error('layout: header exceeds its 16 KiB block');
 
 /** Free-run bin of a run of `pages` pages. */

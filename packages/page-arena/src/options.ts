@@ -1,21 +1,6 @@
 import { HakmemError } from './errors';
-import {
-  DEFAULT_INITIAL_BYTES,
-  DEFAULT_L25_MAX,
-  DEFAULT_MAX_BYTES,
-  DEFAULT_MID_MAX,
-  DEFAULT_TINY_MAX,
-  MAX_BYTES_LIMIT,
-  PAGE_SIZE,
-} from './layout';
+import { DEFAULT_INITIAL_BYTES, DEFAULT_MAX_BYTES, MAX_BYTES_LIMIT, PAGE_SIZE } from './layout';
 import { type HeapMemory, memoryCapacity, memoryIsShared, memoryKind, memoryKindName } from './memory';
-
-/** Size boundaries of the tiers (inclusive maxima in bytes); 0 = the tier is absent. */
-export interface TierBounds {
-  tinyMax: number;
-  midMax: number;
-  l25Max: number;
-}
 
 /** Options of Arena.format. */
 export interface ArenaFormatOptions {
@@ -31,15 +16,17 @@ export interface ArenaFormatOptions {
   shared?: boolean;
   /** Persisted for the layers: 'strict' detects every invalid free. Default 'strict'. */
   safety?: 'strict' | 'fast';
-  /** Persisted tier boundaries; a missing one keeps its default { tinyMax: 1024, midMax: 32768, l25Max: 1048576 }. */
-  tiers?: Partial<TierBounds>;
 }
 
-const DEFAULT_TIERS: TierBounds = Object.freeze({
-  tinyMax: DEFAULT_TINY_MAX,
-  midMax: DEFAULT_MID_MAX,
-  l25Max: DEFAULT_L25_MAX,
-});
+/** The option names Arena.format knows; any other key is ERR_INVALID_OPTION. */
+export const ARENA_OPTION_KEYS: readonly string[] = Object.freeze([
+  'memory',
+  'base',
+  'initialBytes',
+  'maxBytes',
+  'shared',
+  'safety',
+]);
 
 /** Format options after validation and defaults (byte sizes are whole pages). */
 export interface ResolvedOptions {
@@ -49,7 +36,6 @@ export interface ResolvedOptions {
   maxBytes: number;
   shared: boolean;
   strict: boolean;
-  tiers: TierBounds;
 }
 
 function isInt(value: unknown): value is number {
@@ -62,6 +48,7 @@ export function arenaResolveOptions(options: ArenaFormatOptions | undefined): Re
   if (typeof options !== 'object' || options === null) {
     throw optionError(`options ${describe(options)} is not an object`);
   }
+  rejectUnknownKeys(options, ARENA_OPTION_KEYS, 'Arena.format');
   const memory = options.memory;
   let kind = 0;
   if (memory !== undefined) {
@@ -143,31 +130,16 @@ export function arenaResolveOptions(options: ArenaFormatOptions | undefined): Re
     }
     strict = options.safety === 'strict';
   }
-  let tiers = DEFAULT_TIERS;
-  if (options.tiers !== undefined) {
-    const t = options.tiers as Partial<TierBounds> | null;
-    if (typeof t !== 'object' || t === null) throw optionError(`tiers ${describe(t)} is not an object`);
-    const resolved = {
-      tinyMax: t.tinyMax ?? DEFAULT_TINY_MAX,
-      midMax: t.midMax ?? DEFAULT_MID_MAX,
-      l25Max: t.l25Max ?? DEFAULT_L25_MAX,
-    };
-    let previous = 0;
-    for (const key of ['tinyMax', 'midMax', 'l25Max'] as const) {
-      const value = resolved[key];
-      if (!isInt(value) || value < 0 || value > 0x7fffffff) {
-        throw optionError(`tiers.${key} ${describe(value)} is not an integer in [0, 2^31) (0 = tier absent)`);
-      }
-      if (value !== 0) {
-        if (value <= previous) {
-          throw optionError(`tiers.${key} ${value} is not above the previous tier's bound ${previous}`);
-        }
-        previous = value;
-      }
+  return { memory, base, initialBytes, maxBytes, shared, strict };
+}
+
+/** ERR_INVALID_OPTION naming the first own key of `options` that is not in `known`. */
+export function rejectUnknownKeys(options: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw optionError(`${where}: unknown option ${JSON.stringify(key)} (known: ${known.join(', ')})`);
     }
-    tiers = resolved;
   }
-  return { memory, base, initialBytes, maxBytes, shared, strict, tiers };
 }
 
 /** A value as an error message shows it. */

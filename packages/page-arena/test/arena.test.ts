@@ -9,11 +9,8 @@ import {
   PM_HEAD_PAGE,
   PM_RUN_PAGES,
   PM_TIER,
-  TIER_BIG,
   TIER_FREE,
   TIER_META,
-  TIER_RUN,
-  TIER_TINY,
 } from '../src/index';
 import { HDR_MAX_PAGES, HDR_VERSION } from '../src/layout';
 import { expectCode, runsOf, stateOf } from './helpers';
@@ -21,7 +18,11 @@ import { expectCode, runsOf, stateOf } from './helpers';
 const P = PAGE_SIZE;
 const FREE = TIER_FREE;
 const META = TIER_META;
-const RUN = TIER_RUN;
+/** Tier ids for runs (any id TIER_FIRST … TIER_LAST is accepted by allocRun). */
+const TIER_TINY = 2;
+const TIER_BIG = 5;
+const RUN = 6;
+const TIER_RUN = RUN;
 
 /** A small heap: header page 0, pages 1..15 free, may grow to 64 pages. */
 function small(initialPages = 16, maxPages = 64): Arena {
@@ -46,7 +47,6 @@ describe('format', () => {
     expect(a.base).toBe(0);
     expect(a.shared).toBe(true);
     expect(a.strict).toBe(true);
-    expect(a.tiers).toEqual({ tinyMax: 1024, midMax: 32768, l25Max: 1048576 });
     expect(a.threadId).toBe(0);
     expect(runsOf(a)).toEqual([
       [0, 1, META],
@@ -56,22 +56,27 @@ describe('format', () => {
     expect(s.freePages).toBe(63);
     expect(s.freeRuns).toBe(1);
     expect(s.largestFreeRunPages).toBe(63);
-    expect(s.pagesByTier).toEqual([63, 1, 0, 0, 0, 0, 0, 0]);
+    expect(s.pagesByTier).toEqual([63, 1]);
     expect(s.metaBytes).toBe(2 * 16384); // header block + the first page-map leaf
     a.check();
   });
 
-  it('persists safety and tier bounds for every attached instance', () => {
-    const a = Arena.format({
-      safety: 'fast',
-      tiers: { tinyMax: 512, midMax: 0, l25Max: 65536 },
-      initialBytes: P,
-    });
+  it('persists safety and the tier directory for every attached instance', () => {
+    const a = Arena.format({ safety: 'fast', initialBytes: P });
+    expect(a.tierOpen('tiny', 0, 512, 64)).toBe(2);
+    expect(a.tierOpen('bump', 513, 65536, 8)).toBe(3);
     const b = Arena.attach(a.memory);
     expect(b.strict).toBe(false);
-    expect(b.tiers).toEqual({ tinyMax: 512, midMax: 0, l25Max: 65536 });
+    expect(b.tierList().map(({ root: _root, ...t }) => t)).toEqual([
+      { id: 2, kind: 'tiny', minSize: 0, maxSize: 512 },
+      { id: 3, kind: 'bump', minSize: 513, maxSize: 65536 },
+    ]);
+    expect(b.tierOpen('bump', 513, 65536, 8)).toBe(3);
+    expect(b.tierFind('tiny')).toBe(2);
+    expect(b.tierFind('mid')).toBe(0);
     expect(b.maxBytes).toBe(a.maxBytes);
-    expect(runsOf(b)).toEqual([[0, 1, META]]);
+    expect(runsOf(b)[0]).toEqual([0, 1, META]);
+    b.check();
   });
 
   it('shared: false creates a resizable ArrayBuffer', () => {
@@ -110,12 +115,8 @@ describe('format', () => {
     ['base NaN', { base: Number.NaN }, /base NaN /],
     ['safety unknown', { safety: 'careful' }, /safety "careful" is not 'strict' or 'fast'/],
     ['shared not boolean', { shared: 1 }, /shared 1 is not a boolean/],
-    [
-      'tiers not increasing',
-      { tiers: { tinyMax: 2048, midMax: 1024, l25Max: 4096 } },
-      /tiers.midMax 1024 is not above/,
-    ],
-    ['tiers negative', { tiers: { tinyMax: -1, midMax: 1024, l25Max: 4096 } }, /tiers.tinyMax -1 /],
+    ['an unknown option', { tiers: { tinyMax: 2048 } }, /unknown option "tiers"/],
+    ['a misspelt option', { maxbytes: 2 ** 20 }, /unknown option "maxbytes"/],
     [
       'memory of another type',
       { memory: new Uint8Array(8) },
@@ -183,7 +184,7 @@ describe('runs', () => {
       [2, 3, TIER_BIG],
       [5, 11, FREE],
     ]);
-    expect(a.stats().pagesByTier).toEqual([11, 1, 0, 0, 0, 3, 1, 0]);
+    expect(a.stats().pagesByTier).toEqual([11, 1, 0, 0, 0, 3, 1]);
     a.check();
   });
 
@@ -279,8 +280,8 @@ describe('runs', () => {
         /allocRun: pages .* is not a positive integer/,
       );
     }
-    for (const tier of [TIER_FREE, TIER_META, 8, 2.5]) {
-      expectCode(() => a.allocRun(1, tier), 'ERR_INVALID_OPTION', /allocRun: tier .* is not a tier id 2..7/);
+    for (const tier of [TIER_FREE, TIER_META, 256, 2.5]) {
+      expectCode(() => a.allocRun(1, tier), 'ERR_INVALID_OPTION', /allocRun: tier .* is not a tier id 2..255/);
     }
     expect(a.allocRun(64, RUN)).toBe(0);
     expect(a.allocRun(1e6, RUN)).toBe(0);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Arena, PAGE_SIZE, TIER_BIG, TIER_RUN } from '../src/index';
+import { Arena, PAGE_SIZE } from '../src/index';
+
+const TIER_BIG = 5;
+const TIER_RUN = 6;
 
 const P = PAGE_SIZE;
 

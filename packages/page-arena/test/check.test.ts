@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   Arena,
-  LOCK_OWNER_ANON,
   mutexBreak,
   mutexLock,
   mutexOwner,
@@ -12,13 +11,18 @@ import {
   PM_FLAG_HEAD,
   PM_HEAD_PAGE,
   PM_TIER,
-  ROOT_HEAP,
   TIER_FREE,
   TIER_META,
-  TIER_ROOT_WORDS,
-  TIER_RUN,
-  TIER_TINY,
 } from '../src/index';
+import { LOCK_OWNER_ANON } from '../src/layout';
+
+const TIER_TINY = 2;
+const TIER_RUN = 6;
+
+/** i32 index of a fresh tier root block (zeroed words for lock tests). */
+function someRoot(a: Arena, kind = 'test'): number {
+  return a.tierInfo(a.tierOpen(kind, 0, 100, 64)).root;
+}
 import {
   HDR_BIN_BITMAP,
   HDR_FREE_RUNS,
@@ -106,7 +110,7 @@ describe('check() names the broken invariant', () => {
 describe('mutex over any i32 word', () => {
   it('locks, counts, refuses a second owner, unlocks', () => {
     const a = Arena.format({ initialBytes: 2 * P, maxBytes: 4 * P });
-    const root = a.tierRoot(TIER_TINY);
+    const root = someRoot(a);
     const word = root;
     const stats = root + 1;
     mutexLock(a.i32, word, 3, stats);
@@ -120,22 +124,48 @@ describe('mutex over any i32 word', () => {
     expectCode(() => mutexUnlock(a.i32, word), 'ERR_HEAP_CORRUPTED', /not held/); // development build check
   });
 
-  it('tier roots are 64 zeroed words per tier id 2..7 inside the header', () => {
-    const a = Arena.format({ initialBytes: 2 * P, maxBytes: 4 * P });
-    const roots = [2, 3, 4, 5, 6, 7].map((t) => a.tierRoot(t));
-    for (let i = 1; i < roots.length; i++) expect(roots[i]! - roots[i - 1]!).toBe(TIER_ROOT_WORDS);
-    expect(roots[5]! + TIER_ROOT_WORDS).toBe(a.headerIndex + HEADER_WORDS);
-    expect(a.i32.subarray(roots[0], roots[5]! + TIER_ROOT_WORDS).every((w) => w === 0)).toBe(true);
-    expectCode(() => a.tierRoot(1), 'ERR_INVALID_OPTION', /tierRoot: tier 1 is not a tier id 2..7/);
-    expectCode(() => a.tierRoot(ROOT_HEAP + 1), 'ERR_INVALID_OPTION');
+  it('the tier directory grows on demand: ids from 2, zeroed roots, one id per kind', () => {
+    const a = Arena.format({ initialBytes: 2 * P, maxBytes: 64 * P });
+    const ids: number[] = [];
+    for (let k = 0; k < 40; k++) ids.push(a.tierOpen(`kind-${k}`, k * 10, k * 10 + 9, 16));
+    expect(ids).toEqual(Array.from({ length: 40 }, (_, k) => 2 + k));
+    const roots = ids.map((id) => a.tierInfo(id).root);
+    expect(new Set(roots).size).toBe(40);
+    for (const root of roots) expect(a.i32.subarray(root, root + 16).every((w) => w === 0)).toBe(true);
+    expect(a.tierOpen('kind-7', 70, 79, 16)).toBe(9);
+    expect(a.tierInfo(9)).toMatchObject({ kind: 'kind-7', minSize: 70, maxSize: 79 });
+    a.check();
+    expectCode(() => a.tierOpen('kind-7', 0, 79, 16), 'ERR_HEAP_INCOMPATIBLE', /serves sizes 70..79, not 0..79/);
+    expectCode(() => a.tierOpen('Bad Kind', 0, 1, 1), 'ERR_INVALID_OPTION', /tier kind "Bad Kind"/);
+    expectCode(() => a.tierOpen('x', 5, 1, 1), 'ERR_INVALID_OPTION', /size range/);
+    expectCode(() => a.tierInfo(1), 'ERR_INVALID_OPTION', /tier id 1 is not in this heap's directory/);
+    expectCode(() => a.tierInfo(42), 'ERR_INVALID_OPTION');
+  });
+
+  it('per-thread tier words: created and doubled on demand, released with the thread', () => {
+    const a = Arena.format({ initialBytes: 2 * P, maxBytes: 64 * P });
+    const id = a.threadAttach();
+    const w2 = a.threadTierWords(2);
+    a.i32[w2] = 77;
+    const w30 = a.threadTierWords(30); // beyond the first block of 8 tiers: doubled, copied
+    expect(a.i32[a.threadTierWords(2)]).toBe(77);
+    expect(a.threadTierWords(30)).toBe(w30);
+    const other = Arena.attach(a.memory);
+    expect(other.threadTierWords(2, id)).toBe(a.threadTierWords(2));
+    expect(other.threadTierWords(100, id)).toBe(0);
+    a.check();
+    const meta = a.stats().metaBytes;
+    a.threadRelease(id);
+    expect(a.stats().metaBytes).toBeLessThan(meta);
+    a.check();
   });
 
   it('breakLocksOf releases the arena mutex and registered words held by a dead thread', () => {
     const a = Arena.format({ initialBytes: 4 * P, maxBytes: 64 * P });
     const dead = Arena.attach(a.memory);
     const id = dead.threadAttach();
-    const tierLock = a.tierRoot(TIER_TINY) + 8;
-    const other = a.tierRoot(TIER_TINY) + 12;
+    const tierLock = someRoot(a) + 8;
+    const other = someRoot(a) + 12;
     a.registerLock(tierLock);
     a.registerLock(tierLock); // once only
     a.registerLock(other);

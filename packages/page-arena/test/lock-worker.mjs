@@ -1,6 +1,8 @@
 // Lock worker: takes the arena mutex on command, or allocates a run (waiting for the mutex).
 import { parentPort, workerData } from 'node:worker_threads';
-import { Arena, TIER_RUN } from '@hakmem/page-arena';
+import { Arena } from '@hakmem/page-arena';
+
+const TIER_RUN = 6;
 
 const arena = Arena.attach(workerData.memory);
 const id = arena.threadAttach();

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { Arena, LOCK_WAITERS, mutexOwner, PAGE_SIZE } from '../src/index';
+import { Arena, mutexOwner, PAGE_SIZE } from '../src/index';
+import { LOCK_WAITERS } from '../src/layout';
 import { HDR_LOCK } from '../src/layout';
 
 /** A word nobody writes: sleeping on it yields the main thread for a millisecond while polling. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Arena, PAGE_SIZE, TIER_FREE, TIER_META, TIER_RUN } from '../src/index';
+import { Arena, PAGE_SIZE, TIER_FREE, TIER_META } from '../src/index';
+
+const TIER_RUN = 6;
 import { expectCode, runsOf, stateOf } from './helpers';
 
 const P = PAGE_SIZE;

@@ -1,7 +1,9 @@
 // Stress worker: attaches to the arena in workerData.memory, allocates and frees page runs with
 // a seeded PRNG, writes a checked pattern into every run, and proves it sees other workers' growth.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Arena, PAGE_SIZE, TIER_RUN } from '@hakmem/page-arena';
+import { Arena, PAGE_SIZE } from '@hakmem/page-arena';
+
+const TIER_RUN = 6;
 
 const { memory, control, index, workers, seed, ops, maxLive, maxRunPages } = workerData;
 const ctl = new Int32Array(control);
