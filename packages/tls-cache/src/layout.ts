@@ -3,11 +3,12 @@
  *
  * A per-thread front for any size-class allocator: one LIFO list of free blocks per class, with
  * a capacity that adapts. The state is in the shared memory, in an area from `arena.metaAlloc`
- * whose byte offset is in the thread record word `TR_TLS_CACHE + slot` (slot 0: the tiny tier,
- * slot 1: the mid tier), so another thread can reclaim a dead thread's cached blocks.
+ * whose byte offset is in one of the fronted tier's per-thread words
+ * (`arena.threadTierWords(tier, thread) + threadWord`), so another thread can reclaim a dead
+ * thread's cached blocks.
  *
  * ```
- *  thread record ── TR_TLS_CACHE + slot ──► area (metaAlloc)
+ *  tier's thread words ── threadWord ──► area (metaAlloc)
  *  ┌───────────────────┬───────────────────┬───────────────────┬─ … ─┐
  *  │ header (8 words)  │ class 0 (16 words)│ class 1 (16 words)│     │
  *  └───────────────────┴─────────┬─────────┴───────────────────┴─ … ─┘
@@ -26,7 +27,7 @@
  * | TC_CAP_BYTES | Σ capacity × block size over the classes (≤ TC_BUDGET)          |
  * | TC_EVENTS    | slow-path events (refills + spills) in the current epoch        |
  * | TC_EPOCHS    | epochs completed                                               |
- * | TC_SLOT      | which record word names this area                               |
+ * | TC_SLOT      | which tier word names this area: tier id × TIER_THREAD_WORDS + threadWord |
  *
  * ## Class record (CC_WORDS words at TC_HEADER_WORDS + class × CC_WORDS; one 64-byte line)
  *
@@ -65,6 +66,10 @@
  * 2. TC_CAP_BYTES = Σ CC_CAP × CC_SIZE ≤ TC_BUDGET.
  *
  * ## Concurrency protocol
+ *
+ * Strict safety (the backend's): every block a pop hands out goes through the backend's
+ * `cacheCheckOut` and every block a push takes back through `cacheCheckIn`, so the cache cannot
+ * hand out a block twice or take back a block that is not live.
  *
  * The area is written only by its thread, with plain operations (no Atomics on the fast path).
  * Other threads read it for stats/check (exact when quiescent) and take it over in
@@ -109,8 +114,6 @@ export const G_MISSES = 2;
 export const G_SPILLS = 3;
 export const G_WORDS = 4;
 
-/** Thread record words available to tls-cache (TR_TLS_CACHE + slot). */
-export const CACHE_SLOTS = 2;
 /** Default per-thread byte budget of one cache. */
 export const CACHE_DEFAULT_BUDGET = 256 * 1024;
 /** Smallest capacity of a class. */

@@ -1,4 +1,4 @@
-import { Arena, HakmemError, TIER_MID } from '@hakmem/page-arena';
+import { Arena, HakmemError } from '@hakmem/page-arena';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CACHE_EPOCH_EVENTS, CACHE_MIN_CAP, CC_COUNT, CC_SHIFT, TC_BUDGET, TC_CAP_BYTES } from './layout';
@@ -12,7 +12,9 @@ const SIZES = [16, 64, 1024];
  * arrays. It records every block it handed out so the tests can see what a cache holds.
  */
 class TestBackend implements CacheBackend {
+  readonly strict: boolean = false;
   refilled = 0;
+  readonly tier: number;
   /** Blocks out of the backend (in a cache or with a user) → class. */
   readonly out = new Map<number, number>();
   readonly free: number[][] = SIZES.map(() => []);
@@ -25,7 +27,8 @@ class TestBackend implements CacheBackend {
     private readonly arena: Arena,
     pages: number,
   ) {
-    this.bump = arena.allocRun(pages, TIER_MID);
+    this.tier = arena.tierFind('test') || arena.tierOpen('test', 0, 1024, 64);
+    this.bump = arena.allocRun(pages, this.tier);
     this.end = this.bump + pages * 65536;
   }
 
@@ -81,14 +84,35 @@ class TestBackend implements CacheBackend {
       );
     }
   }
+
+  cacheCheckOut(_cls: number, _ptr: number): void {}
+
+  cacheCheckIn(_cls: number, _ptr: number): void {}
+}
+
+/** The same backend with strict checks: it knows which blocks are with a user. */
+class StrictBackend extends TestBackend {
+  override readonly strict = true;
+  readonly live = new Set<number>();
+
+  override cacheCheckOut(cls: number, ptr: number): void {
+    if (this.out.get(ptr) !== cls || this.live.has(ptr))
+      throw new HakmemError('ERR_HEAP_CORRUPTED', `cache head ${ptr} is not a free class-${cls} block`);
+    this.live.add(ptr);
+  }
+
+  override cacheCheckIn(cls: number, ptr: number): void {
+    if (this.out.get(ptr) !== cls) throw new HakmemError('ERR_INVALID_POINTER', `${ptr} is not a class-${cls} block`);
+    if (!this.live.delete(ptr)) throw new HakmemError('ERR_DOUBLE_FREE', `${ptr} is not live`);
+  }
 }
 
 function setup(budgetBytes?: number, pages = 64) {
   const arena = Arena.format({ initialBytes: MiB, maxBytes: 64 * MiB });
   arena.threadAttach();
   const backend = new TestBackend(arena, pages);
-  const rootWord = arena.tierRoot(TIER_MID);
-  const cache = new TlsCache(arena, backend, { slot: 1, classSizes: SIZES, rootWord, budgetBytes });
+  const rootWord = arena.tierInfo(backend.tier).root;
+  const cache = new TlsCache(arena, backend, { tier: backend.tier, threadWord: 0, classSizes: SIZES, rootWord, budgetBytes });
   return { arena, backend, cache, rootWord };
 }
 
@@ -105,19 +129,20 @@ describe('TlsCache', () => {
   it('needs an attached thread and valid options', () => {
     const arena = Arena.format({ initialBytes: MiB, maxBytes: 8 * MiB });
     const backend = new TestBackend(arena, 1);
-    const rootWord = arena.tierRoot(TIER_MID);
-    expect(codeOf(() => new TlsCache(arena, backend, { slot: 0, classSizes: SIZES, rootWord }))).toBe(
+    const rootWord = arena.tierInfo(backend.tier).root;
+    const tier = backend.tier;
+    expect(codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: SIZES, rootWord }))).toBe(
       'ERR_INVALID_THREAD',
     );
     arena.threadAttach();
-    expect(codeOf(() => new TlsCache(arena, backend, { slot: 2, classSizes: SIZES, rootWord }))).toBe(
+    expect(codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 4, classSizes: SIZES, rootWord }))).toBe(
       'ERR_INVALID_OPTION',
     );
-    expect(codeOf(() => new TlsCache(arena, backend, { slot: 0, classSizes: [], rootWord }))).toBe(
+    expect(codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: [], rootWord }))).toBe(
       'ERR_INVALID_OPTION',
     );
     expect(
-      codeOf(() => new TlsCache(arena, backend, { slot: 0, classSizes: SIZES, rootWord, budgetBytes: -1 })),
+      codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: SIZES, rootWord, budgetBytes: -1 })),
     ).toBe('ERR_INVALID_OPTION');
   });
 
@@ -206,6 +231,33 @@ describe('TlsCache', () => {
     expect(cache.cachePop(2)).not.toBe(0);
   });
 
+  it('in front of a strict backend, a double push or a corrupted head is refused and nothing changes', () => {
+    const arena = Arena.format({ initialBytes: MiB, maxBytes: 64 * MiB });
+    arena.threadAttach();
+    const backend = new StrictBackend(arena, 8);
+    const cache = new TlsCache(arena, backend, {
+      tier: backend.tier,
+      threadWord: 1,
+      classSizes: SIZES,
+      rootWord: arena.tierInfo(backend.tier).root,
+    });
+    const a = cache.cachePop(0);
+    const b = cache.cachePop(0);
+    expect(a).not.toBe(b);
+    cache.cachePush(0, a);
+    const count = cache.cacheCount(0);
+    expect(codeOf(() => cache.cachePush(0, a))).toBe('ERR_DOUBLE_FREE');
+    expect(codeOf(() => cache.cachePush(1, b))).toBe('ERR_INVALID_POINTER');
+    expect(cache.cacheCount(0)).toBe(count);
+    expect(cache.cachePop(0)).toBe(a); // handed out once, not twice
+    expect(cache.cachePop(0)).not.toBe(a);
+    // A write after free over the head's link: the next pop refuses to hand out the target.
+    cache.cachePush(0, a);
+    arena.u32[a >>> 2] = b; // b is live
+    expect(cache.cachePop(0)).toBe(a);
+    expect(codeOf(() => cache.cachePop(0))).toBe('ERR_HEAP_CORRUPTED');
+  });
+
   it('flushes, releases (folding its counters) and is reclaimed by another thread', () => {
     const { arena, backend, cache, rootWord } = setup();
     const mine = [cache.cachePop(0), cache.cachePop(1)];
@@ -215,7 +267,7 @@ describe('TlsCache', () => {
 
     const other = Arena.attach(arena.memory);
     const dead = other.threadAttach();
-    const theirs = new TlsCache(other, backend, { slot: 1, classSizes: SIZES, rootWord });
+    const theirs = new TlsCache(other, backend, { tier: backend.tier, threadWord: 0, classSizes: SIZES, rootWord });
     const held = [theirs.cachePop(2), theirs.cachePop(2), theirs.cachePop(0)];
     const cachedByDead = theirs.cacheCount(2) + theirs.cacheCount(0);
     expect(cachedByDead).toBeGreaterThan(0);

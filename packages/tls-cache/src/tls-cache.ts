@@ -1,4 +1,4 @@
-import { type Arena, HakmemError, TR_TLS_CACHE } from '@hakmem/page-arena';
+import { type Arena, HakmemError, TIER_THREAD_WORDS } from '@hakmem/page-arena';
 import {
   CACHE_DEFAULT_BUDGET,
   CACHE_EPOCH_EVENTS,
@@ -8,7 +8,6 @@ import {
   CACHE_INIT_MIN_CAP,
   CACHE_MAX_CAP,
   CACHE_MIN_CAP,
-  CACHE_SLOTS,
   CC_CAP,
   CC_COUNT,
   CC_EPOCH_HITS,
@@ -43,6 +42,11 @@ import {
  * Blocks are linked through their first u32 word (0 ends a chain).
  */
 export interface CacheBackend {
+  /**
+   * Strict safety: the cache hands every block it pops to `cacheCheckOut` and every block it
+   * takes back to `cacheCheckIn`, so a cache in front cannot bypass the backend's checks.
+   */
+  readonly strict: boolean;
   /** Length of the chain the last `cacheRefill` returned. */
   readonly refilled: number;
   /** Detaches up to `want` (≥ 1) free blocks of class `cls` for this thread; returns the chain head (0 = out of memory) and sets `refilled`. */
@@ -57,11 +61,25 @@ export interface CacheBackend {
   cacheRecover(cls: number, ptr: number, deadThreadId: number): number;
   /** check(): throws ERR_HEAP_CORRUPTED unless `ptr` is a free block of class `cls` that thread `threadId` may cache. */
   cacheCheckBlock(cls: number, ptr: number, threadId: number): void;
+  /**
+   * Strict: `ptr`, the head of this thread's list of class `cls`, is about to be handed to a
+   * user. ERR_HEAP_CORRUPTED (nothing handed out) unless it is a free block of the class that
+   * this thread may cache (a write after free broke the list); marks it live.
+   */
+  cacheCheckOut(cls: number, ptr: number): void;
+  /**
+   * Strict: a user of this thread is giving back `ptr` as a block of class `cls`.
+   * ERR_INVALID_POINTER / ERR_DOUBLE_FREE (nothing changed) unless it is a live block of that
+   * class that this thread may cache; marks it free.
+   */
+  cacheCheckIn(cls: number, ptr: number): void;
 }
 
 export interface TlsCacheOptions {
-  /** Which of the thread record's tls-cache words names this cache's area: 0 (tiny tier) or 1 (mid tier). */
-  slot: number;
+  /** The fronted tier's id: the cache keeps its area's offset in that tier's per-thread words. */
+  tier: number;
+  /** Which of the tier's per-thread words (0 … 3) names this cache's area. */
+  threadWord: number;
   /** Block size of each class (index = class). */
   classSizes: ArrayLike<number>;
   /**
@@ -98,14 +116,14 @@ export class TlsCache {
   readonly arena: Arena;
   readonly backend: CacheBackend;
   readonly threadId: number;
-  readonly slot: number;
+  readonly tier: number;
+  readonly threadWord: number;
+  /** The backend's strict safety (its checks run on every pop and push). */
+  readonly strict: boolean;
   readonly classes: number;
   /** Block size per class. */
   readonly sizes: Int32Array;
   readonly rootWord: number;
-  /** Views (fixed length; refreshed on slow paths). */
-  i32: Int32Array;
-  u32: Uint32Array;
   /** i32 index of this thread's area (0 after release). */
   area: number;
   /** i32 index of class 0's record: `records + (cls << CC_SHIFT)`. */
@@ -119,9 +137,12 @@ export class TlsCache {
         `TlsCache needs an attached thread (threadId ${arena.threadId}): call arena.threadAttach() first`,
       );
     }
-    const { slot, classSizes, rootWord } = options;
-    if (!(Number.isInteger(slot) && slot >= 0 && slot < CACHE_SLOTS)) {
-      throw new HakmemError('ERR_INVALID_OPTION', `TlsCache slot ${slot} is not 0 or 1`);
+    const { tier, threadWord, classSizes, rootWord } = options;
+    if (!(Number.isInteger(threadWord) && threadWord >= 0 && threadWord < TIER_THREAD_WORDS)) {
+      throw new HakmemError(
+        'ERR_INVALID_OPTION',
+        `TlsCache threadWord ${threadWord} is not a per-thread tier word 0 … ${TIER_THREAD_WORDS - 1}`,
+      );
     }
     const classes = classSizes.length;
     if (classes < 1 || !Array.from(classSizes).every((s) => Number.isInteger(s) && s >= 4)) {
@@ -140,16 +161,15 @@ export class TlsCache {
     this.arena = arena;
     this.backend = backend;
     this.threadId = arena.threadId;
-    this.slot = slot;
+    this.tier = tier;
+    this.threadWord = threadWord;
+    this.strict = backend.strict;
     this.classes = classes;
     this.sizes = Int32Array.from(classSizes);
     this.rootWord = rootWord;
     arena.refresh();
-    this.i32 = arena.i32;
-    this.u32 = arena.u32;
     this.global = this.cacheGlobal();
-    const record = arena.threadRecord(this.threadId) + TR_TLS_CACHE + slot;
-    this.cacheRefreshViews();
+    const record = arena.threadTierWords(tier) + threadWord;
     let offset = Atomics.load(this.i32, record) >>> 0;
     if (offset === 0) {
       offset = arena.metaAlloc((TC_HEADER_WORDS + classes * CC_WORDS) * 4);
@@ -158,13 +178,12 @@ export class TlsCache {
           'ERR_OUT_OF_MEMORY',
           `no room for thread ${this.threadId}'s cache area within maxBytes ${arena.maxBytes}`,
         );
-      this.cacheRefreshViews();
       this.cacheFormat(offset >>> 2, budget);
       Atomics.store(this.i32, record, offset);
     } else if (this.i32[(offset >>> 2) + TC_CLASSES] !== classes) {
       throw new HakmemError(
         'ERR_INVALID_OPTION',
-        `thread ${this.threadId}'s cache in slot ${slot} has ${this.i32[(offset >>> 2) + TC_CLASSES]} classes, not ${classes}`,
+        `thread ${this.threadId}'s cache in tier ${tier} word ${threadWord} has ${this.i32[(offset >>> 2) + TC_CLASSES]} classes, not ${classes}`,
       );
     }
     this.area = offset >>> 2;
@@ -177,7 +196,6 @@ export class TlsCache {
     if (offset !== 0) return offset >>> 2;
     const fresh = this.arena.metaAlloc((G_HEADER_WORDS + this.classes * G_WORDS) * 4);
     if (fresh === 0) throw new HakmemError('ERR_OUT_OF_MEMORY', 'no room for the cache counters block');
-    this.cacheRefreshViews();
     this.i32[(fresh >>> 2) + G_CLASSES] = this.classes;
     offset = Atomics.compareExchange(this.i32, this.rootWord, 0, fresh) >>> 0;
     if (offset === 0) return fresh >>> 2;
@@ -190,7 +208,7 @@ export class TlsCache {
     i32[area + TC_THREAD] = this.threadId;
     i32[area + TC_CLASSES] = this.classes;
     i32[area + TC_BUDGET] = budget;
-    i32[area + TC_SLOT] = this.slot;
+    i32[area + TC_SLOT] = this.tier * TIER_THREAD_WORDS + this.threadWord;
     const caps = Array.from(this.sizes, (size) =>
       Math.min(CACHE_INIT_MAX_CAP, Math.max(CACHE_INIT_MIN_CAP, Math.floor(CACHE_INIT_BYTES / size))),
     );
@@ -217,25 +235,35 @@ export class TlsCache {
     i32[area + TC_CAP_BYTES] = capBytes;
   }
 
-  /** Picks up views made current by a growth of the memory. */
+  /** The arena's views: the one owner of this thread's views (current after `arena.refresh()`). */
+  get i32(): Int32Array {
+    return this.arena.i32;
+  }
+
+  get u32(): Uint32Array {
+    return this.arena.u32;
+  }
+
+  /** Picks up views made current by a growth (or a replacement) of the memory. */
   cacheRefreshViews(): void {
-    const arena = this.arena;
-    arena.refresh();
-    if (arena.i32 !== this.i32) {
-      this.i32 = arena.i32;
-      this.u32 = arena.u32;
-    }
+    this.arena.refresh();
   }
 
   // ───────────────────────────── fast path ─────────────────────────────
 
-  /** A block of class `cls` from the cache (refilled on a miss); 0 when the backend is out of memory. Counts it live. */
+  /**
+   * A block of class `cls` from the cache (refilled on a miss); 0 when the backend is out of
+   * memory. Counts it live. Strict: the backend validates it first (`cacheCheckOut`).
+   */
   cachePop(cls: number): number {
     const h = this.records + (cls << CC_SHIFT);
-    const u32 = this.u32;
+    const arena = this.arena;
+    const u32 = arena.u32;
     const p = u32[h + CC_HEAD]!;
-    if (p === 0) return this.cachePopSlow(cls);
-    const i32 = this.i32;
+    // `!(p > 0)` also sends a view the memory detached (undefined) to the slow path.
+    if (!(p > 0)) return this.cachePopSlow(cls);
+    if (this.strict) this.backend.cacheCheckOut(cls, p);
+    const i32 = arena.i32;
     i32[h + CC_HEAD] = u32[p >>> 2]!;
     i32[h + CC_COUNT]!--;
     i32[h + CC_HITS]!++;
@@ -244,29 +272,31 @@ export class TlsCache {
   }
 
   private cachePopSlow(cls: number): number {
-    if (this.cacheRefill(cls) === 0) return 0;
+    this.arena.refresh();
     const h = this.records + (cls << CC_SHIFT);
+    if (this.u32[h + CC_HEAD] === 0 && this.cacheRefill(cls) === 0) return 0;
     const i32 = this.i32;
     const p = this.u32[h + CC_HEAD]!;
+    if (this.strict) this.backend.cacheCheckOut(cls, p);
     i32[h + CC_HEAD] = this.u32[p >>> 2]!;
     i32[h + CC_COUNT]!--;
     i32[h + CC_LIVE]!++;
     return p;
   }
 
-  /** Takes back a block of class `cls` that a user of this thread freed (spilling when full). */
+  /**
+   * Takes back a block of class `cls` that a user of this thread freed (spilling when full).
+   * Strict: the backend validates it first (`cacheCheckIn`: a double free or a block of another
+   * class or thread is rejected with nothing changed).
+   */
   cachePush(cls: number, ptr: number): void {
+    if (this.strict) this.backend.cacheCheckIn(cls, ptr);
     const h = this.records + (cls << CC_SHIFT);
+    if (!(this.i32[h + CC_COUNT]! < this.i32[h + CC_CAP]!)) this.cacheSpill(cls); // leaves room for one
     const i32 = this.i32;
-    const n = i32[h + CC_COUNT]!;
-    if (n >= i32[h + CC_CAP]!) {
-      this.cacheSpill(cls);
-      this.cachePush(cls, ptr);
-      return;
-    }
     this.u32[ptr >>> 2] = this.u32[h + CC_HEAD]!;
     i32[h + CC_HEAD] = ptr;
-    i32[h + CC_COUNT] = n + 1;
+    i32[h + CC_COUNT] = i32[h + CC_COUNT]! + 1;
     i32[h + CC_LIVE]!--;
   }
 
@@ -290,12 +320,9 @@ export class TlsCache {
     const cap = i32[h + CC_CAP]!;
     const head = this.backend.cacheRefill(cls, cap > 1 ? cap >>> 1 : 1);
     const n = this.backend.refilled;
-    // The backend refreshed the arena's views if it grew the memory; adopt them without a call
-    // (a call is an interrupt point: a terminated worker would lose the batch).
-    if (this.arena.i32 !== i32) {
-      this.i32 = i32 = this.arena.i32;
-      this.u32 = this.arena.u32;
-    }
+    // The backend may have grown the memory: the arena's views are the current ones (a field
+    // read, not a call: a call is an interrupt point where a terminated worker would lose the batch).
+    i32 = this.arena.i32;
     if (head === 0) return 0;
     const count = i32[h + CC_COUNT]!;
     if (count === 0) {
@@ -425,8 +452,9 @@ export class TlsCache {
   }
 
   private cacheFreeArea(threadId: number): void {
-    const record = this.arena.threadRecord(threadId) + TR_TLS_CACHE + this.slot;
-    if (record >= this.i32.length) this.cacheRefreshViews();
+    const words = this.arena.threadTierWords(this.tier, threadId);
+    if (words === 0) return;
+    const record = words + this.threadWord;
     const offset = Atomics.exchange(this.i32, record, 0) >>> 0;
     if (offset !== 0) this.arena.metaFree(offset);
   }
@@ -443,11 +471,8 @@ export class TlsCache {
       );
     }
     this.cacheRefreshViews();
-    const record = this.arena.threadRecord(deadThreadId) + TR_TLS_CACHE + this.slot;
-    if (record >= this.i32.length) this.cacheRefreshViews();
-    const offset = Atomics.load(this.i32, record) >>> 0;
-    if (offset === 0) return 0;
-    const area = offset >>> 2;
+    const area = this.cacheAreaOf(deadThreadId);
+    if (area === 0) return 0;
     let recovered = 0;
     for (let cls = 0; cls < this.classes; cls++) {
       const h = area + TC_HEADER_WORDS + (cls << CC_SHIFT);
@@ -470,11 +495,11 @@ export class TlsCache {
 
   // ───────────────────────────── stats and check ─────────────────────────────
 
-  /** i32 index of the area of thread `threadId` in this slot, 0 if it has none. */
+  /** i32 index of the area of thread `threadId` for this tier word, 0 if it has none. */
   cacheAreaOf(threadId: number): number {
-    const record = this.arena.threadRecord(threadId) + TR_TLS_CACHE + this.slot;
-    if (record >= this.i32.length) this.cacheRefreshViews();
-    return (Atomics.load(this.i32, record) >>> 0) >>> 2;
+    const words = this.arena.threadTierWords(this.tier, threadId);
+    if (words === 0) return 0;
+    return (Atomics.load(this.i32, words + this.threadWord) >>> 0) >>> 2;
   }
 
   /** This thread's capacity of class `cls` in blocks. */
@@ -530,15 +555,15 @@ export class TlsCache {
       if (area === 0) continue;
       const i32 = this.i32;
       const u32 = this.u32;
-      const where = `thread ${tid}'s cache (slot ${this.slot})`;
+      const where = `thread ${tid}'s cache (tier ${this.tier} word ${this.threadWord})`;
       if (
         i32[area + TC_THREAD] !== tid ||
         i32[area + TC_CLASSES] !== this.classes ||
-        i32[area + TC_SLOT] !== this.slot
+        i32[area + TC_SLOT] !== this.tier * TIER_THREAD_WORDS + this.threadWord
       ) {
         throw new HakmemError(
           'ERR_HEAP_CORRUPTED',
-          `${where}: header names thread ${i32[area + TC_THREAD]}, ${i32[area + TC_CLASSES]} classes, slot ${i32[area + TC_SLOT]}`,
+          `${where}: header names thread ${i32[area + TC_THREAD]}, ${i32[area + TC_CLASSES]} classes, tier word ${i32[area + TC_SLOT]}`,
         );
       }
       let capBytes = 0;

@@ -1,7 +1,7 @@
 // A worker for the tls-cache thread test: its own TlsCache over the shared PoolBackend; it pops
 // and pushes blocks at random, records the blocks it holds in a shared table, and checks payloads.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Arena, TIER_MID } from '@hakmem/page-arena';
+import { Arena } from '@hakmem/page-arena';
 import { TlsCache } from '@hakmem/tls-cache';
 import { CACHE_ROOT_WORD, PoolBackend, SIZES } from './pool-backend.mjs';
 
@@ -9,9 +9,10 @@ const arena = Arena.attach(workerData.memory);
 arena.threadAttach();
 const backend = new PoolBackend(arena);
 const cache = new TlsCache(arena, backend, {
-  slot: 1,
+  tier: backend.tier,
+  threadWord: 0,
   classSizes: SIZES,
-  rootWord: arena.tierRoot(TIER_MID) + CACHE_ROOT_WORD,
+  rootWord: backend.root + CACHE_ROOT_WORD,
 });
 const table = new Int32Array(workerData.table); // [2i] = ptr, [2i + 1] = class, last word: progress
 const slots = (table.length - 1) >> 1;

@@ -1,7 +1,7 @@
 // A minimal shared-memory backend for the tls-cache worker test (not a product): per class a
 // LIFO list of free blocks whose head is in the mid tier's root words, carved from one-page runs
-// of TIER_MID (PM_DESC = class + 1), all under the arena mutex.
-import { HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, TIER_MID } from '@hakmem/page-arena';
+// of its tier (PM_DESC = class + 1), all under the arena mutex.
+import { HakmemError, PAGE_SIZE, PM_DESC, PM_TIER } from '@hakmem/page-arena';
 
 export const SIZES = [16, 64, 256];
 /** Root words: per class a free-list head, the carve pointer, the carve end; then the cache's global-block word. */
@@ -10,8 +10,10 @@ export const CACHE_ROOT_WORD = 3 * SIZES.length;
 export class PoolBackend {
   constructor(arena) {
     this.arena = arena;
-    this.root = arena.tierRoot(TIER_MID);
+    this.tier = arena.tierFind('pool') || arena.tierOpen('pool', 0, 256, 64);
+    this.root = arena.tierInfo(this.tier).root;
     this.refilled = 0;
+    this.strict = false;
   }
 
   cacheRefill(cls, want) {
@@ -30,7 +32,7 @@ export class PoolBackend {
         } else {
           let at = u32[this.root + SIZES.length + cls];
           if (at === 0 || at + size > u32[this.root + 2 * SIZES.length + cls]) {
-            const run = arena.allocRun(1, TIER_MID);
+            const run = arena.allocRun(1, this.tier);
             if (run === 0) break;
             arena.setPageDesc(run / PAGE_SIZE, cls + 1);
             at = run;
@@ -67,7 +69,7 @@ export class PoolBackend {
     const e = ptr > 0 ? this.arena.pageEntry(ptr) : -1;
     return (
       e >= 0 &&
-      (this.arena.u32[e + PM_TIER] & 0xff) === TIER_MID &&
+      (this.arena.u32[e + PM_TIER] & 0xff) === this.tier &&
       this.arena.u32[e + PM_DESC] === cls + 1 &&
       (ptr % PAGE_SIZE) % SIZES[cls] === 0
     );
@@ -105,11 +107,11 @@ export class PoolBackend {
     return out;
   }
 
-  /** Blocks carved so far (every page of TIER_MID is a pool page). */
+  /** Blocks carved so far (every page of this.tier is a pool page). */
   carvedBlocks() {
     let n = 0;
     for (const run of this.arena.snapshot()) {
-      if (run.tier !== TIER_MID) continue;
+      if (run.tier !== this.tier) continue;
       const cls = run.desc - 1;
       const end = this.arena.u32[this.root + 2 * SIZES.length + cls];
       const used =

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { Arena, TIER_MID } from '@hakmem/page-arena';
+import { Arena } from '@hakmem/page-arena';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TlsCache } from '../src/tls-cache';
 // @ts-expect-error: a plain .mjs test helper without types
@@ -16,8 +16,8 @@ describe('TlsCache under workers', () => {
     const arena = Arena.format({ initialBytes: 2 ** 20, maxBytes: 64 * 2 ** 20 });
     arena.threadAttach();
     const backend = new PoolBackend(arena);
-    const rootWord = arena.tierRoot(TIER_MID) + CACHE_ROOT_WORD;
-    const cache = new TlsCache(arena, backend, { slot: 1, classSizes: SIZES, rootWord });
+    const rootWord = backend.root + CACHE_ROOT_WORD;
+    const cache = new TlsCache(arena, backend, { tier: backend.tier, threadWord: 0, classSizes: SIZES, rootWord });
     const slots = 2000;
     const tables = [0, 1, 2].map(() => new SharedArrayBuffer((2 * slots + 1) * 4));
     const team = tables.map((table, k) => {
