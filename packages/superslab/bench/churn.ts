@@ -6,8 +6,8 @@
  *
  * Run: node bench/run.mjs   (bundles this file with tsup, then runs it; add --cpu-prof to profile)
  */
-import { Arena, PM_TIER, TIER_TINY } from '@hakmem/page-arena';
-import { TinyTier } from '../../hakmem/src/tiny-tier';
+import { Arena } from '@hakmem/page-arena';
+import { TinyTier } from '../src/index';
 
 const WINDOW = 1000;
 const PAIRS = 4_000_000;
@@ -44,10 +44,8 @@ function churn(safety: 'strict' | 'fast'): number[] {
       const r = (k + offset) & MASK;
       const slot = picks[r]!;
       const p = window[slot]!;
-      // what the umbrella does: page map, tier, then the tier's free
-      const entry = arena.pageEntry(p);
-      if ((arena.u32[entry + PM_TIER]! & 0xff) !== TIER_TINY) throw new Error('not tiny');
-      tiny.free(p, entry);
+      // what the umbrella does first on every free
+      if (!tiny.freeOwned(p)) throw new Error('not tiny');
       window[slot] = tiny.malloc(sizes[(r * 7 + 3) & MASK]!);
     }
   };
@@ -60,8 +58,7 @@ function churn(safety: 'strict' | 'fast'): number[] {
     results.push(ns / PAIRS);
   }
   for (let i = 0; i < WINDOW; i++) {
-    const p = window[i]!;
-    tiny.free(p, arena.pageEntry(p));
+    tiny.free(window[i]!);
   }
   tiny.check();
   if (process.env.BENCH_STATS) {

@@ -7,7 +7,7 @@
  * finds its slab in O(1) from `arena.pageEntry(ptr)`.
  *
  * ```
- *  SuperSlab run (allocRun(32, TIER_TINY); fewer pages when no 32-page run fits):
+ *  SuperSlab run (allocRun(32, tier id); fewer pages when no 32-page run fits):
  *  ┌─────────┬─────────┬─────────┬─── … ───┬─────────┐
  *  │ slab 0  │ slab 1  │ slab 2  │         │ slab 31 │   64 KiB each: blocks at start + i × size
  *  └────┬────┴────┬────┴─────────┴─── … ───┴─────────┘
@@ -65,7 +65,7 @@
  * was freed by another thread and is in the remote list; set with Atomics.or by the freeing
  * thread, cleared with Atomics.and by the owner when it takes the remote list.
  *
- * ## Tier root (TIER_ROOT_WORDS i32 words at `arena.tierRoot(TIER_TINY)`)
+ * ## Tier root (ROOT_WORDS i32 words: the root block of the tier's entry in the arena's tier directory)
  *
  * | word            | meaning                                               |
  * | --------------- | ----------------------------------------------------- |
@@ -80,7 +80,7 @@
  * | R_LOCK_REG      | 1 once the tier mutex is registered with the arena     |
  * | R_ABANDONED + c | head of class c's abandoned-slab list (tier lock; Atomics.load as a hint) |
  *
- * ## Thread area (metaAlloc, offset in thread record word TR_SUPERSLAB)
+ * ## Thread area (metaAlloc, offset in the tier's per-thread word TW_SLABS)
  *
  * | word               | meaning                                                         |
  * | ------------------ | --------------------------------------------------------------- |
@@ -135,7 +135,7 @@
  *   its stores), so a worker terminated at an interrupt point leaves consistent lists; a batch
  *   moved between lists is linked first and published with one store.
  */
-import { TIER_ROOT_WORDS } from '@hakmem/page-arena';
+import { TIER_THREAD_WORDS } from '@hakmem/page-arena';
 
 /** Bytes of a slab: one 64 KiB page. */
 export const SLAB_BYTES = 65536;
@@ -223,5 +223,15 @@ export const KEEP_EMPTY_SUPERSLABS = 1;
 /** Full slabs looked at for remote frees before taking a slab from the pool. */
 export const FULL_SCAN_STEP = 8;
 
-// The layout is pinned: the root words must fit the arena's tier root.
-if (R_ABANDONED + CLASS_COUNT > TIER_ROOT_WORDS) throw new Error('superslab layout: tier root overflow');
+/** Words of the tier root block (asked of the arena's tier directory). */
+export const ROOT_WORDS = 64;
+
+// The tier's per-thread words (arena.threadTierWords(tier, thread) + …).
+/** Byte offset of the thread's slab area. */
+export const TW_SLABS = 0;
+/** Byte offset of the thread's tls-cache area (the cache in front of the slabs). */
+export const TW_CACHE = 1;
+
+// The layout is pinned: the root words must fit the root block, the thread words their slot.
+if (R_ABANDONED + CLASS_COUNT > ROOT_WORDS) throw new Error('superslab layout: tier root overflow');
+if (TW_CACHE >= TIER_THREAD_WORDS) throw new Error('superslab layout: thread words overflow');

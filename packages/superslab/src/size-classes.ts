@@ -9,6 +9,9 @@ import { CLASS_COUNT, SLAB_BYTES } from './layout';
 /** The largest tiny request. */
 export const TINY_MAX_SIZE = 1024;
 
+/** The tier's kind name in the arena's tier directory. */
+export const TINY_KIND = 'tiny';
+
 const SIZES = [
   8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,
 ];
@@ -22,9 +25,6 @@ export const TINY_CLASS_SIZE: Int32Array = Int32Array.from(SIZES);
 
 /** Blocks in a 64 KiB slab of each class. */
 export const TINY_CLASS_BLOCKS: Int32Array = Int32Array.from(SIZES, (s) => Math.floor(SLAB_BYTES / s));
-
-/** 1 / size: `(offset * recip + 0.5) | 0` is the block index of a block start (checked by multiplying back). */
-export const TINY_CLASS_RECIP: Float64Array = Float64Array.from(SIZES, (s) => 1 / s);
 
 /** Trailing zero bits of each class size: size = odd × 2^shift. */
 export const TINY_CLASS_SHIFT: Int32Array = Int32Array.from(SIZES, (s) => 31 - Math.clz32(s & -s));

@@ -1,4 +1,4 @@
-import { Arena, HakmemError, PM_DESC, PM_TIER, TIER_TINY } from '@hakmem/page-arena';
+import { Arena, HakmemError, PM_DESC, PM_TIER } from '@hakmem/page-arena';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SL_CARVED, SL_OWNER, SL_USED, SLAB_BYTES, SUPERSLAB_SLABS } from './layout';
@@ -103,13 +103,13 @@ describe('Superslab (standalone, strict)', () => {
     expect(codeOf(() => new Superslab(arena))).toBe('ERR_INVALID_THREAD');
   });
 
-  it('hands out aligned blocks in TIER_TINY pages, carving lazily', () => {
+  it('hands out aligned blocks in the tier pages, carving lazily', () => {
     const { arena, slabs } = heap();
     const a = slabs.malloc(100);
     const b = slabs.malloc(100);
     expect(a % 16).toBe(0);
     expect(b).toBe(a + 112);
-    expect(arena.u32[arena.pageEntry(a) + PM_TIER]! & 0xff).toBe(TIER_TINY);
+    expect(arena.u32[arena.pageEntry(a) + PM_TIER]! & 0xff).toBe(slabs.tier);
     const d = descOf(arena, a);
     expect(arena.i32[d + SL_CARVED]).toBe(2);
     expect(arena.i32[d + SL_USED]).toBe(2);
@@ -177,7 +177,7 @@ describe('Superslab (standalone, strict)', () => {
     expect(slabs.slabTrim()).toBe(2 * SUPERSLAB_SLABS * SLAB_BYTES);
     st = slabs.slabStats();
     expect(st.superslabs).toBe(0);
-    expect(arena.stats().pagesByTier[TIER_TINY]).toBe(0);
+    expect(arena.stats().pagesByTier[slabs.tier] ?? 0).toBe(0);
     slabs.slabCheck();
     arena.check();
   });

@@ -5,8 +5,7 @@ import {
   mutexUnlock,
   PM_DESC,
   PM_TIER,
-  TIER_TINY,
-  TR_SUPERSLAB,
+  PM_TIER_MASK,
 } from '@hakmem/page-arena';
 import {
   FULL_SCAN_STEP,
@@ -21,6 +20,7 @@ import {
   R_SLABS_OUT,
   R_SS_COUNT,
   R_SS_HEAD,
+  ROOT_WORDS,
   SL_BITMAP,
   SL_BITMAP_CAP,
   SL_CARVED,
@@ -61,6 +61,7 @@ import {
   TS_PARTIAL,
   TS_THREAD,
   TS_WORDS,
+  TW_SLABS,
 } from './layout';
 import {
   TINY_CLASS_BLOCKS,
@@ -68,12 +69,13 @@ import {
   TINY_CLASS_INV,
   TINY_CLASS_SHIFT,
   TINY_CLASS_SIZE,
+  TINY_KIND,
+  TINY_MAX_SIZE,
   tinyBlockIndex,
   tinyClassOf,
 } from './size-classes';
 
-/** Low 8 bits of PM_TIER. */
-const TIER_MASK = 0xff;
+const TIER_MASK = PM_TIER_MASK;
 
 /** Per-class figures of the slabs (slow path: walks the registry). */
 export interface SlabStats {
@@ -111,10 +113,8 @@ export class Superslab {
   /** Heap-wide safety: strict bitmaps and link validation. */
   readonly strict: boolean;
   readonly threadId: number;
-  /** Views over the memory (fixed length; refreshed on slow paths). */
-  i32: Int32Array;
-  u32: Uint32Array;
-  viewBytes: number;
+  /** The tier's id in the page map and the arena's tier directory. */
+  readonly tier: number;
   /** i32 index of the tier root. */
   readonly root: number;
   /** i32 index of this thread's area (0 after detach). */
@@ -133,7 +133,11 @@ export class Superslab {
   private checkMarks: Map<number, Uint8Array> | null = null;
   private checkCached: Map<number, number> | null = null;
 
-  constructor(arena: Arena) {
+  /**
+   * This thread's handle on tier `tier` (an id from `arena.tierOpen`); without one, the heap's
+   * 'tiny' tier (opened for sizes 0 … 1024 when the heap has none).
+   */
+  constructor(arena: Arena, tier?: number) {
     if (!(arena.threadId >= 1)) {
       throw new HakmemError(
         'ERR_INVALID_THREAD',
@@ -144,17 +148,14 @@ export class Superslab {
     this.strict = arena.strict;
     this.threadId = arena.threadId;
     arena.refresh();
-    this.i32 = arena.i32;
-    this.u32 = arena.u32;
-    this.viewBytes = arena.viewBytes;
-    this.root = arena.tierRoot(TIER_TINY);
+    this.tier = tier ?? superslabOpenTier(arena);
+    this.root = arena.tierInfo(this.tier).root;
     if (Atomics.load(this.i32, this.root + R_LOCK_REG) === 0) {
       // Registered so arena.breakLocksOf (reclaimThread) frees it if a thread dies holding it.
       arena.registerLock(this.root + R_LOCK);
       Atomics.store(this.i32, this.root + R_LOCK_REG, 1);
     }
-    const record = arena.threadRecord(this.threadId) + TR_SUPERSLAB;
-    if (record >= this.i32.length) this.slabRefreshViews();
+    const record = arena.threadTierWords(this.tier) + TW_SLABS;
     let offset = Atomics.load(this.i32, record) >>> 0;
     if (offset === 0) {
       offset = arena.metaAlloc(TS_WORDS * 4);
@@ -189,15 +190,22 @@ export class Superslab {
 
   // ───────────────────────────── views and the tier lock ─────────────────────────────
 
-  /** Picks up views another thread's growth (or our own) made current. */
+  /** The arena's views: the one owner of this thread's views, current after `arena.refresh()`. */
+  get i32(): Int32Array {
+    return this.arena.i32;
+  }
+
+  get u32(): Uint32Array {
+    return this.arena.u32;
+  }
+
+  get viewBytes(): number {
+    return this.arena.viewBytes;
+  }
+
+  /** Picks up views another thread's growth (or a replacement of the buffer) made current. */
   slabRefreshViews(): void {
-    const arena = this.arena;
-    arena.refresh();
-    if (arena.i32 !== this.i32) {
-      this.i32 = arena.i32;
-      this.u32 = arena.u32;
-      this.viewBytes = arena.viewBytes;
-    }
+    this.arena.refresh();
   }
 
   private slabLock(): void {
@@ -230,10 +238,10 @@ export class Superslab {
   free(ptr: number): void {
     if (ptr >= this.viewBytes) this.slabRefreshViews();
     const entry = this.arena.pageEntry(ptr);
-    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== TIER_TINY) {
+    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== this.tier) {
       throw new HakmemError(
         'ERR_INVALID_POINTER',
-        `free(${ptr}): not in a tiny slab (tiny blocks live in TIER_TINY pages)`,
+        `free(${ptr}): not in a tiny slab (tiny blocks live in pages of tier ${this.tier})`,
       );
     }
     const d = this.u32[entry + PM_DESC]! >>> 2;
@@ -262,7 +270,7 @@ export class Superslab {
   usableSize(ptr: number): number {
     if (ptr >= this.viewBytes) this.slabRefreshViews();
     const entry = this.arena.pageEntry(ptr);
-    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== TIER_TINY) {
+    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== this.tier) {
       throw new HakmemError('ERR_INVALID_POINTER', `usableSize(${ptr}): not in a tiny slab`);
     }
     return this.slabUsableSize(ptr, this.u32[entry + PM_DESC]! >>> 2);
@@ -332,7 +340,7 @@ export class Superslab {
   slabCheckListBlock(p: number, cls: number, what: string): number {
     if (p >= this.viewBytes) this.slabRefreshViews();
     const entry = p > 0 && p < this.viewBytes ? this.arena.pageEntry(p) : -1;
-    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== TIER_TINY) {
+    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== this.tier) {
       throw corrupted(
         `free-list link ${hex(p)} of the ${TINY_CLASS_SIZE[cls]} B class points outside every tiny slab (a write after free?): not ${what}`,
       );
@@ -465,12 +473,16 @@ export class Superslab {
       if (strict) {
         const w = bm + ((idx >>> 5) << 1);
         const bit = 1 << (idx & 31);
-        if ((i32[w]! & bit) === 0 || (Atomics.and(i32, w + 1, ~bit) & bit) === 0) {
+        if ((i32[w]! & bit) === 0 || (Atomics.load(i32, w + 1) & bit) === 0) {
           throw corrupted(
             `remote-free list of the slab at ${u32[d + SL_START]} holds block ${idx}, whose bitmaps do not say "freed by another thread"`,
           );
         }
+        // The alloc bit goes first: a second remote free that lands before the remote bit is
+        // cleared finds the remote bit set, and one after finds the alloc bit clear; either is
+        // ERR_DOUBLE_FREE at the second free (the Atomics.and publishes the plain store).
         i32[w] = i32[w]! & ~bit;
+        Atomics.and(i32, w + 1, ~bit);
       }
       tail = p;
       p = u32[p >>> 2]!;
@@ -855,7 +867,7 @@ export class Superslab {
     let pages = SUPERSLAB_SLABS;
     let run = 0;
     for (; pages >= 1; pages >>= 1) {
-      run = arena.allocRun(pages, TIER_TINY);
+      run = arena.allocRun(pages, this.tier);
       if (run !== 0) break;
     }
     if (run === 0) return false;
@@ -1005,9 +1017,9 @@ export class Superslab {
   }
 
   private slabFreeArea(threadId: number): void {
-    const record = this.arena.threadRecord(threadId) + TR_SUPERSLAB;
-    if (record >= this.i32.length) this.slabRefreshViews();
-    const offset = Atomics.exchange(this.i32, record, 0) >>> 0;
+    const words = this.arena.threadTierWords(this.tier, threadId);
+    if (words === 0) return;
+    const offset = Atomics.exchange(this.i32, words + TW_SLABS, 0) >>> 0;
     if (offset !== 0) this.arena.metaFree(offset);
   }
 
@@ -1049,7 +1061,7 @@ export class Superslab {
   cacheRecover(cls: number, ptr: number, _deadThreadId: number): number {
     if (ptr >= this.viewBytes) this.slabRefreshViews();
     const entry = ptr > 0 && ptr < this.viewBytes ? this.arena.pageEntry(ptr) : -1;
-    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== TIER_TINY) return -1;
+    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== this.tier) return -1;
     const d = this.u32[entry + PM_DESC]! >>> 2;
     const i32 = this.i32;
     if (
@@ -1239,11 +1251,44 @@ export class Superslab {
     this.checkCached = new Map();
   }
 
+  /** Strict (a cache in front is popping `p`): validates it as a free block of this thread's slabs of `cls` and marks it live. */
+  cacheCheckOut(cls: number, p: number): void {
+    this.slabMarkLive(p, cls);
+  }
+
+  /**
+   * Strict (a cache in front takes back `ptr` from a user of this thread): it must be a live
+   * block of class `cls` in a slab this thread owns; its alloc bit is cleared.
+   * ERR_INVALID_POINTER / ERR_DOUBLE_FREE with nothing changed.
+   */
+  cacheCheckIn(cls: number, ptr: number): void {
+    const e = ptr >>> 0 === ptr ? this.owned[ptr >>> 16]! : 0;
+    const d = (e & ~31) >>> 1;
+    if (!(e > 0) || (e & 31) !== cls) {
+      throw new HakmemError(
+        'ERR_INVALID_POINTER',
+        `cache push of ${ptr}: not a block of this thread's ${TINY_CLASS_SIZE[cls] ?? '?'} B slabs`,
+      );
+    }
+    const idx = this.slabBlockIndex(d, cls, ptr);
+    if (idx < 0) throw this.slabNotBlock(ptr, d, cls);
+    const w = this.i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
+    const bit = 1 << (idx & 31);
+    if ((this.i32[w]! & bit) === 0 || (this.i32[w + 1]! & bit) !== 0) {
+      throw new HakmemError(
+        'ERR_DOUBLE_FREE',
+        `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (already freed)`,
+      );
+    }
+    this.i32[w] = this.i32[w]! & ~bit;
+  }
+
   /** check: a block found in the cache of thread `threadId`; ERR_HEAP_CORRUPTED unless a free block of `cls` owned by it, listed once. */
   cacheCheckBlock(cls: number, ptr: number, threadId: number): void {
+    if (this.checkMarks === null) this.slabCheckBegin();
     if (ptr >= this.viewBytes) this.slabRefreshViews();
     const entry = ptr > 0 && ptr < this.viewBytes ? this.arena.pageEntry(ptr) : -1;
-    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== TIER_TINY) {
+    if (entry < 0 || (this.u32[entry + PM_TIER]! & TIER_MASK) !== this.tier) {
       throw corrupted(
         `thread ${threadId}'s cache of the ${TINY_CLASS_SIZE[cls]} B class holds ${hex(ptr)}, outside every tiny slab`,
       );
@@ -1308,7 +1353,8 @@ export class Superslab {
 
     // Thread lists.
     for (const tid of liveThreads) {
-      const offset = Atomics.load(i32, arena.threadRecord(tid) + TR_SUPERSLAB) >>> 0;
+      const words = arena.threadTierWords(this.tier, tid);
+      const offset = words === 0 ? 0 : Atomics.load(i32, words + TW_SLABS) >>> 0;
       if (offset === 0) continue;
       const area = offset >>> 2;
       if (i32[area + TS_THREAD] !== tid)
@@ -1392,11 +1438,11 @@ export class Superslab {
         const entry = arena.pageEntry(slabStart);
         if (
           entry < 0 ||
-          (u32[entry + PM_TIER]! & TIER_MASK) !== TIER_TINY ||
+          (u32[entry + PM_TIER]! & TIER_MASK) !== this.tier ||
           u32[entry + PM_DESC] !== d * 4
         ) {
           throw corrupted(
-            `page ${slabStart / SLAB_BYTES} of SuperSlab at ${start} is not a TIER_TINY page naming its slab descriptor`,
+            `page ${slabStart / SLAB_BYTES} of SuperSlab at ${start} is not a page of tier ${this.tier} naming its slab descriptor`,
           );
         }
         if (u32[d + SL_START] !== slabStart || i32[d + SL_SELF] !== d || i32[d + SL_INDEX] !== i) {
@@ -1581,6 +1627,11 @@ function bitmapWords(cls: number): number {
 function bitmapBytes(words: number): number {
   const bytes = words * 8;
   return bytes <= 64 ? 64 : bytes <= 256 ? 256 : 2048;
+}
+
+/** The heap's 'tiny' tier id, opened with sizes 0 … TINY_MAX_SIZE when the heap has none. */
+export function superslabOpenTier(arena: Arena): number {
+  return arena.tierFind(TINY_KIND) || arena.tierOpen(TINY_KIND, 0, TINY_MAX_SIZE, ROOT_WORDS);
 }
 
 /** SS_EMPTY value of a SuperSlab whose `slabs` slabs are all in the pool. */

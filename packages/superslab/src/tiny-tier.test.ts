@@ -1,5 +1,6 @@
-import { Arena, HakmemError, PM_DESC, PM_TIER, TIER_RUN, TIER_TINY } from '@hakmem/page-arena';
-import { SL_OWNER, TINY_CLASS_COUNT, TINY_CLASS_SIZE } from '@hakmem/superslab';
+import { Arena, HakmemError, PM_DESC, PM_TIER, RunTier } from '@hakmem/page-arena';
+import { SL_OWNER } from './layout';
+import { TINY_CLASS_COUNT, TINY_CLASS_SIZE } from './size-classes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TinyTier } from './tiny-tier';
@@ -34,12 +35,12 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-const free = (arena: Arena, tiny: TinyTier, p: number) => tiny.free(p, arena.pageEntry(p));
-const usable = (arena: Arena, tiny: TinyTier, p: number) => tiny.usableSize(p, arena.pageEntry(p));
+const free = (_arena: Arena, tiny: TinyTier, p: number) => tiny.free(p);
+const usable = (_arena: Arena, tiny: TinyTier, p: number) => tiny.usableSize(p);
 
 describe('TinyTier exact cases', () => {
   for (const safety of ['strict', 'fast'] as const) {
-    it(`${safety}: serves every size 0 … 1024 within the usableSize bound, aligned, in TIER_TINY pages`, () => {
+    it(`${safety}: serves every size 0 … 1024 within the usableSize bound, aligned, in the tier's pages`, () => {
       const { arena, tiny } = tier(safety, 64 * MiB);
       const blocks: number[] = [];
       for (let size = 0; size <= 1024; size++) {
@@ -50,7 +51,7 @@ describe('TinyTier exact cases', () => {
         if (size > 0)
           expect(u).toBeLessThanOrEqual(Math.max(Math.ceil(size / 16) * 16, Math.ceil(1.25 * size)));
         expect(p % (u >= 16 ? 16 : 8)).toBe(0);
-        expect(arena.u32[arena.pageEntry(p) + PM_TIER]! & 0xff).toBe(TIER_TINY);
+        expect(arena.u32[arena.pageEntry(p) + PM_TIER]! & 0xff).toBe(tiny.id);
         blocks.push(p);
       }
       expect(new Set(blocks).size).toBe(blocks.length);
@@ -185,10 +186,11 @@ describe('TinyTier exact cases', () => {
       tiny.check();
       expect(tiny.stats().liveBlocks).toBe(0);
       // Not tiny: 0, beyond the heap, a page run; nothing changes.
-      const run = arena.allocRun(1, TIER_RUN);
+      const runs = new RunTier(arena);
+      const run = runs.malloc(5000);
       expect(run).toBeGreaterThan(0);
       for (const p of [0, 2 ** 32 - 8, run]) expect(tiny.freeOwned(p)).toBe(false);
-      expect(arena.u32[arena.pageEntry(run) + PM_TIER]! & 0xff).toBe(TIER_RUN);
+      expect(arena.u32[arena.pageEntry(run) + PM_TIER]! & 0xff).toBe(runs.id);
       if (safety === 'strict') {
         // A second free of another thread's block, pending in its remote list: rejected.
         const q = t2.tiny.malloc(24);
@@ -260,7 +262,7 @@ describe('TinyTier exact cases', () => {
     const st = tiny.stats();
     expect(st.superslabs).toBe(0);
     expect(st.slabs).toBe(0);
-    expect(arena.stats().pagesByTier[TIER_TINY]).toBe(0);
+    expect(arena.stats().pagesByTier[tiny.id] ?? 0).toBe(0);
     tiny.check();
     arena.check();
   });

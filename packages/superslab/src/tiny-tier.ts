@@ -1,20 +1,35 @@
-import { type Arena, HakmemError, PM_DESC, PM_TIER, PM_TIER_MASK, TIER_TINY } from '@hakmem/page-arena';
+import {
+  type Arena,
+  HakmemError,
+  PAGE_SIZE,
+  PM_DESC,
+  PM_TIER,
+  PM_TIER_MASK,
+  type Tier,
+  type TierFactory,
+} from '@hakmem/page-arena';
+import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from '@hakmem/tls-cache';
 import {
   R_CACHE_ROOT,
+  ROOT_WORDS,
   SL_BITMAP,
   SL_CARVED,
   SL_CLASS,
   SL_INV,
   SL_SHIFT,
   SL_START,
-  Superslab,
+  SL_USED,
+  TW_CACHE,
+} from './layout';
+import {
   TINY_CLASS_BY_SIZE8,
   TINY_CLASS_COUNT,
   TINY_CLASS_SIZE,
+  TINY_KIND,
   TINY_MAX_SIZE,
   tinyClassAligned,
-} from '@hakmem/superslab';
-import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from '@hakmem/tls-cache';
+} from './size-classes';
+import { Superslab } from './superslab';
 
 /**
  * The word offsets the fast paths use, as a const enum so the build inlines them as literals
@@ -54,12 +69,9 @@ if (
   Tiny.Max !== TINY_MAX_SIZE
 ) {
   throw new Error(
-    'tiny-tier: the inlined layout offsets differ from @hakmem/superslab / @hakmem/tls-cache / @hakmem/page-arena',
+    'tiny-tier: the inlined layout offsets differ from the slab layout or @hakmem/tls-cache',
   );
 }
-
-/** The thread record's tls-cache word used by the tiny tier (slot 1 is the mid tier's). */
-const TINY_CACHE_SLOT = 0;
 
 export interface TinyClassStats {
   size: number;
@@ -84,8 +96,10 @@ export interface TinyStats {
 }
 
 /**
- * The tiny tier (0 – 1024 B) as one thread sees it: a @hakmem/tls-cache front over
- * @hakmem/superslab slabs. Create one per thread after `arena.threadAttach()`.
+ * The tiny tier (0 – 1024 B) as one thread sees it: a @hakmem/tls-cache front over this
+ * package's slabs, a complete tier on the `Tier` contract of @hakmem/page-arena. Create one per
+ * thread after `arena.threadAttach()`; pass the tier id a composition got from `arena.tierOpen`,
+ * or none for the heap's 'tiny' tier (opened with sizes 0 … 1024 when the heap has none).
  *
  * The fast paths (`malloc` on a cached block, `free` of a block of this thread's slabs into a
  * cache with room) work directly on the cache's words in the thread's area: plain loads and
@@ -96,15 +110,18 @@ export interface TinyStats {
  * Termination safety: each fast path changes shared memory in one straight-line sequence after
  * its last call, so a worker terminated at an interrupt point leaves consistent structures.
  */
-export class TinyTier {
+export class TinyTier implements Tier {
   readonly arena: Arena;
   readonly strict: boolean;
   readonly threadId: number;
+  readonly id: number;
+  readonly kind = TINY_KIND;
+  readonly minSize: number;
+  readonly maxSize: number;
+  /** @internal The slabs behind the cache. */
   readonly slabs: Superslab;
+  /** @internal The cache in front of the slabs. */
   readonly cache: TlsCache;
-  /** Views (fixed length; refreshed on slow paths). */
-  private i32: Int32Array;
-  private u32: Uint32Array;
   /** i32 index of the cache record of class 0 in this thread's area. */
   private records: number;
   /** The slabs' thread-private map of owned slabs by page (see @hakmem/superslab layout). */
@@ -112,21 +129,30 @@ export class TinyTier {
   /** The class tables, held in fields (cheaper to reach than module bindings). */
   private readonly classBySize8 = TINY_CLASS_BY_SIZE8;
 
-  constructor(arena: Arena) {
+  constructor(arena: Arena, id?: number) {
     this.arena = arena;
     this.strict = arena.strict;
     this.threadId = arena.threadId;
-    this.slabs = new Superslab(arena);
+    this.slabs = new Superslab(arena, id);
+    this.id = this.slabs.tier;
+    const info = arena.tierInfo(this.id);
+    if (info.kind !== TINY_KIND || info.maxSize > TINY_MAX_SIZE) {
+      throw new HakmemError(
+        'ERR_HEAP_INCOMPATIBLE',
+        `TinyTier: tier ${this.id} is a '${info.kind}' tier of sizes ${info.minSize}..${info.maxSize}, not a tiny tier (≤ ${TINY_MAX_SIZE})`,
+      );
+    }
+    this.minSize = info.minSize;
+    this.maxSize = info.maxSize;
     this.cache = new TlsCache(arena, this.slabs, {
-      slot: TINY_CACHE_SLOT,
+      tier: this.id,
+      threadWord: TW_CACHE,
       classSizes: TINY_CLASS_SIZE,
       rootWord: this.slabs.root + R_CACHE_ROOT,
     });
     this.records = this.cache.records;
     this.owned = this.slabs.owned;
     arena.refresh();
-    this.i32 = arena.i32;
-    this.u32 = arena.u32;
   }
 
   // ───────────────────────────── malloc ─────────────────────────────
@@ -134,10 +160,9 @@ export class TinyTier {
   /**
    * A block of at least `size` bytes (0 ≤ size ≤ 1024; 0 gives the 8 B class); 0 when maxBytes
    * cannot hold it. The fast path pops the head of this thread's cache of the class. Strict:
-   * the block's second word names its slab; the slab must name itself, be this thread's, of
-   * this class, hold the block on its grid below the carve mark, and the block must not be live
-   * (else the list was overwritten after a free: ERR_HEAP_CORRUPTED, nothing handed out). Then
-   * its alloc bit is set.
+   * the head must lie in a slab of this class that this thread owns, on its grid below the carve
+   * mark, and must not be live (else the list was overwritten after a free: ERR_HEAP_CORRUPTED,
+   * nothing handed out). Then its alloc bit is set.
    */
   malloc(size: number): number {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
@@ -148,10 +173,12 @@ export class TinyTier {
   /** Fast mode: pop the head of the class's cache. */
   private tinyMallocFast(cls: number): number {
     const h = this.records + (cls << Tiny.CcShift);
-    const u32 = this.u32;
+    const arena = this.arena;
+    const u32 = arena.u32;
     const p = u32[h + Cc.Head]!;
-    if (p === 0) return this.tinyMallocSlow(cls);
-    const i32 = this.i32;
+    // `!(p > 0)`: an empty list, or views a replaced buffer detached (undefined): the slow path.
+    if (!(p > 0)) return this.tinyMallocSlow(cls);
+    const i32 = arena.i32;
     i32[h + Cc.Head] = u32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
@@ -165,12 +192,13 @@ export class TinyTier {
    */
   private tinyMallocStrict(cls: number): number {
     const h = this.records + (cls << Tiny.CcShift);
-    const u32 = this.u32;
+    const arena = this.arena;
+    const u32 = arena.u32;
     const p = u32[h + Cc.Head]!;
-    if (p === 0) return this.tinyMallocSlow(cls);
+    if (!(p > 0)) return this.tinyMallocSlow(cls);
     const e = this.owned[p >>> 16]!;
     if ((e & 31) !== cls || !(e > 0)) return this.tinyMallocCorrupt(p, cls);
-    const i32 = this.i32;
+    const i32 = arena.i32;
     const d = (e & ~31) >>> 1;
     // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a block start.
     const x = Math.imul(p - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
@@ -193,19 +221,27 @@ export class TinyTier {
     return this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
   }
 
-  /** A miss: refill the class from the slabs (a miss is not counted as a hit), then the fast path. */
+  /**
+   * The list of `cls` looked empty: refresh the views (they may have been detached), then take
+   * the head, or refill the class from the slabs (a miss is not counted as a hit).
+   */
   private tinyMallocSlow(cls: number): number {
+    const arena = this.arena;
+    arena.refresh();
+    const h = this.records + (cls << CC_SHIFT);
+    if (arena.u32[h + CC_HEAD] !== 0) {
+      return this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
+    }
     const n = this.cache.cacheRefill(cls);
-    this.tinyRefreshViews();
     if (n === 0) return 0;
     const p = this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
-    this.i32[this.records + (cls << CC_SHIFT) + CC_HITS]!--;
+    arena.i32[h + CC_HITS]!--;
     return p;
   }
 
   /** Strict: the cache head failed its quick validation; the full one names the broken rule. */
   private tinyMallocCorrupt(p: number, cls: number): never {
-    this.tinyRefreshViews();
+    this.arena.refresh();
     this.slabs.slabCheckListBlock(p, cls, 'handed out');
     throw new HakmemError(
       'ERR_HEAP_CORRUPTED',
@@ -216,48 +252,49 @@ export class TinyTier {
   private tinyInvalidSize(size: number): never {
     throw new HakmemError(
       'ERR_INVALID_SIZE',
-      `tiny malloc(${size}): the tiny tier serves integer sizes 0 … ${TINY_MAX_SIZE}`,
+      `tiny malloc(${describeValue(size)}): the tiny tier serves integer sizes 0 … ${TINY_MAX_SIZE}`,
     );
   }
 
   // ───────────────────────────── free ─────────────────────────────
 
   /**
-   * Frees `ptr`, whose page-map entry `entry` is TIER_TINY. A block of another thread's (or an
-   * abandoned) slab goes to that slab's lock-free remote list. Strict: ERR_INVALID_POINTER /
-   * ERR_DOUBLE_FREE with nothing changed.
+   * Frees a block of this tier (this thread's, another thread's or an abandoned slab's: those go
+   * to the slab's lock-free remote list). ERR_INVALID_POINTER / ERR_DOUBLE_FREE (strict: always)
+   * with nothing changed.
    */
-  free(ptr: number, entry: number): void {
-    if (this.strict) this.tinyFreeStrict(ptr, entry);
-    else this.tinyFreeFast(ptr, entry);
+  free(ptr: number): void {
+    const ok = typeof ptr === 'number' && ptr >>> 0 === ptr && (this.strict ? this.tinyFreeStrict(ptr) : this.tinyFreeFast(ptr));
+    if (!ok) throw this.tinyNotMine('free', ptr);
   }
 
   /**
    * The umbrella's first try on every free (`ptr` a u32): frees `ptr` and returns true when it
    * lies in a tiny slab — this thread's (its private map says so, no page map) or another
-   * thread's (the page map says TIER_TINY: the slab's remote list); false for anything else
+   * thread's (the page map names this tier: the slab's remote list); false for anything else
    * (another tier, outside the heap, this tier detached), which the umbrella routes itself.
    * Own and remote frees leave the caller through the same return, so a caller optimised on
    * own frees only is not deoptimised by the first cross-thread free.
    */
   freeOwned(ptr: number): boolean {
-    return this.strict ? this.tinyFreeStrict(ptr, -1) : this.tinyFreeFast(ptr, -1);
+    return this.strict ? this.tinyFreeStrict(ptr) : this.tinyFreeFast(ptr);
   }
 
   /**
    * Fast mode: a block of a slab this thread owns goes on its class's cache. Everything else
-   * (cache full, another thread's block) takes the one slow call site, which the fast path
-   * already exercises on every spill: an optimised caller meets no call site without feedback
-   * when the first remote free comes.
+   * (cache full, another thread's block, views to refresh) takes the one slow call site, which
+   * the fast path already exercises on every spill: an optimised caller meets no call site
+   * without feedback when the first remote free comes.
    */
-  private tinyFreeFast(ptr: number, entry: number): boolean {
+  private tinyFreeFast(ptr: number): boolean {
     const e = this.owned[ptr >>> 16]!;
     if (e > 0) {
-      const i32 = this.i32;
+      const arena = this.arena;
+      const i32 = arena.i32;
       const h = this.records + ((e & 31) << Tiny.CcShift);
       const n = i32[h + Cc.Count]!;
       if (n < i32[h + Cc.Cap]!) {
-        const u32 = this.u32;
+        const u32 = arena.u32;
         u32[ptr >>> 2] = u32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
         i32[h + Cc.Count] = n + 1;
@@ -267,14 +304,15 @@ export class TinyTier {
     }
     // `>>> 0`: a pointer read from a Float64Array reaches here as a float; the slow path gets a
     // small integer either way (one type feedback, no 'not a Smi' deoptimisation later).
-    return this.tinyFreeFastSlow(ptr >>> 0, entry);
+    return this.tinyFreeFastSlow(ptr >>> 0);
   }
 
-  /** Fast mode, off the fast path: the cache is full (spill), or the block is not this thread's. */
-  private tinyFreeFastSlow(ptr: number, entry: number): boolean {
+  /** Fast mode, off the fast path: the cache is full (spill), the views are stale, or the block is not this thread's. */
+  private tinyFreeFastSlow(ptr: number): boolean {
+    this.arena.refresh();
     const e = this.owned[ptr >>> 16]!;
-    if (!(e > 0)) return this.tinyFreeNotOwned(ptr, entry);
-    this.tinyFreeSlow(ptr, (e & ~31) >>> 1, e & 31, 0, 0);
+    if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
+    this.tinyFreeSlow(ptr, e & 31, 0, 0);
     return true;
   }
 
@@ -284,11 +322,12 @@ export class TinyTier {
    * thread's Atomics.or; a plain read sees a free that happened before this one (a
    * simultaneous one is a race in the program). Anything else takes the one slow call site.
    */
-  private tinyFreeStrict(ptr: number, entry: number): boolean {
+  private tinyFreeStrict(ptr: number): boolean {
     const e = this.owned[ptr >>> 16]!;
     if (e > 0) {
-      const u32 = this.u32;
-      const i32 = this.i32;
+      const arena = this.arena;
+      const u32 = arena.u32;
+      const i32 = arena.i32;
       const d = (e & ~31) >>> 1;
       const x = Math.imul(ptr - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
       const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
@@ -301,7 +340,7 @@ export class TinyTier {
         !(
           idx >>> 0 >= i32[d + Sl.Carved]! ||
           ((bits ^ (1 << idx)) | i32[w + 1]!) & (1 << idx) ||
-          n >= i32[h + Cc.Cap]!
+          !(n < i32[h + Cc.Cap]!)
         )
       ) {
         i32[w] = bits ^ (1 << idx);
@@ -312,56 +351,47 @@ export class TinyTier {
         return true;
       }
     }
-    return this.tinyFreeStrictSlow(ptr >>> 0, entry);
+    return this.tinyFreeStrictSlow(ptr >>> 0);
   }
 
-  /** Strict free off the fast path: another thread's block, rejected (invalid pointer, double free), or the cache is full. */
-  private tinyFreeStrictSlow(ptr: number, entry: number): boolean {
+  /** Strict free off the fast path: another thread's block, rejected (invalid pointer, double free), the cache is full, or stale views. */
+  private tinyFreeStrictSlow(ptr: number): boolean {
+    this.arena.refresh();
     const e = this.owned[ptr >>> 16]!;
-    if (!(e > 0)) return this.tinyFreeNotOwned(ptr, entry);
-    const i32 = this.i32;
+    if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
+    const i32 = this.arena.i32;
     const d = (e & ~31) >>> 1;
     const cls = i32[d + SL_CLASS]!;
-    const x = Math.imul(ptr - this.u32[d + SL_START]!, i32[d + SL_INV]!);
+    const x = Math.imul(ptr - this.arena.u32[d + SL_START]!, i32[d + SL_INV]!);
     const idx = (x >>> i32[d + SL_SHIFT]!) | (x << -i32[d + SL_SHIFT]!);
     if (idx >>> 0 >= i32[d + SL_CARVED]!) this.tinyFreeInvalid(ptr, d);
     const w = i32[d + SL_BITMAP]! + ((idx >>> 5) << 1);
     const bit = 1 << idx;
     if ((i32[w]! & bit) === 0 || (i32[w + 1]! & bit) !== 0) this.tinyDoubleFree(ptr, idx, cls);
-    this.tinyFreeSlow(ptr, d, cls, w, bit);
+    this.tinyFreeSlow(ptr, cls, w, bit);
     return true;
   }
 
   /**
-   * A block not in this thread's slabs. `entry` is its page-map entry, or -1 when the umbrella
-   * has not looked it up: then false unless the page map says TIER_TINY (and this tier is
-   * attached), so the umbrella reports or routes everything else as before.
+   * A block not in this thread's slabs: false unless the page map names this tier (and this
+   * handle is attached), so the caller reports or routes everything else.
    */
-  private tinyFreeNotOwned(ptr: number, entry: number): boolean {
-    if (entry < 0) {
-      if (this.records === 0) return false;
-      const arena = this.arena;
-      if (ptr >= arena.viewBytes) arena.refresh();
-      entry = arena.pageEntry(ptr);
-      if (entry < 0) return false;
-      if (entry + 4 > this.u32.length) this.tinyRefreshViews();
-      if ((this.u32[entry + PM_TIER]! & PM_TIER_MASK) !== TIER_TINY) return false;
-    }
+  private tinyFreeNotOwned(ptr: number): boolean {
+    if (this.records === 0) return false;
+    const arena = this.arena;
+    const entry = arena.pageEntry(ptr);
+    if (entry < 0 || (arena.u32[entry + PM_TIER]! & PM_TIER_MASK) !== this.id) return false;
     this.tinyFreeRemote(ptr, entry);
     return true;
   }
 
-  /** The class's cache is full: spill (or grow), then push. `w`/`bit`: the alloc bit to clear in strict mode. */
-  private tinyFreeSlow(ptr: number, d: number, cls: number, w: number, bit: number): void {
-    this.cache.cacheSpill(cls);
-    this.tinyRefreshViews();
-    const i32 = this.i32;
-    const u32 = this.u32;
+  /** A block of this thread's slab when the cache may be full: spill (or grow) first, then push. `w`/`bit`: the alloc bit to clear in strict mode. */
+  private tinyFreeSlow(ptr: number, cls: number, w: number, bit: number): void {
     const h = this.records + (cls << CC_SHIFT);
-    if (bit !== 0) {
-      i32[w] = i32[w]! & ~bit;
-      u32[(ptr >>> 2) + 1] = d;
-    }
+    if (!(this.arena.i32[h + CC_COUNT]! < this.arena.i32[h + CC_CAP]!)) this.cache.cacheSpill(cls);
+    const i32 = this.arena.i32;
+    const u32 = this.arena.u32;
+    if (bit !== 0) i32[w] = i32[w]! & ~bit;
     u32[ptr >>> 2] = u32[h + CC_HEAD]!;
     i32[h + CC_HEAD] = ptr;
     i32[h + CC_COUNT]!++;
@@ -370,10 +400,8 @@ export class TinyTier {
 
   /** A block of another thread's slab (or of an abandoned one): its slab's remote list. */
   private tinyFreeRemote(ptr: number, entry: number): void {
-    // The entry's leaf may lie in memory grown since this thread's views (slabFreeRemote checks the rest).
-    if (entry + 4 > this.u32.length) this.tinyRefreshViews();
-    const cls = this.slabs.slabFreeRemote(ptr, this.u32[entry + PM_DESC]! >>> 2);
-    this.i32[this.records + (cls << CC_SHIFT) + CC_LIVE]!--;
+    const cls = this.slabs.slabFreeRemote(ptr, this.arena.u32[entry + PM_DESC]! >>> 2);
+    this.arena.i32[this.records + (cls << CC_SHIFT) + CC_LIVE]!--;
   }
 
   private tinyFreeInvalid(ptr: number, d: number): never {
@@ -389,27 +417,38 @@ export class TinyTier {
     );
   }
 
-  /** Usable bytes of the block at `ptr` (page-map entry `entry`): its class size. ERR_INVALID_POINTER unless a block start (strict: a live one). */
-  usableSize(ptr: number, entry: number): number {
-    if (ptr >= this.arena.viewBytes || ptr >= this.u32.length * 4) this.tinyRefreshViews();
-    return this.slabs.slabUsableSize(ptr, this.u32[entry + PM_DESC]! >>> 2);
+  /** The error for a pointer that is not in this tier's pages (or a detached handle). */
+  private tinyNotMine(op: string, ptr: number): HakmemError {
+    if (this.records === 0) {
+      return new HakmemError('ERR_INVALID_THREAD', `tiny ${op}(${describeValue(ptr)}): this handle was detached`);
+    }
+    return new HakmemError(
+      'ERR_INVALID_POINTER',
+      `tiny ${op}(${describeValue(ptr)}): not a block of the tiny tier (its blocks live in pages of tier ${this.id})`,
+    );
+  }
+
+  /** Usable bytes of the block at `ptr`: its class size. ERR_INVALID_POINTER unless a block start of this tier (strict: a live one). */
+  usableSize(ptr: number): number {
+    const arena = this.arena;
+    const entry = typeof ptr === 'number' && ptr >>> 0 === ptr ? arena.pageEntry(ptr) : -1;
+    if (entry < 0 || (arena.u32[entry + PM_TIER]! & PM_TIER_MASK) !== this.id) {
+      throw this.tinyNotMine('usableSize', ptr);
+    }
+    return this.slabs.slabUsableSize(ptr, arena.u32[entry + PM_DESC]! >>> 2);
+  }
+
+  /** In place when the block's class still holds `size` within the usableSize bound. */
+  resize(ptr: number, size: number): boolean {
+    const old = this.usableSize(ptr);
+    return size <= old && old <= Math.max((size + 15) & ~15, Math.ceil(1.25 * size));
   }
 
   // ───────────────────────────── whole-tier operations ─────────────────────────────
 
-  private tinyRefreshViews(): void {
-    const arena = this.arena;
-    arena.refresh();
-    if (arena.i32 !== this.i32) {
-      this.i32 = arena.i32;
-      this.u32 = arena.u32;
-    }
-  }
-
   /** This thread's cached blocks back to their slabs. */
   flush(): void {
     this.cache.cacheFlush();
-    this.tinyRefreshViews();
   }
 
   /**
@@ -430,15 +469,12 @@ export class TinyTier {
     this.slabs.slabReclaimBegin(threadId);
     this.cache.cacheReclaim(threadId);
     this.slabs.slabReclaimEnd(threadId);
-    this.tinyRefreshViews();
   }
 
   /** Flushes this thread's cache, then gives empty slabs to the pool and empty SuperSlabs to the arena; returns the bytes returned to the arena. */
   trim(): number {
     this.flush();
-    const bytes = this.slabs.slabTrim();
-    this.tinyRefreshViews();
-    return bytes;
+    return this.slabs.slabTrim();
   }
 
   /** Validates every slab, remote list, bitmap and cache list, and the live counters against the slabs. */
@@ -477,4 +513,33 @@ export class TinyTier {
     });
     return { liveBlocks, liveBytes, slabs: slabStats.slabs, superslabs: slabStats.superslabs, classes };
   }
+
+  /** Fraction of a SuperSlab's bytes in blocks out of its slabs (live, or in a thread cache). */
+  occupancy(offset: number, pages: number): number {
+    const arena = this.arena;
+    arena.refresh();
+    const { i32, u32 } = arena;
+    let used = 0;
+    for (let page = 0; page < pages; page++) {
+      const entry = arena.pageEntry(offset + page * PAGE_SIZE);
+      const d = entry < 0 ? 0 : u32[entry + PM_DESC]! >>> 2;
+      const cls = d === 0 ? -1 : i32[d + SL_CLASS]!;
+      if (cls >= 0 && cls < TINY_CLASS_COUNT) used += i32[d + SL_USED]! * TINY_CLASS_SIZE[cls]!;
+    }
+    return used / (pages * PAGE_SIZE);
+  }
 }
+
+function describeValue(value: unknown): string {
+  return typeof value === 'number' ? String(value) : typeof value === 'bigint' ? `${value}n` : typeof value;
+}
+
+/** The tiny tier for compositions: `{ tier: tinyTier, maxSize: 1024 }` (sizes 0 … 1024 at most). */
+export const tinyTier: TierFactory<TinyTier> = {
+  kind: TINY_KIND,
+  sizeLimit: TINY_MAX_SIZE,
+  rootWords: ROOT_WORDS,
+  create(arena: Arena, id: number): TinyTier {
+    return new TinyTier(arena, id);
+  },
+};
