@@ -2,32 +2,47 @@ import {
   Arena,
   type ArenaFormatOptions,
   type ArenaStats,
+  describe,
   HakmemError,
   type HeapMemory,
+  MAX_BYTES_LIMIT,
   PAGE_SIZE,
-  PM_DESC,
-  PM_FLAG_HEAD,
   PM_TIER,
+  PM_TIER_MASK,
+  rejectUnknownKeys,
+  type Tier,
+  type TierFactory,
   TIER_FREE,
-  TIER_RUN,
-  TIER_TINY,
+  TIER_META,
+  type TierStats,
 } from '@hakmem/page-arena';
-import { SL_CLASS, SL_USED, TINY_CLASS_SIZE } from '@hakmem/superslab';
+import {
+  DEFAULT_TIERS,
+  describeTiers,
+  factoriesFor,
+  largestBlock,
+  type PlannedTier,
+  planTiers,
+  type TierSpec,
+} from './composition';
 import { type ElementType, MALLOC_AS_TYPES } from './layout';
-import { type TinyStats, TinyTier } from './tiny-tier';
 import { describeValue, invalidSize, validateAlignment } from './validate';
 
-/** createHeap's options: those of the page arena, which validates and persists them (SPEC §3). */
-export type HeapOptions = ArenaFormatOptions;
+/** createHeap's options: those of the page arena (validated and persisted by it), and the composition. */
+export interface HeapOptions extends ArenaFormatOptions {
+  /**
+   * The tiers, in size order: each serves the sizes above the previous one's `maxSize` up to
+   * its own. Recorded in the heap, so every thread routes the same way. Default: the tiny tier
+   * for 0 … 1 KiB, page runs above.
+   */
+  tiers?: readonly TierSpec[];
+}
 
 export interface AttachOptions {
   /** Must match the heap's safety (it is fixed for every thread by createHeap); default: the heap's. */
   safety?: 'strict' | 'fast';
-}
-
-export interface TierStats {
-  liveBlocks: number;
-  liveBytes: number;
+  /** The composition createHeap was given; needed when it has tiers hakmem does not build in. Must match the heap's. */
+  tiers?: readonly TierSpec[];
 }
 
 export interface HeapStats {
@@ -36,7 +51,8 @@ export interface HeapStats {
   liveBytes: number;
   liveBlocks: number;
   threads: number;
-  tiers: { tiny: TinyStats; mid: TierStats; l25: TierStats; big: TierStats };
+  /** Per tier kind (`tiny`, `run`, your own): live blocks and bytes, and the tier's own figures. */
+  tiers: Record<string, TierStats>;
   arena: ArenaStats;
   locks: ArenaStats['locks'];
 }
@@ -44,8 +60,9 @@ export interface HeapStats {
 export interface SnapshotRun {
   offset: number;
   pages: number;
-  tier: 'free' | 'meta' | 'tiny' | 'mid' | 'l25' | 'big' | 'run';
-  /** Fraction of the run's bytes handed out to users (1 for a page-run block, 0 for free/meta). */
+  /** 'free', 'meta', or the kind of the tier that owns the run. */
+  tier: string;
+  /** Fraction of the run's bytes handed out to users (0 for free and meta runs). */
   occupancy: number;
 }
 
@@ -61,36 +78,43 @@ type AnyTypedArray =
   | BigInt64Array
   | BigUint64Array;
 
-const TIER_NAMES = ['free', 'meta', 'tiny', 'mid', 'l25', 'big', 'run'] as const;
-
-/** Up to this size SPEC §3 bounds usableSize by max(roundUp(size, 16), 1.25 × size). */
-const USABLE_BOUND_MAX = 1024 * 1024;
-
-/** The tiny tier's classes end at 1 KiB; a larger tinyMax option is clamped to it. */
-const TINY_TIER_MAX = 1024;
+const HEAP_OPTION_KEYS: readonly string[] = ['memory', 'base', 'initialBytes', 'maxBytes', 'shared', 'safety', 'tiers'];
+const ATTACH_OPTION_KEYS: readonly string[] = ['safety', 'tiers'];
 
 /**
  * One thread's handle on a hakmem heap. All state is in the memory; this object holds the
- * thread's views, its thread slot and its tier fronts.
+ * thread's arena (its views and thread slot) and one handle per tier of the composition.
+ *
+ * It only composes: `malloc` goes to the tier whose size range holds the request (the first
+ * tier tested inline, the rest through a table), `free` first asks the first tier whether the
+ * block is its own (`freeOwned`: the tiny tier answers from the thread's private map), then
+ * routes by the page map's tier id.
  */
 export class Heap {
-  /** This thread's arena instance (views, thread id). */
+  /** This thread's arena instance: the one owner of its views. */
   private readonly arena: Arena;
-  /** Sizes ≤ tinyMax go to the tiny tier; -1 when the tier is absent or the heap detached. */
-  private tinyMax: number;
-  /** This thread's tiny tier (tls-cache over superslab); null when the tier is absent or detached. */
-  private tiny: TinyTier | null;
+  /** The tier of the smallest sizes, tested inline on every malloc and free. */
+  private readonly first: Tier;
+  /** Sizes ≤ firstMax go to `first`; -1 after detach. */
+  private firstMax: number;
+  /** The tiers in size order. */
+  private readonly ordered: Tier[];
+  /** Tier by page-map tier id. */
+  private readonly byId: Array<Tier | undefined>;
   /** Largest block size any request may ask for. */
   private readonly maxBlock: number;
   private detached = false;
 
   /** @internal use createHeap / attachHeap */
-  constructor(arena: Arena) {
+  constructor(arena: Arena, factories: TierFactory[]) {
     this.arena = arena;
-    const tinyMax = Math.min(arena.tiers.tinyMax, TINY_TIER_MAX);
-    this.tiny = tinyMax > 0 ? new TinyTier(arena) : null;
-    this.tinyMax = tinyMax > 0 ? tinyMax : -1;
-    this.maxBlock = arena.maxBytes - arena.base - 2 * PAGE_SIZE;
+    const recorded = arena.tierList();
+    this.ordered = recorded.map((t, i) => factories[i]!.create(arena, t.id));
+    this.byId = [];
+    for (const tier of this.ordered) this.byId[tier.id] = tier;
+    this.first = this.ordered[0]!;
+    this.firstMax = this.first.maxSize;
+    this.maxBlock = largestBlock(arena.maxBytes, arena.base);
   }
 
   /** The managed memory, to post to workers. */
@@ -138,10 +162,10 @@ export class Heap {
 
   /** A block of at least `size` bytes; throws ERR_OUT_OF_MEMORY when maxBytes cannot hold it. */
   malloc(size: number): number {
-    // The tiny test is repeated here rather than calling tryMalloc, so that callers can inline
-    // the whole fast path within V8's inlining budget.
-    if (size >>> 0 === size && size <= this.tinyMax) {
-      const ptr = this.tiny!.malloc(size);
+    // The first tier's test is repeated here rather than calling tryMalloc, so that callers can
+    // inline the whole fast path within V8's inlining budget.
+    if (size >>> 0 === size && size <= this.firstMax) {
+      const ptr = this.first.malloc(size);
       if (ptr !== 0) return ptr;
     }
     return this.mallocOrThrow(size);
@@ -155,7 +179,7 @@ export class Heap {
 
   /** As malloc, but 0 instead of ERR_OUT_OF_MEMORY. */
   tryMalloc(size: number): number {
-    if (size >>> 0 === size && size <= this.tinyMax) return this.tiny!.malloc(size);
+    if (size >>> 0 === size && size <= this.firstMax) return this.first.malloc(size);
     return this.mallocSlow(size);
   }
 
@@ -170,8 +194,20 @@ export class Heap {
   private mallocSlow(size: number): number {
     this.assertAttached();
     this.validateSize(size);
-    if (size <= this.tinyMax) return this.tiny!.malloc(size);
-    return this.runAlloc(size);
+    return this.tierFor(size).malloc(size);
+  }
+
+  /** The tier whose size range holds `size` (a validated size); ERR_INVALID_SIZE when the composition has none. */
+  private tierFor(size: number): Tier {
+    const ordered = this.ordered;
+    for (let i = 0; i < ordered.length; i++) {
+      if (size <= ordered[i]!.maxSize) return ordered[i]!;
+    }
+    throw invalidSize(
+      'size',
+      size,
+      `above the largest size this heap's tiers serve (${describeTiers(this.ordered)})`,
+    );
   }
 
   calloc(count: number, size: number): number {
@@ -191,27 +227,14 @@ export class Heap {
     return ptr;
   }
 
-  /** Resizes a block, preserving contents up to the smaller size; grows in place where it can. */
+  /** Resizes a block, preserving contents up to the smaller size; in place when its tier can. */
   realloc(ptr: number, size: number): number {
     this.assertAttached();
     this.validateSize(size);
     if (ptr === 0) return this.malloc(size);
-    const old = this.usableSize(ptr); // validates ptr: a rejected call changes nothing
-    const arena = this.arena;
-    const entry = arena.pageEntry(ptr);
-    const tier = arena.u32[entry + PM_TIER]! & 0xff;
-    if (tier === TIER_RUN && size > this.tinyMax) {
-      if (arena.resizeRun(ptr, pagesFor(size))) {
-        arena.setPageDesc(ptr / PAGE_SIZE, size);
-        return ptr;
-      }
-    } else if (
-      tier === TIER_TINY &&
-      size <= old &&
-      old <= Math.max((size + 15) & ~15, Math.ceil(1.25 * size))
-    ) {
-      return ptr; // still within the usableSize bound of SPEC §3
-    }
+    const tier = this.tierOf(ptr, 'realloc');
+    const old = tier.usableSize(ptr); // validates ptr: a rejected call changes nothing
+    if (tier === this.tierFor(size) && tier.resize(ptr, size)) return ptr;
     const next = this.malloc(size);
     const u8 = this.arena.u8;
     u8.copyWithin(next, ptr, ptr + Math.min(old, size));
@@ -224,14 +247,14 @@ export class Heap {
     this.assertAttached();
     validateAlignment(alignment);
     this.validateSize(size);
-    if (size <= this.tinyMax && alignment <= this.tinyMax) {
-      const tinyPtr = this.tiny!.mallocAligned(alignment, size);
-      if (tinyPtr !== 0) return tinyPtr;
+    // The tier of the size first; a tier that cannot align it passes to the next larger one.
+    const ordered = this.ordered;
+    for (let i = ordered.indexOf(this.tierFor(size)); i < ordered.length; i++) {
+      const tier = ordered[i]!;
+      const ptr = tier.mallocAligned(alignment, Math.max(size, tier.minSize));
+      if (ptr !== 0) return ptr;
     }
-    // Page runs are 64 KiB aligned, which satisfies every accepted alignment.
-    const ptr = this.runAlloc(size);
-    if (ptr === 0) this.throwOutOfMemory(size);
-    return ptr;
+    this.throwOutOfMemory(size);
   }
 
   /** A naturally aligned typed-array view over a new block of `count` elements. */
@@ -292,10 +315,9 @@ export class Heap {
   /** Frees a block (by offset or by the view mallocAs returned). free(0) does nothing. */
   free(ptr: number | AnyTypedArray): void {
     if (typeof ptr === 'number') {
-      // Most frees are of this thread's own tiny blocks: its private map of owned slabs says so
-      // without the page map. Everything else is routed by the page map's tier.
-      const tiny = this.tiny;
-      if (tiny !== null && ptr >>> 0 === ptr && tiny.freeOwned(ptr)) return;
+      // Most frees are of this thread's own small blocks: the first tier tells without the
+      // page map. Everything else is routed by the page map's tier id.
+      if (ptr >>> 0 === ptr && this.first.freeOwned(ptr)) return;
       if (ptr !== 0) this.freeSlow(ptr);
       return;
     }
@@ -325,44 +347,17 @@ export class Heap {
 
   private freeSlow(ptr: number): void {
     this.assertAttached();
-    const arena = this.arena;
-    const entry = this.entryOf(ptr, 'free');
-    const word = arena.u32[entry + PM_TIER]!;
-    const tier = word & 0xff;
-    if (tier === TIER_RUN) {
-      if ((ptr & (PAGE_SIZE - 1)) !== 0 || (word & PM_FLAG_HEAD) === 0) throw this.notBlockStart('free', ptr);
-      arena.freeRun(ptr);
-      return;
-    }
-    if (tier === TIER_TINY && this.tiny !== null) {
-      this.tiny.free(ptr, entry);
-      return;
-    }
-    if (tier === TIER_FREE && (ptr & (PAGE_SIZE - 1)) === 0) {
-      throw new HakmemError(
-        'ERR_DOUBLE_FREE',
-        `free(${ptr}): the block at ${ptr} is already free (a block may be freed once)`,
-      );
-    }
-    throw this.notBlockStart('free', ptr);
+    this.tierOf(ptr, 'free').free(ptr);
   }
 
   /** Bytes usable in the live block at ptr. */
   usableSize(ptr: number): number {
     this.assertAttached();
-    const arena = this.arena;
-    const entry = this.entryOf(ptr, 'usableSize');
-    const word = arena.u32[entry + PM_TIER]!;
-    const tier = word & 0xff;
-    if (tier === TIER_RUN && (ptr & (PAGE_SIZE - 1)) === 0 && (word & PM_FLAG_HEAD) !== 0) {
-      return runUsableBytes(arena.runPages(ptr) * PAGE_SIZE, arena.u32[entry + PM_DESC]!);
-    }
-    if (tier === TIER_TINY && this.tiny !== null) return this.tiny.usableSize(ptr, entry);
-    throw this.notBlockStart('usableSize', ptr);
+    return this.tierOf(ptr, 'usableSize').usableSize(ptr);
   }
 
-  /** The page-map entry of a pointer that must lie in the heap; throws ERR_INVALID_POINTER. */
-  private entryOf(ptr: number, op: string): number {
+  /** The tier the page map says owns `ptr`'s page; ERR_INVALID_POINTER / ERR_DOUBLE_FREE otherwise. */
+  private tierOf(ptr: number, op: string): Tier {
     if (typeof ptr !== 'number' || ptr >>> 0 !== ptr) {
       throw new HakmemError(
         'ERR_INVALID_POINTER',
@@ -370,7 +365,6 @@ export class Heap {
       );
     }
     const arena = this.arena;
-    if (ptr >= arena.viewBytes) arena.refresh();
     const entry = arena.pageEntry(ptr);
     if (entry < 0) {
       throw new HakmemError(
@@ -378,24 +372,19 @@ export class Heap {
         `${op}(${ptr}): ${ptr} is outside the heap's pages [${arena.base}, ${arena.committedBytes()})`,
       );
     }
-    return entry;
-  }
-
-  private notBlockStart(op: string, ptr: number): HakmemError {
-    return new HakmemError(
+    const id = arena.u32[entry + PM_TIER]! & PM_TIER_MASK;
+    const tier = this.byId[id];
+    if (tier !== undefined) return tier;
+    if (id === TIER_FREE && ptr % PAGE_SIZE === 0) {
+      throw new HakmemError(
+        'ERR_DOUBLE_FREE',
+        `${op}(${ptr}): the block at ${ptr} is already free (a block may be freed once)`,
+      );
+    }
+    throw new HakmemError(
       'ERR_INVALID_POINTER',
       `${op}(${ptr}): ${ptr} is not the start of a live block (pointers must be values malloc returned)`,
     );
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // page runs: the skeleton's every block, and the fallback above the tiers
-
-  /** A page run for `size` bytes; the run head's PM_DESC keeps the requested size (for usableSize). */
-  private runAlloc(size: number): number {
-    const ptr = this.arena.allocRun(pagesFor(size), TIER_RUN);
-    if (ptr !== 0) this.arena.setPageDesc(ptr / PAGE_SIZE, size);
-    return ptr;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -405,26 +394,20 @@ export class Heap {
     this.assertAttached();
     const arena = this.arena;
     const arenaStats = arena.stats();
-    const runs = { liveBlocks: 0, liveBytes: 0 };
-    for (const run of arena.snapshot()) {
-      if (run.tier === TIER_RUN) {
-        runs.liveBlocks++;
-        runs.liveBytes += run.pages * PAGE_SIZE;
-      }
+    const tiers: Record<string, TierStats> = {};
+    let liveBytes = 0;
+    let liveBlocks = 0;
+    for (const tier of this.ordered) {
+      const s = tier.stats();
+      tiers[tier.kind] = s;
+      liveBytes += s.liveBytes;
+      liveBlocks += s.liveBlocks;
     }
-    const none = (): TierStats => ({ liveBlocks: 0, liveBytes: 0 });
-    const noTiny: TinyStats = { liveBlocks: 0, liveBytes: 0, slabs: 0, superslabs: 0, classes: [] };
-    const tiers = {
-      tiny: this.tiny !== null ? this.tiny.stats() : noTiny,
-      mid: none(),
-      l25: none(),
-      big: runs,
-    };
     return {
       committedBytes: arena.committedBytes(),
       maxBytes: arena.maxBytes,
-      liveBytes: tiers.tiny.liveBytes + tiers.mid.liveBytes + tiers.l25.liveBytes + tiers.big.liveBytes,
-      liveBlocks: tiers.tiny.liveBlocks + tiers.mid.liveBlocks + tiers.l25.liveBlocks + tiers.big.liveBlocks,
+      liveBytes,
+      liveBlocks,
       threads: arena.threadIds().length,
       tiers,
       arena: arenaStats,
@@ -437,24 +420,24 @@ export class Heap {
     this.assertAttached();
     this.arena.refresh();
     this.arena.check();
-    this.tiny?.check();
+    for (const tier of this.ordered) tier.check();
   }
 
   /** Returns cached and empty memory to the arena (shrinks a non-shared resizable heap). */
   trim(): number {
     this.assertAttached();
-    const fromTiers = this.tiny !== null ? this.tiny.trim() : 0;
-    return fromTiers + this.arena.trim();
+    let bytes = 0;
+    for (const tier of this.ordered) bytes += tier.trim();
+    return bytes + this.arena.trim();
   }
 
   /** Flushes this thread's caches and releases its slot; the object is unusable afterwards. */
   detach(): void {
     this.assertAttached();
-    this.tiny?.detach();
+    for (const tier of this.ordered) tier.detach();
     this.arena.threadRelease(this.arena.threadId);
     this.detached = true;
-    this.tinyMax = -1;
-    this.tiny = null;
+    this.firstMax = -1;
   }
 
   /** Recovers a worker that died or was terminated: its caches and slabs return to the heap. */
@@ -480,36 +463,24 @@ export class Heap {
       );
     }
     arena.breakLocksOf(threadId);
-    this.tiny?.reclaim(threadId);
+    for (const tier of this.ordered) tier.reclaim(threadId);
     arena.threadRelease(threadId);
   }
 
-  /** The page map as data: every run with its tier and occupancy. */
+  /** The page map as data: every run with the kind of its tier and its occupancy. */
   snapshot(): SnapshotRun[] {
     this.assertAttached();
     const arena = this.arena;
     arena.refresh();
-    return arena.snapshot().map((run) => ({
-      offset: run.offset,
-      pages: run.pages,
-      tier: TIER_NAMES[run.tier] ?? 'meta',
-      occupancy:
-        run.tier === TIER_RUN ? 1 : run.tier === TIER_TINY ? this.tinyOccupancy(run.offset, run.pages) : 0,
-    }));
-  }
-
-  /** Fraction of a SuperSlab's bytes in blocks out of its slabs (live or in a thread cache). */
-  private tinyOccupancy(offset: number, pages: number): number {
-    const arena = this.arena;
-    const { i32, u32 } = arena;
-    let used = 0;
-    for (let page = 0; page < pages; page++) {
-      const entry = arena.pageEntry(offset + page * PAGE_SIZE);
-      const d = entry < 0 ? 0 : u32[entry + PM_DESC]! >>> 2;
-      const cls = d === 0 ? -1 : i32[d + SL_CLASS]!;
-      if (cls >= 0 && cls < TINY_CLASS_SIZE.length) used += i32[d + SL_USED]! * TINY_CLASS_SIZE[cls]!;
-    }
-    return used / (pages * PAGE_SIZE);
+    return arena.snapshot().map((run) => {
+      const tier = this.byId[run.tier];
+      return {
+        offset: run.offset,
+        pages: run.pages,
+        tier: tier !== undefined ? tier.kind : run.tier === TIER_FREE ? 'free' : run.tier === TIER_META ? 'meta' : `tier-${run.tier}`,
+        occupancy: tier !== undefined ? tier.occupancy(run.offset, run.pages) : 0,
+      };
+    });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -538,23 +509,9 @@ export class Heap {
   }
 }
 
-/**
- * Usable bytes of a page run of `bytes` that was asked for `size`: SPEC §3 bounds usableSize
- * by max(roundUp(size, 16), 1.25 × size) up to 1 MiB, so a run rounded up beyond that bound
- * reports the bound; above 1 MiB, the whole run.
- */
-function runUsableBytes(bytes: number, size: number): number {
-  if (size > USABLE_BOUND_MAX) return bytes;
-  return Math.min(bytes, Math.max((size + 15) & ~15, Math.ceil(1.25 * size), 16));
-}
-
-function pagesFor(size: number): number {
-  return size === 0 ? 1 : Math.ceil(size / PAGE_SIZE);
-}
-
 // ---------------------------------------------------------------------------------------------
 
-/** Formats a new heap (in a created growable SharedArrayBuffer unless `memory` is given). */
+/** Formats a new heap (in a created growable SharedArrayBuffer unless `memory` is given) with the composition `tiers`. */
 export function createHeap(options: HeapOptions = {}): Heap {
   if (options === null || typeof options !== 'object') {
     throw new HakmemError(
@@ -562,22 +519,40 @@ export function createHeap(options: HeapOptions = {}): Heap {
       `createHeap(${describeValue(options)}): options must be an object`,
     );
   }
-  const arena = Arena.format(options);
+  rejectUnknownKeys(options, HEAP_OPTION_KEYS, 'createHeap');
+  const { tiers = DEFAULT_TIERS, ...arenaOptions } = options;
+  planTiers(tiers, MAX_BYTES_LIMIT); // every rule but the heap's size, before the memory is touched
+  const arena = Arena.format(arenaOptions);
+  const plan = planTiers(tiers, largestBlock(arena.maxBytes, arena.base));
   arena.threadAttach();
-  return new Heap(arena);
+  for (const t of plan) arena.tierOpen(t.kind, t.minSize, t.maxSize, t.factory.rootWords);
+  return new Heap(
+    arena,
+    plan.map((t) => t.factory),
+  );
 }
 
 /** Joins the heap createHeap formatted in `memory`, with a thread slot of its own. */
 export function attachHeap(memory: HeapMemory, options: AttachOptions = {}): Heap {
+  if (options === null || typeof options !== 'object') {
+    throw new HakmemError(
+      'ERR_INVALID_OPTION',
+      `attachHeap(memory, ${describeValue(options)}): options must be an object`,
+    );
+  }
+  rejectUnknownKeys(options, ATTACH_OPTION_KEYS, 'attachHeap');
   const arena = Arena.attach(memory);
   const heapSafety = arena.strict ? 'strict' : 'fast';
   if (options.safety !== undefined && options.safety !== heapSafety) {
     throw new HakmemError(
       'ERR_INVALID_OPTION',
-      `attachHeap safety ${describeValue(options.safety)} differs from the heap's '${heapSafety}' ` +
+      `attachHeap safety ${describe(options.safety)} differs from the heap's '${heapSafety}' ` +
         '(safety is fixed for every thread by createHeap)',
     );
   }
+  const given: PlannedTier[] | null =
+    options.tiers === undefined ? null : planTiers(options.tiers, largestBlock(arena.maxBytes, arena.base));
+  const factories = factoriesFor(arena, arena.tierList(), given);
   arena.threadAttach();
-  return new Heap(arena);
+  return new Heap(arena, factories);
 }

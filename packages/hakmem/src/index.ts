@@ -1,4 +1,15 @@
-export { HakmemError, type HakmemErrorCode, type HeapMemory } from '@hakmem/page-arena';
+export {
+  HakmemError,
+  type HakmemErrorCode,
+  type HeapMemory,
+  RunTier,
+  runTier,
+  type Tier,
+  type TierFactory,
+  type TierStats,
+} from '@hakmem/page-arena';
+export { type TinyStats, TinyTier, tinyTier } from '@hakmem/superslab';
+export { DEFAULT_TIERS, type TierSpec } from './composition';
 export {
   type AttachOptions,
   attachHeap,
@@ -7,6 +18,5 @@ export {
   type HeapOptions,
   type HeapStats,
   type SnapshotRun,
-  type TierStats,
 } from './heap';
 export { type ElementType, MAX_ALIGNMENT, MIN_ALIGNMENT } from './layout';

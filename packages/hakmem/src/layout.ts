@@ -1,31 +1,20 @@
 /**
- * hakmem umbrella — routing and the little state it keeps.
+ * hakmem umbrella — composition and routing; it keeps no tables of its own.
  *
- * The umbrella owns no tables of its own: every byte of state lives in the layers.
+ *   createHeap({ tiers })                       the composition: tiers in size order, each
+ *     └─► arena.tierOpen(kind, min, max) …      recorded in the arena's tier directory
  *
- *   malloc(size)                       free(ptr)
- *     size ≤ tinyMax ─► TinyTier          ptr ─► arena.pageEntry(ptr) ─► PM_TIER of the page
- *     otherwise       ─► page run            TIER_TINY ─► TinyTier.free (own slab: cache push;
- *                        (TIER_RUN)                       other thread's slab: remote list)
- *                                            TIER_RUN  ─► arena.freeRun (run head only)
- *                                            TIER_FREE ─► ERR_DOUBLE_FREE (page-aligned) or
- *                                                         ERR_INVALID_POINTER
- *                                            other     ─► ERR_INVALID_POINTER
+ *   malloc(size)                               free(ptr)
+ *     size ≤ first tier's max ─► first.malloc     first.freeOwned(ptr) ─► done (the tiny tier:
+ *     otherwise ─► the tier whose range holds it                          this thread's block)
+ *                                                otherwise page map ─► tier id ─► tier.free
+ *                                                TIER_FREE (page-aligned) ─► ERR_DOUBLE_FREE
+ *                                                anything else ─► ERR_INVALID_POINTER
  *
- * Page runs (TIER_RUN): a block of n bytes above the tiny tier is a run of ceil(n / 64 KiB)
- * pages; its usable size is the whole run. The block starts at the run's first byte, so a
- * valid pointer is page-aligned and the page is a run head (PM_FLAG_HEAD). Runs need no
- * metadata beyond the page map; their live counts for `stats()` come from walking it.
- *
- * Threads: each `Heap` object belongs to one thread (its own `Arena` instance, views and
- * tier state). `createHeap` formats and attaches; `attachHeap` attaches; `detach` flushes
- * the thread's caches and releases its slot; `reclaimThread` does the same for a dead
- * thread from any other thread, after breaking any lock it held.
- *
- * Invariants (checked by `Heap.check()` through the layers):
- * - every committed page is covered by exactly one run (arena);
- * - a TIER_RUN run is one live user block;
- * - a TIER_TINY page belongs to a SuperSlab whose slabs the tiny tier validates.
+ * Threads: each `Heap` object belongs to one thread (its own `Arena` instance, views and tier
+ * handles). `attachHeap` rebuilds the composition from the directory (built-in kinds, or the
+ * `tiers` it is given, which must match). `detach` detaches every tier and releases the slot;
+ * `reclaimThread` breaks the dead thread's locks, reclaims it in every tier, releases its slot.
  */
 
 /** Element types accepted by `mallocAs`, with their typed-array constructors' element sizes. */

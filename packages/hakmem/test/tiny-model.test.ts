@@ -78,7 +78,7 @@ describe('tiny tier through the Heap API, against a model', () => {
               heap.check();
             }
             const tinyLive = [...live.values()].filter((b) => b.size <= 1024).length;
-            expect(heap.stats().tiers.tiny.liveBlocks).toBe(tinyLive);
+            expect(heap.stats().tiers.tiny!.liveBlocks).toBe(tinyLive);
             for (const [p, b] of live) {
               expect(intact(p, b.size, b.seed)).toBe(true);
               heap.free(p);

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHeap, type Heap } from '../src/index';
+import { createHeap, type Heap, type TinyStats } from '../src/index';
 
 const WORKER = new URL('./tiny-worker.mjs', import.meta.url);
 const MiB = 2 ** 20;
@@ -46,21 +46,21 @@ describe('tiny tier under workers', () => {
     const requested = filled.reduce((a, r) => a + (r.requested as number), 0);
     const blocks = filled.reduce((a, r) => a + (r.count as number), 0);
     const st = heap.stats();
-    expect(st.tiers.tiny.liveBlocks).toBe(blocks);
+    expect(st.tiers.tiny!.liveBlocks).toBe(blocks);
     expect(st.committedBytes).toBe(maxBytes);
     // Held as requested bytes, counting every byte of the heap (header, metadata, partly used
     // slabs, caches and size-class rounding are the losses).
     expect(requested / maxBytes).toBeGreaterThanOrEqual(0.85);
     heap.check();
     await Promise.all(team.map((w) => ask(w, { op: 'verifyFree' })));
-    expect(heap.stats().tiers.tiny.liveBlocks).toBe(0);
+    expect(heap.stats().tiers.tiny!.liveBlocks).toBe(0);
     heap.check();
     await Promise.all(team.map((w) => ask(w, { op: 'detach' })));
-    expect(heap.stats().tiers.tiny.liveBlocks).toBe(0);
+    expect(heap.stats().tiers.tiny!.liveBlocks).toBe(0);
     heap.check();
     // everything can come back
     expect(heap.trim()).toBeGreaterThan(0);
-    expect(heap.stats().tiers.tiny.superslabs).toBe(0);
+    expect((heap.stats().tiers.tiny as TinyStats).superslabs).toBe(0);
     heap.check();
     console.log(
       `fill: ${blocks} blocks, ${(requested / MiB).toFixed(2)} MiB requested = ${((100 * requested) / maxBytes).toFixed(1)} % of maxBytes`,
@@ -81,13 +81,13 @@ describe('tiny tier under workers', () => {
     expect(made.produced).toBe(count);
     expect(used.consumed).toBe(count);
     const st = heap.stats();
-    expect(st.tiers.tiny.liveBlocks).toBe(0);
+    expect(st.tiers.tiny!.liveBlocks).toBe(0);
     // ~100 MiB went through; remote frees were reused, so the tier stayed small
-    expect(st.tiers.tiny.superslabs).toBeLessThanOrEqual(4);
+    expect((st.tiers.tiny as TinyStats).superslabs).toBeLessThanOrEqual(4);
     heap.check();
     await Promise.all([ask(producer, { op: 'detach' }), ask(consumer, { op: 'detach' })]);
     heap.check();
-    expect(heap.stats().tiers.tiny.liveBlocks).toBe(0);
+    expect(heap.stats().tiers.tiny!.liveBlocks).toBe(0);
   });
 
   it('a worker terminated mid-run is reclaimed: nothing lost beyond the blocks in flight', async () => {
@@ -115,7 +115,7 @@ describe('tiny tier under workers', () => {
       expect(freed).toBeGreaterThan(0);
       // at most the one block between malloc and its record (or between unrecord and free)
       const st = heap.stats();
-      expect(st.tiers.tiny.liveBlocks).toBeLessThanOrEqual(trial + 1);
+      expect(st.tiers.tiny!.liveBlocks).toBeLessThanOrEqual(trial + 1);
       heap.check();
     }
     heap.trim();
