@@ -1,5 +1,4 @@
 import {
-  type Arena,
   type ArenaTier,
   HakmemError,
   PAGE_SIZE,
@@ -69,9 +68,11 @@ export function planTiers(tiers: unknown, largestBlock: number): PlannedTier[] {
   for (let i = 0; i < tiers.length; i++) {
     const spec = tiers[i] as unknown;
     const at = `tiers[${i}]`;
-    if (typeof spec !== 'object' || spec === null) throw invalid(`${at} ${describeValue(spec)} is not an object { tier, maxSize? }`);
+    if (typeof spec !== 'object' || spec === null)
+      throw invalid(`${at} ${describeValue(spec)} is not an object { tier, maxSize? }`);
     for (const key of Object.keys(spec)) {
-      if (key !== 'tier' && key !== 'maxSize') throw invalid(`${at}: unknown key ${JSON.stringify(key)} (known: tier, maxSize)`);
+      if (key !== 'tier' && key !== 'maxSize')
+        throw invalid(`${at}: unknown key ${JSON.stringify(key)} (known: tier, maxSize)`);
     }
     const { tier: factory, maxSize } = spec as { tier?: unknown; maxSize?: unknown };
     if (!isFactory(factory)) {
@@ -109,7 +110,9 @@ export function planTiers(tiers: unknown, largestBlock: number): PlannedTier[] {
 }
 
 /** A composition as one line, for error messages: `tiny 0..1024, run 1025..1073610752`. */
-export function describeTiers(tiers: ReadonlyArray<{ kind: string; minSize: number; maxSize: number }>): string {
+export function describeTiers(
+  tiers: ReadonlyArray<{ kind: string; minSize: number; maxSize: number }>,
+): string {
   return tiers.map((t) => `${t.kind} ${t.minSize}..${t.maxSize}`).join(', ');
 }
 
@@ -118,9 +121,15 @@ export function describeTiers(tiers: ReadonlyArray<{ kind: string; minSize: numb
  * which must then match the heap's exactly) or the built-in ones. ERR_HEAP_INCOMPATIBLE naming
  * both sides on a mismatch or a kind nobody provides.
  */
-export function factoriesFor(arena: Arena, recorded: ArenaTier[], given: PlannedTier[] | null): TierFactory[] {
+export function factoriesFor(
+  recorded: ArenaTier[],
+  given: PlannedTier[] | null,
+): TierFactory[] {
   if (recorded.length === 0) {
-    throw new HakmemError('ERR_HEAP_INCOMPATIBLE', 'attachHeap: the heap in this memory has no tiers (it was not formatted by createHeap)');
+    throw new HakmemError(
+      'ERR_HEAP_INCOMPATIBLE',
+      'attachHeap: the heap in this memory has no tiers (it was not formatted by createHeap)',
+    );
   }
   if (given !== null) {
     const same =

@@ -10,10 +10,10 @@ import {
   PM_TIER,
   PM_TIER_MASK,
   rejectUnknownKeys,
-  type Tier,
-  type TierFactory,
   TIER_FREE,
   TIER_META,
+  type Tier,
+  type TierFactory,
   type TierStats,
 } from '@hakmem/page-arena';
 import {
@@ -78,7 +78,15 @@ type AnyTypedArray =
   | BigInt64Array
   | BigUint64Array;
 
-const HEAP_OPTION_KEYS: readonly string[] = ['memory', 'base', 'initialBytes', 'maxBytes', 'shared', 'safety', 'tiers'];
+const HEAP_OPTION_KEYS: readonly string[] = [
+  'memory',
+  'base',
+  'initialBytes',
+  'maxBytes',
+  'shared',
+  'safety',
+  'tiers',
+];
 const ATTACH_OPTION_KEYS: readonly string[] = ['safety', 'tiers'];
 
 /**
@@ -477,7 +485,14 @@ export class Heap {
       return {
         offset: run.offset,
         pages: run.pages,
-        tier: tier !== undefined ? tier.kind : run.tier === TIER_FREE ? 'free' : run.tier === TIER_META ? 'meta' : `tier-${run.tier}`,
+        tier:
+          tier !== undefined
+            ? tier.kind
+            : run.tier === TIER_FREE
+              ? 'free'
+              : run.tier === TIER_META
+                ? 'meta'
+                : `tier-${run.tier}`,
         occupancy: tier !== undefined ? tier.occupancy(run.offset, run.pages) : 0,
       };
     });
@@ -552,7 +567,7 @@ export function attachHeap(memory: HeapMemory, options: AttachOptions = {}): Hea
   }
   const given: PlannedTier[] | null =
     options.tiers === undefined ? null : planTiers(options.tiers, largestBlock(arena.maxBytes, arena.base));
-  const factories = factoriesFor(arena, arena.tierList(), given);
+  const factories = factoriesFor(arena.tierList(), given);
   arena.threadAttach();
   return new Heap(arena, factories);
 }

@@ -68,7 +68,6 @@ import {
   PM_TIER,
   PM_TIER_MASK,
   TD_KIND,
-  TD_KIND_WORDS,
   TD_MAX,
   TD_MIN,
   TD_ROOT,
@@ -206,13 +205,7 @@ export class Arena {
   private seenGrowth = -1;
   private lockDepth = 0;
 
-  private constructor(
-    memory: HeapMemory,
-    kind: number,
-    base: number,
-    maxPages: number,
-    strict: boolean,
-  ) {
+  private constructor(memory: HeapMemory, kind: number, base: number, maxPages: number, strict: boolean) {
     this.memory = memory;
     this.kind = kind;
     this.wasm = kind === MEMORY_WASM || kind === MEMORY_WASM_SHARED;

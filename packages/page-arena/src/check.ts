@@ -23,6 +23,9 @@ import {
   HDR_THREAD_FREE,
   HDR_THREAD_HIGH,
   HDR_THREAD_LIVE,
+  HDR_TIER_CAP,
+  HDR_TIER_COUNT,
+  HDR_TIER_DIR,
   HDR_VERSION,
   HEAP_MAGIC,
   LAYOUT_VERSION,
@@ -57,9 +60,6 @@ import {
   TR_STATE,
   TR_TIER_SLOTS,
   TR_TIER_WORDS,
-  HDR_TIER_CAP,
-  HDR_TIER_COUNT,
-  HDR_TIER_DIR,
 } from './layout';
 
 function corrupted(detail: string): HakmemError {
@@ -131,8 +131,7 @@ export function arenaCheckLocked(arena: Arena): void {
     const at = `run at page ${page} (offset ${page * PAGE_SIZE})`;
     if ((word & PM_FLAG_HEAD) === 0)
       throw corrupted(`page ${page} should head a run but has no head flag (word ${word})`);
-    if (word >>> 9 !== 0)
-      throw corrupted(`${at} has tier word ${word}, not a tier id with the head flag`);
+    if (word >>> 9 !== 0) throw corrupted(`${at} has tier word ${word}, not a tier id with the head flag`);
     if (pages < 1 || page + pages > end)
       throw corrupted(`${at} has length ${pages} pages, beyond the committed end ${end}`);
     if (u32[e + PM_HEAD_PAGE] !== page)
@@ -273,7 +272,9 @@ export function arenaCheckLocked(arena: Arena): void {
       const slots = i32[record + TR_TIER_SLOTS]!;
       if (state === 0) throw corrupted(`free thread id ${id} still names a tier-words block`);
       if (slots < 1 || block * 4 <= base || (block + slots * TIER_THREAD_WORDS) * 4 > end * PAGE_SIZE)
-        throw corrupted(`thread ${id}'s tier-words block (${slots} tiers at ${block * 4}) is outside the heap`);
+        throw corrupted(
+          `thread ${id}'s tier-words block (${slots} tiers at ${block * 4}) is outside the heap`,
+        );
       if (!metaPages.has(Math.floor((block * 4) / PAGE_SIZE)))
         throw corrupted(`thread ${id}'s tier-words block at ${block * 4} is not metaAlloc memory`);
     }
@@ -295,7 +296,12 @@ export function arenaCheckLocked(arena: Arena): void {
   const tierCount = hdr[HDR_TIER_COUNT]!;
   const tierCap = hdr[HDR_TIER_CAP]!;
   const dir = hdr[HDR_TIER_DIR]!;
-  if (tierCount < 0 || tierCount > tierCap || tierCount > TIER_LAST - TIER_FIRST + 1 || (tierCap > 0) !== (dir !== 0))
+  if (
+    tierCount < 0 ||
+    tierCount > tierCap ||
+    tierCount > TIER_LAST - TIER_FIRST + 1 ||
+    tierCap > 0 !== (dir !== 0)
+  )
     throw corrupted(`tier directory: ${tierCount} tiers of ${tierCap} at ${dir * 4}`);
   if (dir !== 0 && !metaPages.has(Math.floor((dir * 4) / PAGE_SIZE)))
     throw corrupted(`tier directory at ${dir * 4} is not metaAlloc memory`);
@@ -310,7 +316,9 @@ export function arenaCheckLocked(arena: Arena): void {
     if (i32[e + TD_MIN]! < 0 || u32[e + TD_MAX]! < i32[e + TD_MIN]!)
       throw corrupted(`tier ${id} ('${kind}') has size range ${i32[e + TD_MIN]}..${u32[e + TD_MAX]}`);
     if (words < 1 || root * 4 <= base || (root + words) * 4 > end * PAGE_SIZE)
-      throw corrupted(`tier ${id} ('${kind}') has its root of ${words} words at ${root * 4}, outside the heap`);
+      throw corrupted(
+        `tier ${id} ('${kind}') has its root of ${words} words at ${root * 4}, outside the heap`,
+      );
   }
 
   // Registered lock words.

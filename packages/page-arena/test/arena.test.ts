@@ -22,7 +22,7 @@ const META = TIER_META;
 const TIER_TINY = 2;
 const TIER_BIG = 5;
 const RUN = 6;
-const TIER_RUN = RUN;
+const _TIER_RUN = RUN;
 
 /** A small heap: header page 0, pages 1..15 free, may grow to 64 pages. */
 function small(initialPages = 16, maxPages = 64): Arena {
@@ -281,7 +281,11 @@ describe('runs', () => {
       );
     }
     for (const tier of [TIER_FREE, TIER_META, 256, 2.5]) {
-      expectCode(() => a.allocRun(1, tier), 'ERR_INVALID_OPTION', /allocRun: tier .* is not a tier id 2..255/);
+      expectCode(
+        () => a.allocRun(1, tier),
+        'ERR_INVALID_OPTION',
+        /allocRun: tier .* is not a tier id 2..255/,
+      );
     }
     expect(a.allocRun(64, RUN)).toBe(0);
     expect(a.allocRun(1e6, RUN)).toBe(0);

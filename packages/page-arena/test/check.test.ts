@@ -23,6 +23,7 @@ const TIER_RUN = 6;
 function someRoot(a: Arena, kind = 'test'): number {
   return a.tierInfo(a.tierOpen(kind, 0, 100, 64)).root;
 }
+
 import {
   HDR_BIN_BITMAP,
   HDR_FREE_RUNS,
@@ -32,7 +33,6 @@ import {
   HDR_META_HEADS,
   HDR_PAGES_BY_TIER,
   HDR_THREAD_LIVE,
-  HEADER_WORDS,
 } from '../src/layout';
 import { expectCode } from './helpers';
 
@@ -135,7 +135,11 @@ describe('mutex over any i32 word', () => {
     expect(a.tierOpen('kind-7', 70, 79, 16)).toBe(9);
     expect(a.tierInfo(9)).toMatchObject({ kind: 'kind-7', minSize: 70, maxSize: 79 });
     a.check();
-    expectCode(() => a.tierOpen('kind-7', 0, 79, 16), 'ERR_HEAP_INCOMPATIBLE', /serves sizes 70..79, not 0..79/);
+    expectCode(
+      () => a.tierOpen('kind-7', 0, 79, 16),
+      'ERR_HEAP_INCOMPATIBLE',
+      /serves sizes 70..79, not 0..79/,
+    );
     expectCode(() => a.tierOpen('Bad Kind', 0, 1, 1), 'ERR_INVALID_OPTION', /tier kind "Bad Kind"/);
     expectCode(() => a.tierOpen('x', 5, 1, 1), 'ERR_INVALID_OPTION', /size range/);
     expectCode(() => a.tierInfo(1), 'ERR_INVALID_OPTION', /tier id 1 is not in this heap's directory/);

@@ -1,8 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Arena, mutexOwner, PAGE_SIZE } from '../src/index';
-import { LOCK_WAITERS } from '../src/layout';
-import { HDR_LOCK } from '../src/layout';
+import { HDR_LOCK, LOCK_WAITERS } from '../src/layout';
 
 /** A word nobody writes: sleeping on it yields the main thread for a millisecond while polling. */
 const nap = new Int32Array(new SharedArrayBuffer(4));

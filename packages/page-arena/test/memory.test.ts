@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Arena, PAGE_SIZE, TIER_FREE, TIER_META } from '../src/index';
 
 const TIER_RUN = 6;
+
 import { expectCode, runsOf, stateOf } from './helpers';
 
 const P = PAGE_SIZE;

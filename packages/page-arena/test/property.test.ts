@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Arena, HakmemError, PAGE_SIZE, TIER_FREE, TIER_META } from '../src/index';
 
 const TIER_RUN = 6;
+
 import { runsOf } from './helpers';
 
 const P = PAGE_SIZE;

@@ -1,8 +1,8 @@
 import { Arena, HakmemError, PM_DESC, PM_TIER, RunTier } from '@hakmem/page-arena';
-import { SL_OWNER } from './layout';
-import { TINY_CLASS_COUNT, TINY_CLASS_SIZE } from './size-classes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SL_OWNER } from './layout';
+import { TINY_CLASS_COUNT, TINY_CLASS_SIZE } from './size-classes';
 import { TinyTier } from './tiny-tier';
 
 const MiB = 2 ** 20;

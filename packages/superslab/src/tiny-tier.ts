@@ -68,9 +68,7 @@ if (
   Tiny.CcShift !== CC_SHIFT ||
   Tiny.Max !== TINY_MAX_SIZE
 ) {
-  throw new Error(
-    'tiny-tier: the inlined layout offsets differ from the slab layout or @hakmem/tls-cache',
-  );
+  throw new Error('tiny-tier: the inlined layout offsets differ from the slab layout or @hakmem/tls-cache');
 }
 
 export interface TinyClassStats {
@@ -264,7 +262,10 @@ export class TinyTier implements Tier {
    * with nothing changed.
    */
   free(ptr: number): void {
-    const ok = typeof ptr === 'number' && ptr >>> 0 === ptr && (this.strict ? this.tinyFreeStrict(ptr) : this.tinyFreeFast(ptr));
+    const ok =
+      typeof ptr === 'number' &&
+      ptr >>> 0 === ptr &&
+      (this.strict ? this.tinyFreeStrict(ptr) : this.tinyFreeFast(ptr));
     if (!ok) throw this.tinyNotMine('free', ptr);
   }
 
@@ -420,7 +421,10 @@ export class TinyTier implements Tier {
   /** The error for a pointer that is not in this tier's pages (or a detached handle). */
   private tinyNotMine(op: string, ptr: number): HakmemError {
     if (this.records === 0) {
-      return new HakmemError('ERR_INVALID_THREAD', `tiny ${op}(${describeValue(ptr)}): this handle was detached`);
+      return new HakmemError(
+        'ERR_INVALID_THREAD',
+        `tiny ${op}(${describeValue(ptr)}): this handle was detached`,
+      );
     }
     return new HakmemError(
       'ERR_INVALID_POINTER',

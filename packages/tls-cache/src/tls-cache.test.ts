@@ -102,7 +102,8 @@ class StrictBackend extends TestBackend {
   }
 
   override cacheCheckIn(cls: number, ptr: number): void {
-    if (this.out.get(ptr) !== cls) throw new HakmemError('ERR_INVALID_POINTER', `${ptr} is not a class-${cls} block`);
+    if (this.out.get(ptr) !== cls)
+      throw new HakmemError('ERR_INVALID_POINTER', `${ptr} is not a class-${cls} block`);
     if (!this.live.delete(ptr)) throw new HakmemError('ERR_DOUBLE_FREE', `${ptr} is not live`);
   }
 }
@@ -112,7 +113,13 @@ function setup(budgetBytes?: number, pages = 64) {
   arena.threadAttach();
   const backend = new TestBackend(arena, pages);
   const rootWord = arena.tierInfo(backend.tier).root;
-  const cache = new TlsCache(arena, backend, { tier: backend.tier, threadWord: 0, classSizes: SIZES, rootWord, budgetBytes });
+  const cache = new TlsCache(arena, backend, {
+    tier: backend.tier,
+    threadWord: 0,
+    classSizes: SIZES,
+    rootWord,
+    budgetBytes,
+  });
   return { arena, backend, cache, rootWord };
 }
 
@@ -131,18 +138,21 @@ describe('TlsCache', () => {
     const backend = new TestBackend(arena, 1);
     const rootWord = arena.tierInfo(backend.tier).root;
     const tier = backend.tier;
-    expect(codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: SIZES, rootWord }))).toBe(
-      'ERR_INVALID_THREAD',
-    );
-    arena.threadAttach();
-    expect(codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 4, classSizes: SIZES, rootWord }))).toBe(
-      'ERR_INVALID_OPTION',
-    );
-    expect(codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: [], rootWord }))).toBe(
-      'ERR_INVALID_OPTION',
-    );
     expect(
-      codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: SIZES, rootWord, budgetBytes: -1 })),
+      codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: SIZES, rootWord })),
+    ).toBe('ERR_INVALID_THREAD');
+    arena.threadAttach();
+    expect(
+      codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 4, classSizes: SIZES, rootWord })),
+    ).toBe('ERR_INVALID_OPTION');
+    expect(
+      codeOf(() => new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: [], rootWord })),
+    ).toBe('ERR_INVALID_OPTION');
+    expect(
+      codeOf(
+        () =>
+          new TlsCache(arena, backend, { tier, threadWord: 0, classSizes: SIZES, rootWord, budgetBytes: -1 }),
+      ),
     ).toBe('ERR_INVALID_OPTION');
   });
 
@@ -267,7 +277,12 @@ describe('TlsCache', () => {
 
     const other = Arena.attach(arena.memory);
     const dead = other.threadAttach();
-    const theirs = new TlsCache(other, backend, { tier: backend.tier, threadWord: 0, classSizes: SIZES, rootWord });
+    const theirs = new TlsCache(other, backend, {
+      tier: backend.tier,
+      threadWord: 0,
+      classSizes: SIZES,
+      rootWord,
+    });
     const held = [theirs.cachePop(2), theirs.cachePop(2), theirs.cachePop(0)];
     const cachedByDead = theirs.cacheCount(2) + theirs.cacheCount(0);
     expect(cachedByDead).toBeGreaterThan(0);

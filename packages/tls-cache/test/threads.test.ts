@@ -17,7 +17,12 @@ describe('TlsCache under workers', () => {
     arena.threadAttach();
     const backend = new PoolBackend(arena);
     const rootWord = backend.root + CACHE_ROOT_WORD;
-    const cache = new TlsCache(arena, backend, { tier: backend.tier, threadWord: 0, classSizes: SIZES, rootWord });
+    const cache = new TlsCache(arena, backend, {
+      tier: backend.tier,
+      threadWord: 0,
+      classSizes: SIZES,
+      rootWord,
+    });
     const slots = 2000;
     const tables = [0, 1, 2].map(() => new SharedArrayBuffer((2 * slots + 1) * 4));
     const team = tables.map((table, k) => {
