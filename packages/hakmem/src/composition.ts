@@ -1,10 +1,4 @@
-import {
-  type ArenaTier,
-  HakmemError,
-  PAGE_SIZE,
-  runTier,
-  type TierFactory,
-} from '@hakmem/page-arena';
+import { type ArenaTier, HakmemError, PAGE_SIZE, runTier, type TierFactory } from '@hakmem/page-arena';
 import { TINY_MAX_SIZE, tinyTier } from '@hakmem/superslab';
 import { describeValue } from './validate';
 
@@ -121,10 +115,7 @@ export function describeTiers(
  * which must then match the heap's exactly) or the built-in ones. ERR_HEAP_INCOMPATIBLE naming
  * both sides on a mismatch or a kind nobody provides.
  */
-export function factoriesFor(
-  recorded: ArenaTier[],
-  given: PlannedTier[] | null,
-): TierFactory[] {
+export function factoriesFor(recorded: ArenaTier[], given: PlannedTier[] | null): TierFactory[] {
   if (recorded.length === 0) {
     throw new HakmemError(
       'ERR_HEAP_INCOMPATIBLE',
