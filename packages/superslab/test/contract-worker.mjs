@@ -94,7 +94,11 @@ const handlers = {
   },
   /** The cross-thread cases one at a time: a second remote free before and after the owner collects. */
   cross({ p }) {
-    return { first: codeOf(() => tiny.free(p)), second: codeOf(() => tiny.free(p)), interior: codeOf(() => tiny.free(p + 16)) };
+    return {
+      first: codeOf(() => tiny.free(p)),
+      second: codeOf(() => tiny.free(p)),
+      interior: codeOf(() => tiny.free(p + 16)),
+    };
   },
   /** Payload ping-pong: blocks from `table` (another thread's) are checked and freed here. */
   take({ table, count, size }) {

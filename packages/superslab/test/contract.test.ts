@@ -122,7 +122,10 @@ describe('a tiny-only allocator from the layer packages, across workers', () => 
       const count = 3000;
       const ta = new SharedArrayBuffer(count * 4);
       const tb = new SharedArrayBuffer(count * 4);
-      await Promise.all([a.call('give', { count, size, table: ta }), b.call('give', { count, size, table: tb })]);
+      await Promise.all([
+        a.call('give', { count, size, table: ta }),
+        b.call('give', { count, size, table: tb }),
+      ]);
       const [fromA, fromB] = await Promise.all([
         b.call('take', { table: ta, count, size }),
         a.call('take', { table: tb, count, size }),
