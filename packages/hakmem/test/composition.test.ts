@@ -181,7 +181,7 @@ describe('one owner of the views', () => {
       }
       expect(new Set([first, ...blocks]).size).toBe(2001);
       expect(heap.u8.subarray(first, first + 100).every((b) => b === 0x11)).toBe(true);
-      blocks.forEach((p, i) => expect(heap.u8[p + 99]).toBe(i & 0xff));
+      expect(blocks.map((p) => heap.u8[p + 99])).toEqual(blocks.map((_, i) => i & 0xff));
       for (const p of [first, big, ...blocks]) heap.free(p);
       heap.check();
       expect(heap.stats().liveBlocks).toBe(0);
@@ -204,7 +204,7 @@ describe('one owner of the views', () => {
         return p;
       });
       expect(heap.u8.subarray(keep, keep + 64).every((b) => b === 0x22)).toBe(true);
-      again.forEach((p, i) => expect(heap.u8[p + 199]).toBe(i & 0xff));
+      expect(again.map((p) => heap.u8[p + 199])).toEqual(again.map((_, i) => i & 0xff));
       for (const p of [keep, ...again]) heap.free(p);
       heap.check();
     });
