@@ -31,8 +31,9 @@ const TYPES: Record<string, string> = {
 };
 
 function rawFile(pathname: string): string | undefined {
-  if (pathname === '/static/hakmem.js') return HAKMEM_BROWSER;
-  if (pathname === '/static/hakmem.js.map') return `${HAKMEM_BROWSER}.map`;
+  // hakmem.js (and its source map) beside any page under /static/ is the self-contained build.
+  if (pathname.startsWith('/static/') && pathname.endsWith('/hakmem.js')) return HAKMEM_BROWSER;
+  if (pathname.startsWith('/static/') && pathname.endsWith('/hakmem.js.map')) return `${HAKMEM_BROWSER}.map`;
   for (const [prefix, dir] of Object.entries(RAW)) {
     if (!pathname.startsWith(prefix)) continue;
     const file = normalize(join(dir, decodeURIComponent(pathname.slice(prefix.length))));

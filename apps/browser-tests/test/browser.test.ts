@@ -53,6 +53,12 @@ describe('hakmem in Chromium', () => {
     await scenario('/vite-app/index.html');
   });
 
+  it('the README’s page and worker, as written there (hakmem.js served beside them)', async () => {
+    const page = await commands.openPage('/static/readme/index.html');
+    expect(page.errors).toEqual([]);
+    expect(page.result).toEqual({ text: 'hello', liveBlocks: 0 });
+  });
+
   it('a page that is not cross-origin isolated: a clear error for a shared heap; shared: false works', async () => {
     const page = await commands.openPage('/no-coi/index.html');
     expect(page.errors).toEqual([]);
