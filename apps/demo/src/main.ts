@@ -1,6 +1,6 @@
 // The demo page: benchmarks hakmem, @thi.ng/malloc and new Uint8Array in Web Workers, and
 // draws hakmem's heap (heap.snapshot(): its pages by tier and occupancy) live as they run.
-import { createHeap, type Heap, type SnapshotRun } from 'hakmem';
+import { createHeap, type Heap } from 'hakmem';
 import type { AllocatorName, BenchReply, BenchRequest } from './workload';
 
 const MiB = 2 ** 20;
@@ -29,7 +29,8 @@ export interface PhaseResult {
   opsPerSecond: number;
 }
 
-const TIER_COLORS: Record<SnapshotRun['tier'], [number, number, number]> = {
+/** Colours by `SnapshotRun['tier']`: 'free', 'meta' or a tier's kind (others: OTHER_TIER). */
+const TIER_COLORS: Record<string, [number, number, number]> = {
   free: [236, 239, 243],
   meta: [120, 128, 140],
   tiny: [37, 99, 235],
@@ -38,6 +39,7 @@ const TIER_COLORS: Record<SnapshotRun['tier'], [number, number, number]> = {
   big: [234, 88, 12],
   run: [234, 88, 12],
 };
+const OTHER_TIER: [number, number, number] = [13, 148, 136];
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -59,7 +61,7 @@ function drawHeap(canvas: HTMLCanvasElement, heap: Heap): Record<string, number>
   const pagesByTier: Record<string, number> = {};
   for (const run of runs) {
     pagesByTier[run.tier] = (pagesByTier[run.tier] ?? 0) + run.pages;
-    const [r, g, b] = TIER_COLORS[run.tier];
+    const [r, g, b] = TIER_COLORS[run.tier] ?? OTHER_TIER;
     const fill = run.tier === 'free' || run.tier === 'meta' ? 1 : 0.25 + 0.75 * run.occupancy;
     ctx.fillStyle = `rgb(${Math.round(255 - (255 - r) * fill)}, ${Math.round(255 - (255 - g) * fill)}, ${Math.round(255 - (255 - b) * fill)})`;
     const start = (run.offset - first) / PAGE;
