@@ -13,6 +13,7 @@ import {
   R_ABANDONED,
   R_AVAIL_HEAD,
   R_AVAIL_TAIL,
+  R_CACHE_ROOT,
   R_EMPTY_SS,
   R_LOCK,
   R_LOCK_REG,
@@ -61,6 +62,7 @@ import {
   TS_PARTIAL,
   TS_THREAD,
   TS_WORDS,
+  TW_CACHE,
   TW_SLABS,
 } from './layout';
 import {
@@ -117,6 +119,10 @@ export class Superslab {
   readonly tier: number;
   /** i32 index of the tier root. */
   readonly root: number;
+  /** Where a cache in front of these slabs keeps its state: its root word (counters of departed threads) … */
+  readonly cacheRoot: number;
+  /** … and its per-thread word of the tier (see @hakmem/tls-cache's `rootWord` and `threadWord`). */
+  readonly cacheThreadWord = TW_CACHE;
   /** i32 index of this thread's area (0 after detach). */
   area: number;
   /** Length of the chain the last cacheRefill returned. */
@@ -150,6 +156,7 @@ export class Superslab {
     arena.refresh();
     this.tier = tier ?? superslabOpenTier(arena);
     this.root = arena.tierInfo(this.tier).root;
+    this.cacheRoot = this.root + R_CACHE_ROOT;
     if (Atomics.load(this.i32, this.root + R_LOCK_REG) === 0) {
       // Registered so arena.breakLocksOf (reclaimThread) frees it if a thread dies holding it.
       arena.registerLock(this.root + R_LOCK);

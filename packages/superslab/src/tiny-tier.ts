@@ -9,18 +9,7 @@ import {
   type TierFactory,
 } from '@hakmem/page-arena';
 import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from '@hakmem/tls-cache';
-import {
-  R_CACHE_ROOT,
-  ROOT_WORDS,
-  SL_BITMAP,
-  SL_CARVED,
-  SL_CLASS,
-  SL_INV,
-  SL_SHIFT,
-  SL_START,
-  SL_USED,
-  TW_CACHE,
-} from './layout';
+import { ROOT_WORDS, SL_BITMAP, SL_CARVED, SL_CLASS, SL_INV, SL_SHIFT, SL_START, SL_USED } from './layout';
 import {
   TINY_CLASS_BY_SIZE8,
   TINY_CLASS_COUNT,
@@ -144,9 +133,9 @@ export class TinyTier implements Tier {
     this.maxSize = info.maxSize;
     this.cache = new TlsCache(arena, this.slabs, {
       tier: this.id,
-      threadWord: TW_CACHE,
+      threadWord: this.slabs.cacheThreadWord,
       classSizes: TINY_CLASS_SIZE,
-      rootWord: this.slabs.root + R_CACHE_ROOT,
+      rootWord: this.slabs.cacheRoot,
     });
     this.records = this.cache.records;
     this.owned = this.slabs.owned;

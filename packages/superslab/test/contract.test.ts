@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { Arena } from '@hakmem/page-arena';
+import { Arena, type HeapMemory } from '@hakmem/page-arena';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TinyTier } from '../src/index';
 
@@ -17,7 +17,7 @@ afterEach(async () => {
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
 
 /** A worker on the memory, with a call(op, args) that resolves with its reply. */
-async function spawn(memory: SharedArrayBuffer | WebAssembly.Memory) {
+async function spawn(memory: HeapMemory) {
   const w = new Worker(WORKER, { workerData: { memory } });
   workers.push(w);
   let next = 1;
