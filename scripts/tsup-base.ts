@@ -17,7 +17,14 @@ export function libraryBuild(entry: string[] = ['src/index.ts']): Options[] {
     clean: false,
   };
   return [
-    { ...common, outDir: 'dist', dts: true, define: { __DEV__: 'false' }, minifySyntax: true },
+    {
+      ...common,
+      outDir: 'dist',
+      // Members marked @internal are not part of a package's published contract.
+      dts: { compilerOptions: { stripInternal: true } },
+      define: { __DEV__: 'false' },
+      minifySyntax: true,
+    },
     { ...common, outDir: 'dist/dev', dts: false, define: { __DEV__: 'true' } },
   ];
 }

@@ -134,6 +134,7 @@ export class Superslab {
    * owns (d, the descriptor's i32 index, is a multiple of 16, so this is ≥ 32), else 0. The
    * fast paths find a block's slab and class here with one load and know it is theirs.
    */
+  /** @internal */
   readonly owned: Int32Array;
   private reclaimed: number[] = [];
   private checkMarks: Map<number, Uint8Array> | null = null;
@@ -283,7 +284,7 @@ export class Superslab {
     return this.slabUsableSize(ptr, this.u32[entry + PM_DESC]! >>> 2);
   }
 
-  /** usableSize for a known slab descriptor `d` (i32 index). */
+  /** @internal usableSize for a known slab descriptor `d` (i32 index). */
   slabUsableSize(ptr: number, d: number): number {
     if (d >= this.i32.length) this.slabRefreshViews();
     const i32 = this.i32;
@@ -304,7 +305,7 @@ export class Superslab {
     return TINY_CLASS_SIZE[cls]!;
   }
 
-  /**
+  /** @internal
    * Block index of `ptr` in slab `d` of class `cls`, -1 when it is not the start of a carved
    * block. The slab's carve mark is the owner's plain word: another thread reading it may see
    * an older value, which only makes a racing (invalid) free look invalid.
@@ -331,7 +332,7 @@ export class Superslab {
     );
   }
 
-  /** Strict: sets the alloc bit of a block from a free list about to be handed out (validated: ERR_HEAP_CORRUPTED). */
+  /** @internal Strict: sets the alloc bit of a block from a free list about to be handed out (validated: ERR_HEAP_CORRUPTED). */
   slabMarkLive(p: number, cls: number): void {
     const d = this.slabCheckListBlock(p, cls, 'handed out');
     const idx = this.slabBlockIndex(d, cls, p);
@@ -339,7 +340,7 @@ export class Superslab {
     this.i32[w] = this.i32[w]! | (1 << (idx & 31));
   }
 
-  /**
+  /** @internal
    * Validates a block taken from one of this thread's free lists: in a tiny slab of class
    * `cls` owned by this thread, on the class grid, carved, and (strict) not live. Returns the
    * slab descriptor's i32 index; throws ERR_HEAP_CORRUPTED (a use-after-free write) otherwise.
@@ -397,7 +398,7 @@ export class Superslab {
 
   // ───────────────────────────── remote frees ─────────────────────────────
 
-  /**
+  /** @internal
    * Frees `ptr` (in slab `d`, i32 index of its descriptor) into the slab's lock-free remote
    * list: for blocks of other threads' or abandoned slabs. Returns the block's class.
    */
