@@ -24,6 +24,9 @@ const PACKAGES: Record<string, string> = {
   '@hakmem/page-arena': 'packages/page-arena',
   '@hakmem/superslab': 'packages/superslab',
   '@hakmem/tls-cache': 'packages/tls-cache',
+  '@hakmem/mid-registry': 'packages/mid-registry',
+  '@hakmem/l25-pool': 'packages/l25-pool',
+  '@hakmem/bigcache': 'packages/bigcache',
 };
 
 export interface ReadmeExample {
