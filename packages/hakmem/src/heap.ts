@@ -464,13 +464,20 @@ export class Heap {
         `reclaimThread(${threadId}): a thread cannot reclaim itself; call detach() instead`,
       );
     }
-    if (!arena.threadIds().includes(threadId)) {
+    // threadState reads the record without the arena mutex, which the dead thread may hold.
+    let attached = false;
+    try {
+      attached = arena.threadState(threadId) !== 0;
+    } catch {
+      attached = false;
+    }
+    if (!attached) {
       throw new HakmemError(
         'ERR_INVALID_THREAD',
         `reclaimThread(${threadId}): thread ${threadId} is not attached to this heap`,
       );
     }
-    arena.breakLocksOf(threadId);
+    arena.breakLocksOf(threadId); // first: every later step may take a lock the dead thread held
     for (const tier of this.ordered) tier.reclaim(threadId);
     arena.threadRelease(threadId);
   }

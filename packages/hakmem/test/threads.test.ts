@@ -90,4 +90,26 @@ describe('workers share one heap', () => {
     expect(heap.stats().liveBlocks).toBe(0);
     heap.check();
   });
+
+  it('a worker that died holding the arena mutex is reclaimed without a deadlock', async () => {
+    const heap = createHeap({ initialBytes: 2 ** 20, maxBytes: 64 * 2 ** 20 });
+    // A raw arena thread (no Heap) that takes the arena mutex and never lets go.
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       const { Arena } = require('@hakmem/page-arena');
+       const arena = Arena.attach(workerData.memory);
+       const id = arena.threadAttach();
+       arena.lock();
+       parentPort.postMessage(id);
+       for (;;) {}`,
+      { eval: true, workerData: { memory: heap.memory } },
+    );
+    workers.push(worker);
+    const id = await new Promise<number>((resolve) => worker.once('message', resolve));
+    await worker.terminate();
+    heap.reclaimThread(id); // would wait forever on the mutex if it took it before breaking it
+    expect(heap.stats().threads).toBe(1);
+    heap.free(heap.malloc(100_000)); // the arena mutex is free again
+    heap.check();
+  });
 });
