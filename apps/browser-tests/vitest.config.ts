@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { extname, join, normalize, sep } from 'node:path';
+import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { playwright } from '@vitest/browser-playwright';
 import type { Plugin } from 'vite';
@@ -22,10 +22,14 @@ const RAW: Record<string, string> = {
 };
 /** The self-contained build, served beside the static pages. */
 const HAKMEM_BROWSER = require.resolve('hakmem/browser');
+/** The WebAssembly example (its module is built by its own `build`, before these tests). */
+const WASM_EXAMPLE = dirname(require.resolve('@hakmem/wasm-example/package.json'));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
   '.map': 'application/json; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
 };
@@ -34,6 +38,12 @@ function rawFile(pathname: string): string | undefined {
   // hakmem.js (and its source map) beside any page under /static/ is the self-contained build.
   if (pathname.startsWith('/static/') && pathname.endsWith('/hakmem.js')) return HAKMEM_BROWSER;
   if (pathname.startsWith('/static/') && pathname.endsWith('/hakmem.js.map')) return `${HAKMEM_BROWSER}.map`;
+  if (pathname === '/wasm-example/blocks.wasm') return join(WASM_EXAMPLE, 'build', 'blocks.wasm');
+  if (pathname.startsWith('/wasm-example/')) {
+    const dir = join(WASM_EXAMPLE, 'example');
+    const file = normalize(join(dir, decodeURIComponent(pathname.slice('/wasm-example/'.length))));
+    return file.startsWith(dir + sep) ? file : undefined;
+  }
   for (const [prefix, dir] of Object.entries(RAW)) {
     if (!pathname.startsWith(prefix)) continue;
     const file = normalize(join(dir, decodeURIComponent(pathname.slice(prefix.length))));
@@ -45,7 +55,8 @@ function rawFile(pathname: string): string | undefined {
 /**
  * Every response carries COOP `same-origin` and COEP `require-corp` (so the test pages and their
  * workers are cross-origin isolated and have SharedArrayBuffer), except under /no-coi/, which
- * plays a page served without them. /static/, /no-coi/ and /vite-app/ are served raw.
+ * plays a page served without them. /static/, /no-coi/, /vite-app/ and /wasm-example/ (the
+ * WebAssembly example's module and its runtime-neutral JavaScript) are served raw.
  */
 function hakmemPages(): Plugin {
   return {

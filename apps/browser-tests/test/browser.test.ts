@@ -59,6 +59,26 @@ describe('hakmem in Chromium', () => {
     expect(page.result).toEqual({ text: 'hello', liveBlocks: 0 });
   });
 
+  it('WebAssembly: the wasm example’s module shares the heap with the page and two module workers, both directions, before and after growth', async () => {
+    const page = await commands.openPage('/static/wasm/index.html');
+    const result = page.result as
+      | {
+          ok: boolean;
+          error?: string;
+          lines: string[];
+          report: { pagesBefore: number; pagesAfter: number; stats: { liveBlocks: number; threads: number } };
+        }
+      | undefined;
+    if (!result?.ok)
+      throw new Error(
+        `${result?.error ?? 'no result'}\n${page.errors.join('\n')}\n${page.console.join('\n')}`,
+      );
+    expect(page.errors).toEqual([]);
+    expect(result.report.pagesAfter).toBeGreaterThan(result.report.pagesBefore);
+    expect(result.report.stats).toMatchObject({ liveBlocks: 0, threads: 1 });
+    expect(result.lines.at(-1)).toMatch(/check\(\) passed/);
+  });
+
   it('a page that is not cross-origin isolated: a clear error for a shared heap; shared: false works', async () => {
     const page = await commands.openPage('/no-coi/index.html');
     expect(page.errors).toEqual([]);

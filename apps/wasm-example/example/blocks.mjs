@@ -1,11 +1,7 @@
-// Loads the module (build/blocks.wasm) and instantiates it over the heap's memory with hakmem's
-// malloc/free as its imports. Every thread instantiates the same compiled module over the same
-// shared WebAssembly.Memory, with the malloc/free of its own Heap (its own thread slot).
-import { readFile } from 'node:fs/promises';
-
-export async function compileBlocks() {
-  return WebAssembly.compile(await readFile(new URL('../build/blocks.wasm', import.meta.url)));
-}
+// The JavaScript side of the module (build/blocks.wasm), for any runtime: instantiation over the
+// heap's memory with hakmem's malloc/free as imports, the byte pattern both sides write, and
+// what a worker does. Every thread instantiates the same compiled module over the same shared
+// WebAssembly.Memory, with the malloc/free of its own Heap (its own thread slot).
 
 /**
  * `heap` is a function returning this thread's Heap, so the module can be instantiated before
@@ -43,4 +39,46 @@ export function jsFill(u8, ptr, size, seed) {
 export function jsVerify(u8, ptr, size, seed) {
   for (let i = 0; i < size; i++) if (u8[ptr + i] !== ((seed + i * 31) & 0xff)) return i;
   return -1;
+}
+
+/**
+ * A worker's side: `attach` joins the heap and instantiates the module over the same memory;
+ * `make` lets the module allocate and fill blocks through this thread's malloc (the memory grows
+ * under it when it must); `checkAndFree` lets it check and free blocks another thread made.
+ * Returns a function from a message to its reply.
+ * @param {typeof import('hakmem').attachHeap} attachHeap
+ */
+export function blocksWorker(attachHeap) {
+  let heap;
+  let wasm;
+  return (msg) => {
+    try {
+      switch (msg.op) {
+        case 'attach':
+          heap = attachHeap(msg.memory);
+          wasm = instantiateBlocks(msg.module, msg.memory, () => heap);
+          return { ok: true, threadId: heap.threadId };
+        case 'make': {
+          const blocks = msg.sizes.map((size, i) => {
+            const seed = msg.seed + i;
+            return { ptr: wasm.makeBlock(size, seed), size, seed };
+          });
+          return { ok: true, threadId: heap.threadId, blocks, pages: wasm.pages() };
+        }
+        case 'checkAndFree':
+          for (const b of msg.blocks) {
+            const bad = wasm.checkAndFree(b.ptr, b.size, b.seed);
+            if (bad >= 0) throw new Error(`block ${b.ptr} (${b.size} B) damaged at +${bad}`);
+          }
+          return { ok: true, pages: wasm.pages() };
+        case 'detach':
+          heap.detach();
+          return { ok: true };
+        default:
+          throw new Error(`unknown op ${msg.op}`);
+      }
+    } catch (error) {
+      return { ok: false, message: String(error?.stack ?? error) };
+    }
+  };
 }
