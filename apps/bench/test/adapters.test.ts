@@ -10,7 +10,14 @@ import { type ReallocConfig, reallocRun } from '../src/workloads/realloc';
 const hakmemReason = await hakmemMissing();
 const MiB = 2 ** 20;
 
-const churnConfig: ChurnConfig = { window: 300, pairs: 5000, minSize: 8, maxSize: 1024, seed: 7 };
+const churnConfig: ChurnConfig = {
+  variant: 'window 300',
+  window: 300,
+  pairs: 5000,
+  minSize: 8,
+  maxSize: 1024,
+  seed: 7,
+};
 const fragConfig: FragmentationConfig = { first: 2000, second: 1000, seed: 11 };
 const reallocConfig: ReallocConfig = { buffers: 24, live: 4, start: 16, limit: 256 * 1024, seed: 13 };
 

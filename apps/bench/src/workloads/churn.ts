@@ -6,9 +6,13 @@ import type { Measurement, Suite, Workload } from './types';
 
 /**
  * Random free+malloc in a window of live blocks: fill the window, then each pair frees a random
- * block and puts a new one of random size (8 B – 1 KiB) in its slot. ns per pair.
+ * block and puts a new one of random size in its slot. ns per pair. Small blocks (8 B – 1 KiB)
+ * in windows of 1,000 and 100,000; mid-size (1–32 KiB) and large (32 KiB – 1 MiB) blocks in
+ * smaller windows.
  */
 export interface ChurnConfig {
+  /** The row's name: the window, with the size range when it is not the small one. */
+  variant: string;
   window: number;
   pairs: number;
   minSize: number;
@@ -20,6 +24,14 @@ export interface ChurnConfig {
 const SEGMENTS = 5;
 
 const PAIRS: Record<Suite, number> = { quick: 2_000_000, full: 10_000_000 };
+
+/** The rows: window and size range; pairs scale down with the block size (the touches are O(1), the allocators are not all). */
+const VARIANTS: Array<{ window: number; minSize: number; maxSize: number; label: string; share: number }> = [
+  { window: 1000, minSize: 8, maxSize: 1024, label: '', share: 1 },
+  { window: 100_000, minSize: 8, maxSize: 1024, label: '', share: 1 },
+  { window: 1000, minSize: 1025, maxSize: 32 * 1024, label: '1–32 KiB, ', share: 1 / 4 },
+  { window: 200, minSize: 32 * 1024 + 1, maxSize: 1024 * 1024, label: '32 KiB – 1 MiB, ', share: 1 / 40 },
+];
 /** Pairs for peers whose free walks every live block (their time grows with the window). */
 const SLOW_PAIRS: Record<string, (window: number) => number> = {
   'thi.ng': (w) => (w <= 1000 ? 100_000 : 500),
@@ -70,20 +82,33 @@ export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; table: Blo
   return { ns, table: t };
 }
 
-const variantName = (window: number) => `window ${window.toLocaleString('en-US')}`;
+const variantName = (label: string, window: number) => `${label}window ${window.toLocaleString('en-US')}`;
 
 export const churn: Workload<ChurnConfig> = {
   name: 'churn',
   unit: 'ns/pair',
   better: 'lower',
   describe: (suite) =>
-    `random free+malloc, 8 B – 1 KiB, in a window of 1,000 and of 100,000 live blocks; ${PAIRS[suite].toLocaleString('en-US')} pairs drawn before timing, timed in ${SEGMENTS} parts; ns per pair of the median part`,
+    `random free+malloc, 8 B – 1 KiB in a window of 1,000 and of 100,000 live blocks (${PAIRS[suite].toLocaleString('en-US')} pairs), 1–32 KiB in a window of 1,000 (a quarter of the pairs), 32 KiB – 1 MiB in a window of 200 (1/40); pairs drawn before timing, timed in ${SEGMENTS} parts; ns per pair of the median part`,
   variants: (suite) =>
-    [1000, 100_000].map((window) => ({
-      variant: variantName(window),
-      config: { window, pairs: PAIRS[suite], minSize: 8, maxSize: 1024, seed: 0xc4a2 },
-    })),
-  unsupported: () => undefined,
+    VARIANTS.map((v) => {
+      const variant = variantName(v.label, v.window);
+      return {
+        variant,
+        config: {
+          variant,
+          window: v.window,
+          pairs: Math.round(PAIRS[suite] * v.share),
+          minSize: v.minSize,
+          maxSize: v.maxSize,
+          seed: 0xc4a2,
+        },
+      };
+    }),
+  unsupported: (info, c) =>
+    c.maxSize > info.maxBlock
+      ? `unsupported: its largest block is ${info.maxBlock.toLocaleString('en-US')} bytes`
+      : undefined,
   cap(info, c) {
     const slow = SLOW_PAIRS[info.name];
     if (!slow || slow(c.window) >= c.pairs) return undefined;
@@ -101,13 +126,13 @@ export const churn: Workload<ChurnConfig> = {
   },
   async model(c) {
     const { table } = churnRun(new RefAllocator(), c);
-    return new Map([[variantName(c.window), { checksum: table.checksum, ops: c.pairs, extra: {} }]]);
+    return new Map([[c.variant, { checksum: table.checksum, ops: c.pairs, extra: {} }]]);
   },
 };
 
 function result(c: ChurnConfig, ns: number, t: BlockTable): Measurement {
   return {
-    variant: variantName(c.window),
+    variant: c.variant,
     unit: 'ns/pair',
     value: ns,
     better: 'lower',
