@@ -187,7 +187,10 @@ export class Heap {
 
   /** As malloc, but 0 instead of ERR_OUT_OF_MEMORY. */
   tryMalloc(size: number): number {
-    if (size >>> 0 === size && size <= this.firstMax) return this.first.malloc(size);
+    if (size >>> 0 === size && size <= this.firstMax) {
+      const ptr = this.first.malloc(size);
+      if (ptr !== 0) return ptr;
+    }
     return this.mallocSlow(size);
   }
 
@@ -202,7 +205,18 @@ export class Heap {
   private mallocSlow(size: number): number {
     this.assertAttached();
     this.validateSize(size);
-    return this.tierFor(size).malloc(size);
+    const tier = this.tierFor(size);
+    const ptr = tier.malloc(size);
+    return ptr !== 0 ? ptr : this.mallocAfterTrim(tier, size);
+  }
+
+  /**
+   * A tier found no room: before the allocation fails, every tier gives back what it caches and
+   * what is empty (another tier's cached runs may be what this one needs), then it is tried once more.
+   */
+  private mallocAfterTrim(tier: Tier, size: number): number {
+    for (const t of this.ordered) t.trim();
+    return tier.malloc(size);
   }
 
   /** The tier whose size range holds `size` (a validated size); ERR_INVALID_SIZE when the composition has none. */

@@ -162,6 +162,21 @@ describe('compositions', () => {
   });
 });
 
+describe('no false out-of-memory', () => {
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: memory the tiny tier holds empty is given back before a large malloc fails`, () => {
+      const heap = createHeap({ maxBytes: 12 * MiB, safety });
+      const blocks: number[] = [];
+      while (blocks.length < 16_000) blocks.push(heap.malloc(512)); // ~8 MiB of SuperSlabs
+      for (const p of blocks) heap.free(p);
+      const big = heap.malloc(7 * MiB); // needs the SuperSlabs the tiny tier keeps
+      expect(big).toBeGreaterThan(0);
+      heap.free(big);
+      heap.check();
+    });
+  }
+});
+
 describe('one owner of the views', () => {
   for (const safety of ['strict', 'fast'] as const) {
     it(`${safety}: malloc after a non-shared WebAssembly.Memory grows (its buffer replaced) returns valid blocks, payloads kept`, () => {
