@@ -28,6 +28,7 @@
  * | TC_EVENTS    | slow-path events (refills + spills) in the current epoch        |
  * | TC_EPOCHS    | epochs completed                                               |
  * | TC_SLOT      | which tier word names this area: tier id × TIER_THREAD_WORDS + threadWord |
+ * | TC_CLASS_BYTES | most bytes one class's capacity may hold (0 = no per-class cap)   |
  *
  * ## Class record (CC_WORDS words at TC_HEADER_WORDS + class × CC_WORDS; one 64-byte line)
  *
@@ -43,6 +44,7 @@
  * | CC_SIZE       | block size of the class                                       |
  * | CC_EPOCH_HITS | CC_HITS when the current epoch began                          |
  * | CC_EPOCH_SLOW | refills + spills of this class in the current epoch           |
+ * | CC_MAX_CAP    | largest capacity of the class: min(CACHE_MAX_CAP, max(CACHE_MIN_CAP, TC_CLASS_BYTES / CC_SIZE)); 0 in an area formatted without it = CACHE_MAX_CAP |
  *
  * ## Global block (metaAlloc; offset in the word `rootWord` the owning tier gives)
  *
@@ -54,7 +56,9 @@
  *
  * - A refill fetches max(1, capacity / 2) blocks; a spill keeps the newest capacity / 2.
  * - Grow: a class with CACHE_GROW_AFTER or more slow events in the current epoch doubles its
- *   capacity (up to CACHE_MAX_CAP) if the byte budget allows.
+ *   capacity (up to CC_MAX_CAP: a count cap and, with `classBytes`, a byte cap per class) if
+ *   the byte budget allows. So a class of large blocks can hold many of them when hot, and a
+ *   class of small blocks cannot take more bytes than one of large blocks.
  * - Shrink: every CACHE_EPOCH_EVENTS slow events of the thread, each class that had neither a
  *   hit nor a slow event in that epoch halves its capacity (down to CACHE_MIN_CAP), spilling
  *   what no longer fits; its bytes go back to the budget.
@@ -64,6 +68,7 @@
  * 1. 0 ≤ CC_COUNT ≤ CC_CAP; the list has exactly CC_COUNT blocks; each is a free block of the
  *    class owned by the thread (the backend checks it).
  * 2. TC_CAP_BYTES = Σ CC_CAP × CC_SIZE ≤ TC_BUDGET.
+ * 3. CC_CAP ≤ CC_MAX_CAP, which is what TC_CLASS_BYTES gives the class.
  *
  * ## Concurrency protocol
  *
@@ -86,6 +91,7 @@ export const TC_CAP_BYTES = 3;
 export const TC_EVENTS = 4;
 export const TC_EPOCHS = 5;
 export const TC_SLOT = 6;
+export const TC_CLASS_BYTES = 7;
 /** Words of the area header; class records follow. */
 export const TC_HEADER_WORDS = 8;
 
@@ -100,6 +106,7 @@ export const CC_SPILLS = 6;
 export const CC_SIZE = 7;
 export const CC_EPOCH_HITS = 8;
 export const CC_EPOCH_SLOW = 9;
+export const CC_MAX_CAP = 10;
 /** Words per class record (one 64-byte line). */
 export const CC_WORDS = 16;
 /** log2 of CC_WORDS: class record = TC_HEADER_WORDS + (class << CC_SHIFT). */

@@ -1,7 +1,17 @@
 import { Arena, HakmemError } from '@hakmem/page-arena';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CACHE_EPOCH_EVENTS, CACHE_MIN_CAP, CC_COUNT, CC_SHIFT, TC_BUDGET, TC_CAP_BYTES } from './layout';
+import {
+  CACHE_EPOCH_EVENTS,
+  CACHE_MAX_CAP,
+  CACHE_MIN_CAP,
+  CC_CAP,
+  CC_COUNT,
+  CC_MAX_CAP,
+  CC_SHIFT,
+  TC_BUDGET,
+  TC_CAP_BYTES,
+} from './layout';
 import { type CacheBackend, TlsCache } from './tls-cache';
 
 const MiB = 2 ** 20;
@@ -108,7 +118,7 @@ class StrictBackend extends TestBackend {
   }
 }
 
-function setup(budgetBytes?: number, pages = 64) {
+function setup(budgetBytes?: number, pages = 64, classBytes?: number) {
   const arena = Arena.format({ initialBytes: MiB, maxBytes: 64 * MiB });
   arena.threadAttach();
   const backend = new TestBackend(arena, pages);
@@ -119,6 +129,7 @@ function setup(budgetBytes?: number, pages = 64) {
     classSizes: SIZES,
     rootWord,
     budgetBytes,
+    classBytes,
   });
   return { arena, backend, cache, rootWord };
 }
@@ -353,6 +364,55 @@ describe('TlsCache', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('classBytes caps each class by bytes: small blocks cannot hoard, large ones grow past a handful', () => {
+    const classBytes = 8 * 1024;
+    const { arena, cache } = setup(4 * MiB, 256, classBytes);
+    const churn = (cls: number, n: number) => {
+      const held: number[] = [];
+      for (let round = 0; round < 40; round++) {
+        for (let i = 0; i < n; i++) held.push(cache.cachePop(cls));
+        while (held.length > 0) cache.cachePush(cls, held.pop()!);
+      }
+    };
+    churn(0, 3000); // 16 B blocks: the count cap alone would let them reach CACHE_MAX_CAP
+    expect(cache.cacheCapacity(0)).toBe(classBytes / 16);
+    expect(cache.cacheCapacity(0)).toBeLessThan(CACHE_MAX_CAP);
+    const first = cache.cacheCapacity(2);
+    churn(2, 100); // 1 KiB blocks: from 4 up to classBytes / 1024 = 8 blocks
+    expect(cache.cacheCapacity(2)).toBe(classBytes / 1024);
+    expect(cache.cacheCapacity(2)).toBeGreaterThan(first);
+    for (let cls = 0; cls < 3; cls++) {
+      expect(cache.cacheCapacity(cls) * SIZES[cls]!).toBeLessThanOrEqual(classBytes);
+      expect(cache.cacheCount(cls)).toBeLessThanOrEqual(cache.cacheCapacity(cls));
+    }
+    cache.cacheCheck();
+    // The recorded limit is checked against the byte cap, and a capacity above it is corruption.
+    const h = cache.records + (2 << CC_SHIFT);
+    arena.i32[h + CC_MAX_CAP] = 64;
+    expect(codeOf(() => cache.cacheCheck())).toBe('ERR_HEAP_CORRUPTED');
+    arena.i32[h + CC_MAX_CAP] = classBytes / 1024;
+    arena.i32[h + CC_CAP] = 32;
+    expect(codeOf(() => cache.cacheCheck())).toBe('ERR_HEAP_CORRUPTED');
+    arena.i32[h + CC_CAP] = classBytes / 1024;
+    cache.cacheCheck();
+    // Never below CACHE_MIN_CAP blocks, however small the cap; bad values are refused.
+    const tiny = setup(undefined, 16, 100);
+    expect(tiny.cache.cacheCapacity(2)).toBe(CACHE_MIN_CAP);
+    for (const bad of [-1, 0.5, 2 ** 31])
+      expect(
+        codeOf(
+          () =>
+            new TlsCache(tiny.arena, tiny.backend, {
+              tier: tiny.backend.tier,
+              threadWord: 1,
+              classSizes: SIZES,
+              rootWord: tiny.rootWord,
+              classBytes: bad,
+            }),
+        ),
+      ).toBe('ERR_INVALID_OPTION');
   });
 
   it('runs epochs: an idle class gives back capacity after CACHE_EPOCH_EVENTS slow events', () => {

@@ -15,6 +15,7 @@ import {
   CC_HEAD,
   CC_HITS,
   CC_LIVE,
+  CC_MAX_CAP,
   CC_MISSES,
   CC_SHIFT,
   CC_SIZE,
@@ -29,6 +30,7 @@ import {
   G_WORDS,
   TC_BUDGET,
   TC_CAP_BYTES,
+  TC_CLASS_BYTES,
   TC_CLASSES,
   TC_EPOCHS,
   TC_EVENTS,
@@ -89,6 +91,13 @@ export interface TlsCacheOptions {
   rootWord: number;
   /** Most bytes this thread's class capacities may add up to (default 256 KiB). */
   budgetBytes?: number;
+  /**
+   * Most bytes the capacity of one class may hold (capacity × block size; never below
+   * CACHE_MIN_CAP blocks). Default: no per-class byte cap, only CACHE_MAX_CAP blocks. With
+   * classes of very different sizes, it keeps a class of small blocks from hoarding while the
+   * budget lets a class of large blocks hold more than a handful.
+   */
+  classBytes?: number;
 }
 
 /** Heap-wide figures of one class (Σ attached threads + departed threads' counters). */
@@ -158,6 +167,13 @@ export class TlsCache {
         `TlsCache budgetBytes ${budget} is not an integer in [0, 2^31)`,
       );
     }
+    const classBytes = options.classBytes ?? 0;
+    if (!(Number.isInteger(classBytes) && classBytes >= 0 && classBytes < 2 ** 31)) {
+      throw new HakmemError(
+        'ERR_INVALID_OPTION',
+        `TlsCache classBytes ${classBytes} is not an integer in [0, 2^31) (0: no per-class byte cap)`,
+      );
+    }
     this.arena = arena;
     this.backend = backend;
     this.threadId = arena.threadId;
@@ -178,7 +194,7 @@ export class TlsCache {
           'ERR_OUT_OF_MEMORY',
           `no room for thread ${this.threadId}'s cache area within maxBytes ${arena.maxBytes}`,
         );
-      this.cacheFormat(offset >>> 2, budget);
+      this.cacheFormat(offset >>> 2, budget, classBytes);
       Atomics.store(this.i32, record, offset);
     } else if (this.i32[(offset >>> 2) + TC_CLASSES] !== classes) {
       throw new HakmemError(
@@ -203,14 +219,20 @@ export class TlsCache {
     return offset >>> 2;
   }
 
-  private cacheFormat(area: number, budget: number): void {
+  private cacheFormat(area: number, budget: number, classBytes: number): void {
     const i32 = this.i32;
     i32[area + TC_THREAD] = this.threadId;
     i32[area + TC_CLASSES] = this.classes;
     i32[area + TC_BUDGET] = budget;
     i32[area + TC_SLOT] = this.tier * TIER_THREAD_WORDS + this.threadWord;
-    const caps = Array.from(this.sizes, (size) =>
-      Math.min(CACHE_INIT_MAX_CAP, Math.max(CACHE_INIT_MIN_CAP, Math.floor(CACHE_INIT_BYTES / size))),
+    i32[area + TC_CLASS_BYTES] = classBytes;
+    const maxCaps = Array.from(this.sizes, (size) => cacheMaxCap(classBytes, size));
+    const caps = Array.from(this.sizes, (size, c) =>
+      Math.min(
+        maxCaps[c]!,
+        CACHE_INIT_MAX_CAP,
+        Math.max(CACHE_INIT_MIN_CAP, Math.floor(CACHE_INIT_BYTES / size)),
+      ),
     );
     const bytes = () => caps.reduce((sum, cap, c) => sum + cap * this.sizes[c]!, 0);
     const limit = Math.max(budget, CACHE_MIN_CAP * this.sizes.reduce((a, b) => a + b, 0));
@@ -230,6 +252,7 @@ export class TlsCache {
       const h = area + TC_HEADER_WORDS + (c << CC_SHIFT);
       i32[h + CC_CAP] = caps[c]!;
       i32[h + CC_SIZE] = this.sizes[c]!;
+      i32[h + CC_MAX_CAP] = maxCaps[c]!;
     }
     const capBytes = bytes();
     i32[area + TC_CAP_BYTES] = capBytes;
@@ -390,7 +413,8 @@ export class TlsCache {
     const slow = ++i32[h + CC_EPOCH_SLOW]!;
     if (slow < CACHE_GROW_AFTER) return false;
     const cap = i32[h + CC_CAP]!;
-    const bigger = Math.min(CACHE_MAX_CAP, cap * 2);
+    // An area formatted before CC_MAX_CAP existed holds 0 there: the count cap alone.
+    const bigger = Math.min(i32[h + CC_MAX_CAP]! || CACHE_MAX_CAP, cap * 2);
     const add = (bigger - cap) * i32[h + CC_SIZE]!;
     if (bigger === cap || i32[area + TC_CAP_BYTES]! + add > i32[area + TC_BUDGET]!) return false;
     i32[h + CC_CAP] = bigger;
@@ -578,10 +602,19 @@ export class TlsCache {
             `${where}: class ${cls} records size ${i32[h + CC_SIZE]}, not ${this.sizes[cls]}`,
           );
         }
-        if (!(cap >= CACHE_MIN_CAP && cap <= CACHE_MAX_CAP) || !(count >= 0 && count <= cap)) {
+        // 0: an area formatted before CC_MAX_CAP existed (the count cap alone).
+        const recorded = i32[h + CC_MAX_CAP]!;
+        const maxCap = recorded || CACHE_MAX_CAP;
+        if (recorded !== 0 && recorded !== cacheMaxCap(i32[area + TC_CLASS_BYTES]!, this.sizes[cls]!)) {
           throw new HakmemError(
             'ERR_HEAP_CORRUPTED',
-            `${where}: class ${cls} (${this.sizes[cls]} B) holds ${count} blocks with capacity ${cap}`,
+            `${where}: class ${cls} (${this.sizes[cls]} B) records a largest capacity of ${maxCap} blocks, not what its byte cap ${i32[area + TC_CLASS_BYTES]} gives`,
+          );
+        }
+        if (!(cap >= CACHE_MIN_CAP && cap <= maxCap) || !(count >= 0 && count <= cap)) {
+          throw new HakmemError(
+            'ERR_HEAP_CORRUPTED',
+            `${where}: class ${cls} (${this.sizes[cls]} B) holds ${count} blocks with capacity ${cap} (allowed ${CACHE_MIN_CAP} … ${maxCap})`,
           );
         }
         capBytes += cap * this.sizes[cls]!;
@@ -612,4 +645,10 @@ export class TlsCache {
       }
     }
   }
+}
+
+/** Largest capacity of a class of `size`-byte blocks under a per-class byte cap (0: none). */
+function cacheMaxCap(classBytes: number, size: number): number {
+  if (classBytes === 0) return CACHE_MAX_CAP;
+  return Math.min(CACHE_MAX_CAP, Math.max(CACHE_MIN_CAP, Math.floor(classBytes / size)));
 }
