@@ -1,0 +1,157 @@
+/**
+ * Spans coming back from threads that left or died, and empty spans going back to the arena:
+ * reclaim (a terminated worker) and trim.
+ */
+import { mutexBreak } from '@hakmem/page-arena';
+import {
+  R_ABANDONED,
+  R_LOCK,
+  SP_BITMAP,
+  SP_CAP,
+  SP_CARVED,
+  SP_CLASS,
+  SP_FREE,
+  SP_NEXT,
+  SP_OWNER,
+  SP_START,
+  SP_STATE,
+  SP_USED,
+  SPAN_DETACHED,
+  TS_FULL_COUNT,
+} from './layout';
+import { registrySpans, spanReclaimOrphans } from './registry';
+import { MID_CLASS_COUNT, MID_CLASS_SIZE } from './size-classes';
+import type { MidSpans } from './spans';
+
+/**
+ * Reclaim of a dead thread, step 1: this thread takes over every span the dead one owns (found
+ * through the registry, so a list the dead thread left half-changed cannot hide one), and frees
+ * the runs of any span it was creating or releasing when it died. Its cached blocks then come
+ * back with `cacheRecover`; step 2 is `spansReclaimEnd`.
+ */
+export function spansReclaimBegin(s: MidSpans, deadThreadId: number): void {
+  const arena = s.arena;
+  arena.refresh();
+  // The caller's breakLocksOf frees it too; this covers a caller that did not (it never waits).
+  mutexBreak(arena.i32, s.root + R_LOCK, deadThreadId);
+  const found = s.taken;
+  found.length = 0;
+  s.spanLock();
+  try {
+    for (const d of registrySpans(s)) {
+      if (Atomics.load(arena.i32, d + SP_OWNER) === deadThreadId) found.push(d);
+    }
+    spanReclaimOrphans(s);
+  } finally {
+    s.spanUnlock();
+  }
+  const i32 = arena.i32;
+  for (const d of found) {
+    Atomics.compareExchange(i32, d + SP_OWNER, deadThreadId, s.threadId);
+    i32[d + SP_STATE] = SPAN_DETACHED;
+  }
+}
+
+/**
+ * Reclaim, step 2: recounts each taken-over span (strict: from its alloc bitmap, so a batch the
+ * dead thread was moving between its cache and a span comes back; fast: from its local list,
+ * cut where a link is not a block), then gives it back to the arena (empty) or abandons it.
+ * Blocks the dead thread held in flight stay counted as used. Frees the dead thread's area.
+ */
+export function spansReclaimEnd(s: MidSpans, deadThreadId: number): void {
+  const arena = s.arena;
+  arena.refresh();
+  for (const d of s.taken) {
+    if (s.strict) spanRebuildFromBitmap(s, d);
+    else spanRecountLocal(s, d);
+    s.spanLetGo(d);
+  }
+  s.taken.length = 0;
+  s.spanFreeArea(deadThreadId);
+}
+
+/** Strict reclaim: the local list of span `d` becomes every carved block whose alloc bit is clear. */
+function spanRebuildFromBitmap(s: MidSpans, d: number): void {
+  const i32 = s.arena.i32;
+  const u32 = s.arena.u32;
+  const carved = i32[d + SP_CARVED]!;
+  const size = MID_CLASS_SIZE[i32[d + SP_CLASS]!]!;
+  const start = u32[d + SP_START]!;
+  const bitmap = i32[d + SP_BITMAP]!;
+  let head = 0;
+  let used = 0;
+  for (let idx = carved - 1; idx >= 0; idx--) {
+    if ((i32[bitmap + ((idx >>> 5) << 1)]! & (1 << (idx & 31))) !== 0) {
+      used++;
+      continue;
+    }
+    const p = start + idx * size;
+    u32[p >>> 2] = head;
+    head = p;
+  }
+  i32[d + SP_FREE] = head;
+  i32[d + SP_USED] = used;
+}
+
+/** Fast reclaim: span `d`'s local list is counted (and cut at a link that is no block of it); used = carved − free. */
+function spanRecountLocal(s: MidSpans, d: number): void {
+  const i32 = s.arena.i32;
+  const u32 = s.arena.u32;
+  const cap = i32[d + SP_CAP]!;
+  let free = 0;
+  let prev = 0;
+  let p = u32[d + SP_FREE]!;
+  while (p !== 0) {
+    if (free >= cap || s.spanBlockIndex(d, p) < 0) {
+      if (prev === 0) i32[d + SP_FREE] = 0;
+      else u32[prev >>> 2] = 0;
+      break;
+    }
+    free++;
+    prev = p;
+    p = u32[p >>> 2]!;
+  }
+  i32[d + SP_USED] = i32[d + SP_CARVED]! - free;
+}
+
+/**
+ * Gives back what is not in use: this thread's empty spans (after collecting the remote frees of
+ * its full ones) and abandoned spans whose blocks have all come back. Returns the bytes of spans
+ * returned to the arena.
+ */
+export function spansTrim(s: MidSpans): number {
+  const arena = s.arena;
+  arena.refresh();
+  const before = s.releasedBytes;
+  if (s.area !== 0) {
+    for (let cls = 0; cls < MID_CLASS_COUNT; cls++) {
+      // Each found span moves to the partial list (count − 1 left), so this ends.
+      while (spanScanAll(s, cls)) {}
+    }
+    s.spanReleaseKept();
+  }
+  const taken = s.taken;
+  taken.length = 0;
+  s.spanLock();
+  try {
+    const i32 = arena.i32;
+    for (let cls = 0; cls < MID_CLASS_COUNT; cls++) {
+      const headIndex = s.root + R_ABANDONED + cls;
+      for (let d = i32[headIndex]!; d !== 0; d = i32[d + SP_NEXT]!) taken.push(d);
+      Atomics.store(i32, headIndex, 0);
+    }
+  } finally {
+    s.spanUnlock();
+  }
+  for (const d of taken) {
+    Atomics.compareExchange(arena.i32, d + SP_OWNER, 0, s.threadId);
+    arena.i32[d + SP_STATE] = SPAN_DETACHED;
+    s.spanLetGo(d);
+  }
+  taken.length = 0;
+  return s.releasedBytes - before;
+}
+
+function spanScanAll(s: MidSpans, cls: number): boolean {
+  return s.spanScanFull(cls, s.arena.i32[s.area + TS_FULL_COUNT + cls]!);
+}
