@@ -1,0 +1,422 @@
+import { Arena, HakmemError, PAGE_SIZE, RunTier } from '@hakmem/page-arena';
+import { describe, expect, it } from 'vitest';
+import { BigTier, bigTier } from './big-tier';
+import { bigLock } from './cache';
+import { AGE_LIMIT, BIG_MIN_SIZE, N_NEXT, N_PAGES, R_AGE_HEAD, R_BUCKETS, R_CACHED_PAGES } from './layout';
+import { bucketOf } from './size';
+
+const MiB = 2 ** 20;
+const P = PAGE_SIZE;
+
+function tier(safety: 'strict' | 'fast' = 'strict', maxBytes = 64 * MiB, shared = true) {
+  const arena = Arena.format({ initialBytes: MiB, maxBytes, safety, shared });
+  arena.threadAttach();
+  return { arena, big: new BigTier(arena) };
+}
+
+/** Another thread slot on the same memory (same JS thread: enough for cross-thread frees). */
+function second(arena: Arena) {
+  const other = Arena.attach(arena.memory);
+  other.threadAttach();
+  return { arena: other, big: new BigTier(other) };
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return HakmemError.codeOf(e);
+  }
+  return undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Bytes of the arena's free runs. */
+function freeBytes(arena: Arena): number {
+  return arena.stats().freePages * P;
+}
+
+describe('BigTier exact cases', () => {
+  it("opens the heap's big tier for 1 MiB + 1 … the largest block; blocks are page runs, page-rounded, 64 KiB aligned", () => {
+    const { arena, big } = tier();
+    expect(big.kind).toBe('big');
+    expect(big.minSize).toBe(BIG_MIN_SIZE);
+    expect(big.maxSize).toBe(64 * MiB - 2 * P);
+    expect(new BigTier(arena).id).toBe(big.id); // the same tier for a second handle
+    for (const [size, pages] of [
+      [MiB + 1, 17],
+      [2 * MiB, 32],
+      [3 * MiB + 5, 49],
+      [5_000_000, 77],
+    ] as const) {
+      const p = big.malloc(size);
+      expect(p % P).toBe(0);
+      expect(big.usableSize(p)).toBe(pages * P);
+      expect(arena.runPages(p)).toBe(pages);
+      arena.u8[p + pages * P - 1] = 7; // every usable byte is the block's
+      big.free(p);
+    }
+    expect(codeOf(() => big.malloc(MiB))).toBe('ERR_INVALID_SIZE');
+    expect(codeOf(() => big.malloc(64 * MiB))).toBe('ERR_INVALID_SIZE');
+    expect(codeOf(() => big.malloc(1.5 * MiB + 0.5))).toBe('ERR_INVALID_SIZE');
+    expect(codeOf(() => big.malloc(Number.NaN))).toBe('ERR_INVALID_SIZE');
+    expect(big.mallocAligned(2 * P, 2 * MiB)).toBe(0);
+    const a = big.mallocAligned(P, 2 * MiB);
+    expect(a % P).toBe(0);
+    big.free(a);
+    big.check();
+    arena.check();
+  });
+
+  it('a freed run is cached and the next malloc of its size takes it back: hits, misses, live and cached figures', () => {
+    const { arena, big } = tier();
+    const p = big.malloc(3 * MiB);
+    expect(big.stats()).toMatchObject({
+      liveBlocks: 1,
+      liveBytes: 3 * MiB,
+      hits: 0,
+      misses: 1,
+      cachedRuns: 0,
+    });
+    big.free(p);
+    expect(big.stats()).toMatchObject({ liveBlocks: 0, liveBytes: 0, cachedRuns: 1, cachedBytes: 3 * MiB });
+    expect(arena.runPages(p)).toBe(48); // still the tier's run, not the arena's
+    const q = big.malloc(3 * MiB - 1000);
+    expect(q).toBe(p);
+    expect(big.stats()).toMatchObject({ liveBlocks: 1, hits: 1, misses: 1, cachedRuns: 0, cachedBytes: 0 });
+    big.free(q);
+    big.check();
+  });
+
+  it('best fit: the smallest cached run that holds the request; one at most 1/8 larger is taken whole, a larger one is cut', () => {
+    const { arena, big } = tier('strict', 128 * MiB);
+    const runs = [40, 20, 30, 36].map((pages) => big.malloc(pages * P));
+    const guard = big.malloc(2 * MiB); // keeps the last run from touching the end of the memory
+    for (const p of runs) big.free(p);
+    expect(big.stats().cachedRuns).toBe(4);
+    const a = big.malloc(29 * P); // 30 pages: 1 more than 29, within 29/8
+    expect(a).toBe(runs[2]);
+    expect(big.usableSize(a)).toBe(30 * P);
+    const b = big.malloc(33 * P); // 36 pages: within 33/8 = 4
+    expect(b).toBe(runs[3]);
+    expect(big.usableSize(b)).toBe(36 * P);
+    const before = freeBytes(arena);
+    const c = big.malloc(17 * P); // 20 pages is more than 17/8 larger: cut to 17, 3 pages back
+    expect(c).toBe(runs[1]);
+    expect(big.usableSize(c)).toBe(17 * P);
+    expect(freeBytes(arena)).toBe(before + 3 * P);
+    const d = big.malloc(18 * P); // nothing fits in bucket(18): the 40-page run of a higher bucket, cut
+    expect(d).toBe(runs[0]);
+    expect(big.usableSize(d)).toBe(18 * P);
+    expect(big.stats()).toMatchObject({ hits: 4, cachedRuns: 0, liveBlocks: 5 });
+    for (const p of [a, b, c, d, guard]) big.free(p);
+    big.check();
+    arena.check();
+  });
+
+  it('age bound: a run not reused within AGE_LIMIT mallocs and frees goes back to the arena', () => {
+    const { arena, big } = tier();
+    const old = big.malloc(2 * MiB);
+    big.free(old);
+    // 5 MiB requests never take the smaller 2 MiB run: it only ages.
+    for (let i = 0; i < AGE_LIMIT / 2 - 1; i++) big.free(big.malloc(5 * MiB));
+    expect(big.stats().cachedRuns).toBe(2); // the 2 MiB run is AGE_LIMIT - 2 operations old
+    big.free(big.malloc(5 * MiB));
+    expect(big.stats().cachedRuns).toBe(2); // AGE_LIMIT: still kept
+    big.free(big.malloc(5 * MiB));
+    expect(big.stats()).toMatchObject({ cachedRuns: 1, cachedBytes: 5 * MiB, evictions: 1 });
+    expect(codeOf(() => big.free(old))).toBe('ERR_DOUBLE_FREE'); // its pages are the arena's now
+    big.check();
+    arena.check();
+  });
+
+  it('byte bound: the cache holds at most maxBytes / 8, oldest runs evicted first; a larger run goes straight back', () => {
+    const { arena, big } = tier('strict', 64 * MiB); // bound: 8 MiB
+    expect(big.stats().capacityBytes).toBe(8 * MiB);
+    const blocks = [3, 3, 3, 3].map((m) => big.malloc(m * MiB));
+    const huge = big.malloc(9 * MiB);
+    for (const p of blocks) big.free(p);
+    expect(big.stats()).toMatchObject({ cachedRuns: 2, cachedBytes: 6 * MiB, evictions: 2 });
+    expect(big.malloc(3 * MiB)).toBe(blocks[3]); // the two newest stayed; the last freed is taken first
+    expect(big.malloc(3 * MiB)).toBe(blocks[2]);
+    big.free(blocks[2]!);
+    big.free(blocks[3]!);
+    big.free(huge);
+    expect(big.stats()).toMatchObject({ cachedRuns: 2, cachedBytes: 6 * MiB });
+    expect(codeOf(() => big.free(huge))).toBe('ERR_DOUBLE_FREE');
+    big.check();
+    arena.check();
+  });
+
+  it('memory pressure: before a malloc would fail, every cached run goes back; 0 only when maxBytes truly cannot hold it', () => {
+    const { arena, big } = tier('strict', 32 * MiB); // bound: 4 MiB
+    const held: number[] = [];
+    for (;;) {
+      const p = big.malloc(2 * MiB);
+      if (p === 0) break;
+      held.push(p);
+    }
+    expect(big.stats().cachedRuns).toBe(0);
+    // Two cached runs of 2 MiB, not adjacent: a 3 MiB request needs them given back and coalesced.
+    big.free(held[2]!);
+    big.free(held[3]!);
+    expect(big.stats().cachedRuns).toBe(2);
+    const p = big.malloc(3 * MiB);
+    expect(p).toBe(held[2]);
+    expect(big.stats()).toMatchObject({ cachedRuns: 0, evictions: 2 });
+    expect(big.malloc(3 * MiB)).toBe(0); // nothing left: 0, and the cache is empty
+    expect(big.stats().cachedRuns).toBe(0);
+    big.free(p);
+    for (const q of held.filter((_, i) => i !== 2 && i !== 3)) big.free(q);
+    big.check();
+    arena.check();
+  });
+
+  it('resize: same pages, shrink, growth into a free successor or into a cached run of this tier; false when the successor is live', () => {
+    const { arena, big } = tier('strict', 128 * MiB);
+    const a = big.malloc(2 * MiB);
+    const b = big.malloc(2 * MiB);
+    const c = big.malloc(2 * MiB);
+    const guard = big.malloc(2 * MiB);
+    expect(big.resize(a, 2 * MiB - 100)).toBe(true); // same 32 pages
+    expect(big.resize(a, 3 * MiB)).toBe(false); // b is live
+    big.free(b); // cached
+    expect(big.resize(a, 3 * MiB)).toBe(true); // b evicted, a grows over its pages
+    expect(big.usableSize(a)).toBe(3 * MiB);
+    expect(big.stats()).toMatchObject({ cachedRuns: 0, evictions: 1, liveBytes: 7 * MiB });
+    expect(big.resize(a, MiB + 1)).toBe(true); // shrinks to 17 pages, 31 back to the arena
+    expect(big.usableSize(a)).toBe(17 * P);
+    expect(big.resize(a, 4 * MiB)).toBe(true); // grows into the free pages behind it
+    expect(big.usableSize(a)).toBe(4 * MiB);
+    expect(big.stats().liveBytes).toBe(8 * MiB);
+    // The last run grows the memory.
+    big.free(guard);
+    big.trim();
+    expect(big.resize(c, 20 * MiB)).toBe(true);
+    expect(big.usableSize(c)).toBe(20 * MiB);
+    expect(codeOf(() => big.resize(c, MiB))).toBe('ERR_INVALID_SIZE');
+    big.free(a);
+    big.free(c);
+    expect(big.stats()).toMatchObject({ liveBlocks: 0, liveBytes: 0 });
+    big.check();
+    arena.check();
+  });
+
+  it('trim gives every cached run back (they coalesce); a shared: false heap then shrinks', () => {
+    const { arena, big } = tier('strict', 64 * MiB, false);
+    const blocks = [2, 2, 3].map((m) => big.malloc(m * MiB));
+    for (const p of blocks) big.free(p);
+    expect(big.stats().cachedBytes).toBe(7 * MiB);
+    const committed = arena.committedBytes();
+    expect(big.trim()).toBe(7 * MiB);
+    expect(big.stats()).toMatchObject({ cachedRuns: 0, cachedBytes: 0, liveBlocks: 0 });
+    expect(arena.stats().freeRuns).toBe(1);
+    expect(arena.trim()).toBeGreaterThanOrEqual(7 * MiB);
+    expect(arena.committedBytes()).toBeLessThan(committed);
+    // The views were replaced: the tier reads the arena's new ones.
+    const p = big.malloc(3 * MiB);
+    expect(p).toBeGreaterThan(0);
+    arena.u8[p + 3 * MiB - 1] = 1;
+    big.free(p);
+    big.check();
+    arena.check();
+  });
+
+  it('a non-shared WebAssembly.Memory that replaced its buffer: the next calls read the new views', () => {
+    const memory = new WebAssembly.Memory({ initial: 32, maximum: 1024 });
+    const arena = Arena.format({ memory, maxBytes: 64 * MiB });
+    arena.threadAttach();
+    const big = new BigTier(arena);
+    const p = big.malloc(2 * MiB);
+    big.free(p);
+    memory.grow(1); // detaches every view of the old buffer
+    expect(big.malloc(2 * MiB)).toBe(p);
+    const q = big.malloc(6 * MiB); // grows the memory through the arena
+    memory.grow(1);
+    big.free(q);
+    big.free(p);
+    big.check();
+    arena.check();
+  });
+
+  it('in a composition below 1 MiB: requests up to 1 MiB keep the usableSize bound', () => {
+    const arena = Arena.format({ initialBytes: MiB, maxBytes: 64 * MiB });
+    arena.threadAttach();
+    const id = arena.tierOpen('big', 1025, 32 * MiB, bigTier.rootWords);
+    const big = bigTier.create(arena, id);
+    for (const size of [1025, 4000, 65537, 100_000, 700_001, MiB]) {
+      const p = big.malloc(size);
+      const u = big.usableSize(p);
+      expect(u).toBeGreaterThanOrEqual(size);
+      expect(u).toBeLessThanOrEqual(Math.max(Math.ceil(size / 16) * 16, Math.ceil(1.25 * size)));
+      big.free(p);
+      expect(big.malloc(size)).toBe(p); // from the cache, with the bound of the new size
+      expect(big.usableSize(p)).toBe(u);
+      expect(big.resize(p, size + 1)).toBe(true);
+      big.free(p);
+    }
+    expect(big.stats().liveBytes).toBe(0);
+    big.check();
+  });
+
+  it('detach: the handle refuses every later call', () => {
+    const { arena, big } = tier();
+    const p = big.malloc(2 * MiB);
+    big.detach();
+    expect(codeOf(() => big.malloc(2 * MiB))).toBe('ERR_INVALID_THREAD');
+    expect(codeOf(() => big.free(p))).toBe('ERR_INVALID_THREAD');
+    expect(codeOf(() => big.stats())).toBe('ERR_INVALID_THREAD');
+    expect(big.freeOwned(p)).toBe(false);
+    const again = new BigTier(arena);
+    again.free(p);
+    again.check();
+  });
+
+  it('needs an attached thread; refuses a tier of another kind', () => {
+    const arena = Arena.format({ maxBytes: 64 * MiB });
+    expect(codeOf(() => new BigTier(arena))).toBe('ERR_INVALID_THREAD');
+    arena.threadAttach();
+    const run = new RunTier(arena);
+    expect(codeOf(() => new BigTier(arena, run.id))).toBe('ERR_HEAP_INCOMPATIBLE');
+  });
+});
+
+describe('BigTier strict errors (and fast: the same checks cost nothing here)', () => {
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: double frees (cached, given back, another thread), interior pointers, random offsets and other tiers' blocks, with nothing changed`, () => {
+      const { arena, big } = tier(safety);
+      const t2 = second(arena);
+      const run = new RunTier(arena);
+      const a = big.malloc(2 * MiB);
+      const b = big.malloc(3 * MiB);
+      const other = run.malloc(2 * MiB);
+      const meta = arena.metaAlloc(64);
+      big.free(a); // cached
+      const stats = big.stats();
+      const before = arena.u8.slice();
+      const cases: Array<[string, () => unknown]> = [
+        ['ERR_DOUBLE_FREE', () => big.free(a)],
+        ['ERR_DOUBLE_FREE', () => t2.big.free(a)],
+        ['ERR_INVALID_POINTER', () => big.free(b + 16)],
+        ['ERR_INVALID_POINTER', () => big.free(b + P)],
+        ['ERR_INVALID_POINTER', () => big.free(b + 3 * MiB - 8)],
+        ['ERR_INVALID_POINTER', () => big.free(other)],
+        ['ERR_INVALID_POINTER', () => big.free(meta)],
+        ['ERR_INVALID_POINTER', () => big.free(arena.base)],
+        ['ERR_INVALID_POINTER', () => big.free(3)],
+        ['ERR_INVALID_POINTER', () => big.free(-P)],
+        ['ERR_INVALID_POINTER', () => big.free(1.5)],
+        ['ERR_INVALID_POINTER', () => big.free(2 ** 40)],
+        ['ERR_INVALID_POINTER', () => big.free('65536' as unknown as number)],
+        ['ERR_INVALID_POINTER', () => big.free(60 * MiB)],
+        ['ERR_INVALID_POINTER', () => big.usableSize(a)],
+        ['ERR_INVALID_POINTER', () => big.usableSize(b + 16)],
+        ['ERR_INVALID_POINTER', () => big.usableSize(other)],
+        ['ERR_INVALID_POINTER', () => big.resize(a, 2 * MiB)],
+        ['ERR_INVALID_POINTER', () => big.resize(b + P, 2 * MiB)],
+      ];
+      for (const [code, call] of cases) expect(codeOf(call), String(call)).toBe(code);
+      expect(big.freeOwned(other)).toBe(false);
+      expect(big.freeOwned(meta)).toBe(false);
+      expect(codeOf(() => big.freeOwned(a))).toBe('ERR_DOUBLE_FREE');
+      expect(sameBytes(arena.u8, before)).toBe(true);
+      expect(big.stats()).toEqual(stats);
+      big.check();
+      // After the run went back to the arena, a second free is still ERR_DOUBLE_FREE.
+      big.trim();
+      expect(codeOf(() => big.free(a))).toBe('ERR_DOUBLE_FREE');
+      big.free(b);
+      expect(codeOf(() => t2.big.free(b))).toBe('ERR_DOUBLE_FREE');
+      run.free(other);
+      big.check();
+      arena.check();
+      expect(big.stats().liveBlocks).toBe(0);
+    });
+  }
+
+  it('a write after free into a cached run breaks nothing: every link is out of band', () => {
+    const { arena, big } = tier();
+    const a = big.malloc(2 * MiB);
+    big.free(a);
+    arena.u8.fill(0xff, a, a + 2 * MiB);
+    big.check();
+    expect(big.malloc(2 * MiB)).toBe(a);
+    big.free(a);
+    big.check();
+  });
+
+  it('strict: a cached node whose metadata was overwritten is ERR_HEAP_CORRUPTED when it would be handed out, and nothing is handed out twice', () => {
+    const { arena, big } = tier();
+    const a = big.malloc(2 * MiB);
+    const b = big.malloc(2 * MiB);
+    big.free(a);
+    const root = big.root;
+    const node = arena.i32[root + R_BUCKETS + bucketOf(32)]!;
+    expect(node).toBeGreaterThan(0);
+    arena.i32[node] = b; // the node now names a live run
+    expect(codeOf(() => big.malloc(2 * MiB))).toBe('ERR_HEAP_CORRUPTED');
+    expect(codeOf(() => big.check())).toBe('ERR_HEAP_CORRUPTED');
+    arena.i32[node] = a; // repaired by hand: the cache works again
+    expect(big.malloc(2 * MiB)).toBe(a);
+    big.free(a);
+    big.free(b);
+    big.check();
+  });
+
+  it('check() names a broken invariant: counters, links and the page map', () => {
+    const { arena, big } = tier();
+    const a = big.malloc(2 * MiB);
+    const b = big.malloc(5 * MiB);
+    big.free(a);
+    big.free(b);
+    const i32 = arena.i32;
+    const root = big.root;
+    i32[root + R_CACHED_PAGES]!++;
+    expect(() => big.check()).toThrow(/invariant 6/);
+    i32[root + R_CACHED_PAGES]!--;
+    const oldest = i32[root + R_AGE_HEAD]!;
+    i32[oldest + N_PAGES] = 40; // another bucket
+    expect(() => big.check()).toThrow(/invariant 2/);
+    i32[oldest + N_PAGES] = 32;
+    const n = i32[root + R_BUCKETS + bucketOf(32)]!;
+    i32[n + N_NEXT] = n;
+    expect(() => big.check()).toThrow(/ERR_HEAP_CORRUPTED/);
+    i32[n + N_NEXT] = 0;
+    big.check();
+  });
+});
+
+describe('BigTier recovery', () => {
+  it('a thread that dies inside the critical section: the next lock holder rebuilds the cache from the page map', () => {
+    const { arena, big } = tier('strict', 256 * MiB);
+    const t2 = second(arena);
+    const held = [2, 3, 4].map((m) => big.malloc(m * MiB));
+    const cachedRuns = [2, 3, 5, 6].map((m) => big.malloc(m * MiB));
+    for (const p of cachedRuns) big.free(p);
+    // Thread 2 takes the lock and dies halfway through unlinking a node (its lists are broken).
+    const i32 = bigLock(t2.big);
+    const root = big.root;
+    const n = i32[root + R_AGE_HEAD]!;
+    i32[root + R_AGE_HEAD] = 0;
+    i32[root + R_BUCKETS + bucketOf(32)] = 0;
+    i32[n + N_NEXT] = 12345;
+    const dead = t2.arena.threadId;
+    expect(arena.breakLocksOf(dead)).toBe(1);
+    big.reclaim(dead);
+    arena.threadRelease(dead);
+    big.check();
+    arena.check();
+    expect(big.stats()).toMatchObject({ repairs: 1, cachedRuns: 4, liveBlocks: 3, liveBytes: 9 * MiB });
+    // Every cached run is handed out again, each once.
+    const again = [2, 3, 5, 6].map((m) => big.malloc(m * MiB));
+    expect(new Set(again)).toEqual(new Set(cachedRuns));
+    for (const p of [...again, ...held]) big.free(p);
+    big.check();
+    expect(codeOf(() => big.reclaim(big.threadId))).toBe('ERR_INVALID_THREAD');
+  });
+});

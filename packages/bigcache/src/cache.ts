@@ -1,0 +1,601 @@
+import { HakmemError, mutexLock, mutexUnlock, PM_DESC, PM_RUN_PAGES, PM_TIER } from '@hakmem/page-arena';
+import type { BigTier } from './big-tier';
+import {
+  AGE_LIMIT,
+  C_NEXT,
+  C_NODES,
+  CHUNK_MAX_SHIFT,
+  CHUNK0_SHIFT,
+  D_CACHED,
+  N_NEWER,
+  N_NEXT,
+  N_OLDER,
+  N_PAGES,
+  N_PREV,
+  N_RUN,
+  N_STAMP,
+  N_STATE,
+  NODE_CACHED,
+  NODE_FREE,
+  NODE_WORDS,
+  R_AGE_HEAD,
+  R_AGE_TAIL,
+  R_BITMAP,
+  R_BUCKETS,
+  R_BUSY,
+  R_CACHED_PAGES,
+  R_CACHED_RUNS,
+  R_CHUNK_COUNT,
+  R_CHUNKS,
+  R_CLOCK,
+  R_EVICTIONS,
+  R_HITS,
+  R_LIVE_BLOCKS,
+  R_LIVE_BYTES,
+  R_LOCK,
+  R_LOCK_STATS,
+  R_MISSES,
+  R_NODE_FREE,
+  R_NODES,
+  WHOLE_SHIFT,
+} from './layout';
+import { bigRepairLocked } from './repair';
+import { bucketOf, liveDesc, pagesFor, usableOf } from './size';
+
+/**
+ * The cache of freed runs and the tier lock: every function here but bigLock runs with the
+ * tier mutex held (see layout.ts for the words and the protocol). Fast paths (a hit of the
+ * right size, a free into a node from the pool) are straight-line code over the arena's views;
+ * everything that calls the arena (allocRun, freeRun, resizeRun, metaAlloc) is a `…Slow`
+ * function that releases the lock in a `finally`.
+ */
+
+// The root and node words the fast paths use, inlined as literals (pinned below).
+const enum R {
+  Lock = 0,
+  LockStats = 1,
+  Busy = 5,
+  Clock = 6,
+  CachedPages = 7,
+  CachedRuns = 8,
+  LiveBlocks = 9,
+  LiveBytes = 10,
+  Hits = 11,
+  Misses = 12,
+  Evictions = 13,
+  AgeHead = 14,
+  AgeTail = 15,
+  NodeFree = 16,
+  Bitmap = 24,
+  Buckets = 28,
+}
+const enum N {
+  Run = 0,
+  Pages = 1,
+  Stamp = 2,
+  Next = 3,
+  Prev = 4,
+  Newer = 5,
+  Older = 6,
+  State = 7,
+}
+const enum K {
+  AgeLimit = 1024,
+  WholeShift = 3,
+  Cached = 1,
+}
+const enum Node {
+  Free = 0,
+  Cached = 1,
+}
+const enum Pm {
+  Tier = 0,
+  RunPages = 2,
+  Desc = 3,
+}
+if (
+  R.Lock !== R_LOCK ||
+  R.LockStats !== R_LOCK_STATS ||
+  R.Busy !== R_BUSY ||
+  R.Clock !== R_CLOCK ||
+  R.CachedPages !== R_CACHED_PAGES ||
+  R.CachedRuns !== R_CACHED_RUNS ||
+  R.LiveBlocks !== R_LIVE_BLOCKS ||
+  R.LiveBytes !== R_LIVE_BYTES ||
+  R.Hits !== R_HITS ||
+  R.Misses !== R_MISSES ||
+  R.Evictions !== R_EVICTIONS ||
+  R.AgeHead !== R_AGE_HEAD ||
+  R.AgeTail !== R_AGE_TAIL ||
+  R.NodeFree !== R_NODE_FREE ||
+  R.Bitmap !== R_BITMAP ||
+  R.Buckets !== R_BUCKETS ||
+  N.Run !== N_RUN ||
+  N.Pages !== N_PAGES ||
+  N.Stamp !== N_STAMP ||
+  N.Next !== N_NEXT ||
+  N.Prev !== N_PREV ||
+  N.Newer !== N_NEWER ||
+  N.Older !== N_OLDER ||
+  N.State !== N_STATE ||
+  K.AgeLimit !== AGE_LIMIT ||
+  K.WholeShift !== WHOLE_SHIFT ||
+  K.Cached !== D_CACHED ||
+  Node.Free !== NODE_FREE ||
+  Node.Cached !== NODE_CACHED ||
+  Pm.Tier !== PM_TIER ||
+  Pm.RunPages !== PM_RUN_PAGES ||
+  Pm.Desc !== PM_DESC
+) {
+  throw new Error('bigcache: the inlined layout offsets differ from layout.ts or @hakmem/page-arena');
+}
+
+// ───────────────────────────── the tier lock ─────────────────────────────
+
+/**
+ * Takes the tier mutex and returns the current i32 view. Views are refreshed first when they
+ * read empty (a detached buffer: Atomics would throw) and after (nodes and runs others
+ * published may lie in memory they grew). A set R_BUSY means the last holder died inside:
+ * the lists are rebuilt from the page map before anything reads them.
+ */
+export function bigLock(t: BigTier): Int32Array {
+  const arena = t.arena;
+  const root = t.root;
+  if (arena.i32[root + R.Lock] === undefined) arena.refresh();
+  mutexLock(arena.i32, root + R.Lock, t.threadId, root + R.LockStats);
+  arena.refresh();
+  if (arena.i32[root + R.Busy] !== 0) bigRepairOrUnlock(t);
+  const i32 = arena.i32;
+  i32[root + R.Busy] = t.threadId;
+  return i32;
+}
+
+/** The last holder died inside the critical section: rebuild (a failed rebuild releases the lock and throws, R_BUSY still set). */
+function bigRepairOrUnlock(t: BigTier): void {
+  try {
+    bigRepairLocked(t);
+  } catch (error) {
+    mutexUnlock(t.arena.i32, t.root + R.Lock);
+    throw error;
+  }
+}
+
+/** Releases the tier mutex (R_BUSY cleared first: the structures are consistent again). */
+export function bigUnlock(t: BigTier): void {
+  const i32 = t.arena.i32;
+  i32[t.root + R.Busy] = 0;
+  mutexUnlock(i32, t.root + R.Lock);
+}
+
+// ───────────────────────────── malloc ─────────────────────────────
+
+/**
+ * A run of `pages` pages described `desc` (a live descriptor): from the cache when a run of
+ * exactly that size, or at most 1/8 larger, heads bucket(pages)'s best fit; everything else
+ * (a larger run to cut, the next bucket, a miss) is cacheTakeSlow. 0 when maxBytes cannot hold it.
+ */
+export function cacheTake(t: BigTier, pages: number, desc: number): number {
+  let i32 = bigLock(t);
+  const root = t.root;
+  const clock = (i32[root + R.Clock]! + 1) | 0;
+  i32[root + R.Clock] = clock;
+  const b = bucketOf(pages);
+  let best = 0;
+  let bestPages = 0;
+  for (let n = i32[root + R.Buckets + b]!; n > 0; n = i32[n + N.Next]!) {
+    const p = i32[n + N.Pages]!;
+    if (p >= pages && (best === 0 || p < bestPages)) {
+      best = n;
+      bestPages = p;
+      if (p === pages) break;
+    }
+  }
+  if (best === 0 || bestPages - pages > pages >>> K.WholeShift || t.strict) {
+    return cacheTakeSlow(t, pages, desc, b, best, clock);
+  }
+  const run = i32[best + N.Run]! >>> 0;
+  cacheUnlink(i32, root, best, b);
+  t.arena.setPageDesc(run >>> 16, desc);
+  i32 = t.arena.i32;
+  i32[root + R.CachedPages]! -= bestPages;
+  i32[root + R.CachedRuns]!--;
+  i32[root + R.Hits]!++;
+  i32[root + R.LiveBlocks]!++;
+  i32[root + R.LiveBytes]! += usableOf(desc, bestPages);
+  const old = i32[root + R.AgeHead]!;
+  if (old > 0 && ((clock - i32[old + N.Stamp]!) | 0) > K.AgeLimit) cacheEvictSlow(t, clock);
+  else bigUnlock(t);
+  return run;
+}
+
+/**
+ * malloc off the fast path (lock held; released here): strict validation of the node, the
+ * smallest run of the next non-empty bucket, a run cut to size, or a miss (allocRun; when it
+ * fails and the cache holds runs, all of them go back to the arena and it tries once more).
+ */
+function cacheTakeSlow(
+  t: BigTier,
+  pages: number,
+  desc: number,
+  b: number,
+  best: number,
+  clock: number,
+): number {
+  const arena = t.arena;
+  const root = t.root;
+  try {
+    let i32 = arena.i32;
+    if (best === 0) best = cacheSmallestAbove(i32, root, b);
+    if (best !== 0) {
+      const bestPages = i32[best + N.Pages]!;
+      const run = i32[best + N.Run]! >>> 0;
+      if (t.strict) cacheCheckNode(t, best, 'handed out');
+      cacheUnlink(i32, root, best, bucketOf(bestPages));
+      let have = bestPages;
+      // Cut a run more than 1/8 too large: the tail goes back to the arena and coalesces.
+      if (bestPages - pages > pages >>> K.WholeShift && arena.resizeRun(run, pages)) have = pages;
+      arena.setPageDesc(run >>> 16, desc);
+      i32 = arena.i32;
+      i32[root + R.CachedPages]! -= bestPages;
+      i32[root + R.CachedRuns]!--;
+      i32[root + R.Hits]!++;
+      i32[root + R.LiveBlocks]!++;
+      i32[root + R.LiveBytes]! += usableOf(desc, have);
+      cacheEvictAged(t, clock);
+      return run;
+    }
+    i32[root + R.Misses]!++;
+    let run = arena.allocRun(pages, t.id);
+    if (run === 0 && arena.i32[root + R.CachedRuns]! > 0) {
+      cacheEvictAll(t);
+      run = arena.allocRun(pages, t.id);
+    }
+    if (run !== 0) {
+      if (desc !== 0) arena.setPageDesc(run >>> 16, desc);
+      i32 = arena.i32;
+      i32[root + R.LiveBlocks]!++;
+      i32[root + R.LiveBytes]! += usableOf(desc, pages);
+    }
+    cacheEvictAged(t, clock);
+    return run;
+  } finally {
+    bigUnlock(t);
+  }
+}
+
+/** The smallest cached run of the first non-empty bucket above `b` (all of them fit), 0 if none. */
+function cacheSmallestAbove(i32: Int32Array, root: number, b: number): number {
+  let w = (b + 1) >>> 5;
+  if (w >= 4) return 0;
+  let bits = i32[root + R.Bitmap + w]! & (-1 << ((b + 1) & 31));
+  while (bits === 0) {
+    if (++w >= 4) return 0;
+    bits = i32[root + R.Bitmap + w]!;
+  }
+  const bucket = (w << 5) + 31 - Math.clz32(bits & -bits);
+  let best = 0;
+  let bestPages = 0;
+  for (let n = i32[root + R.Buckets + bucket]!; n > 0; n = i32[n + N.Next]!) {
+    const p = i32[n + N.Pages]!;
+    if (best === 0 || p < bestPages) {
+      best = n;
+      bestPages = p;
+    }
+  }
+  return best;
+}
+
+// ───────────────────────────── free ─────────────────────────────
+
+/**
+ * Frees the run at `ptr` (page-map entry `e`) into the cache: validated under the lock (a
+ * live run head of this tier, else the precise error with nothing changed), then a node from
+ * the pool is filled, linked into its bucket and at the young end of the age list, and
+ * PM_DESC names it. No node left, a run above the byte bound, or evictions: cachePutSlow.
+ */
+export function cachePut(t: BigTier, ptr: number, e: number): void {
+  const arena = t.arena;
+  // Checked before the lock too, so a rejected free changes nothing (not even lock statistics).
+  if (!cacheIsLive(t, ptr, e)) throw t.bigFreeError(ptr, 'free');
+  let i32 = bigLock(t);
+  const u32 = arena.u32;
+  const desc = u32[e + Pm.Desc]!;
+  if (u32[e + Pm.Tier] !== t.tierWord || (ptr & 0xffff) !== 0 || (desc & K.Cached) !== 0) {
+    bigUnlock(t);
+    throw t.bigFreeError(ptr, 'free');
+  }
+  const root = t.root;
+  const pages = u32[e + Pm.RunPages]!;
+  const clock = (i32[root + R.Clock]! + 1) | 0;
+  i32[root + R.Clock] = clock;
+  i32[root + R.LiveBlocks]!--;
+  i32[root + R.LiveBytes]! -= usableOf(desc, pages);
+  const n = i32[root + R.NodeFree]!;
+  if (!(n > 0) || pages > t.capPages) {
+    cachePutSlow(t, ptr, pages, clock);
+    return;
+  }
+  i32[root + R.NodeFree] = i32[n + N.Next]!;
+  cacheLink(i32, root, n, ptr, pages, clock);
+  arena.setPageDesc(ptr >>> 16, n * 4 + K.Cached);
+  i32 = arena.i32;
+  const cached = i32[root + R.CachedPages]! + pages;
+  i32[root + R.CachedPages] = cached;
+  i32[root + R.CachedRuns]!++;
+  if (cached > t.capPages || ((clock - i32[i32[root + R.AgeHead]! + N.Stamp]!) | 0) > K.AgeLimit) {
+    cacheEvictSlow(t, clock);
+    return;
+  }
+  bigUnlock(t);
+}
+
+/** free off the fast path (lock held; released here): a run above the byte bound goes straight back; else a new node chunk first (none: straight back too). */
+function cachePutSlow(t: BigTier, ptr: number, pages: number, clock: number): void {
+  const arena = t.arena;
+  const root = t.root;
+  try {
+    if (pages > t.capPages || !cacheNodesGrow(t)) {
+      arena.freeRun(ptr);
+      return;
+    }
+    const i32 = arena.i32;
+    const n = i32[root + R.NodeFree]!;
+    i32[root + R.NodeFree] = i32[n + N.Next]!;
+    cacheLink(i32, root, n, ptr, pages, clock);
+    arena.setPageDesc(ptr >>> 16, n * 4 + K.Cached);
+    arena.i32[root + R.CachedPages]! += pages;
+    arena.i32[root + R.CachedRuns]!++;
+    cacheEvictOver(t);
+    cacheEvictAged(t, clock);
+  } finally {
+    bigUnlock(t);
+  }
+}
+
+/** Evictions after a free (lock held; released here): the oldest runs until the cache is within its bytes and age bounds. */
+function cacheEvictSlow(t: BigTier, clock: number): void {
+  try {
+    cacheEvictOver(t);
+    cacheEvictAged(t, clock);
+  } finally {
+    bigUnlock(t);
+  }
+}
+
+// ───────────────────────────── resize and trim ─────────────────────────────
+
+/**
+ * Resizes the live run at `ptr` (page-map entry `e`) in place for `size` bytes: the same
+ * pages (only the descriptor changes), a shrink (arena.resizeRun gives the tail back), or a
+ * growth into the free successor (after evicting a cached run of this tier there when that
+ * makes room). Validated under the lock like free; false when it must move.
+ */
+export function cacheResize(t: BigTier, ptr: number, e: number, size: number): boolean {
+  if (!cacheIsLive(t, ptr, e)) throw t.bigFreeError(ptr, 'resize');
+  bigLock(t);
+  try {
+    const arena = t.arena;
+    const u32 = arena.u32;
+    const desc = u32[e + Pm.Desc]!;
+    if (u32[e + Pm.Tier] !== t.tierWord || (ptr & 0xffff) !== 0 || (desc & K.Cached) !== 0) {
+      throw t.bigFreeError(ptr, 'resize');
+    }
+    const have = u32[e + Pm.RunPages]!;
+    const need = pagesFor(size);
+    if (need > have && !cacheGrowInPlace(t, ptr, have, need)) return false;
+    if (need < have) arena.resizeRun(ptr, need);
+    const next = liveDesc(size);
+    arena.setPageDesc(ptr >>> 16, next);
+    arena.i32[t.root + R.LiveBytes]! += usableOf(next, need) - usableOf(desc, have);
+    return true;
+  } finally {
+    bigUnlock(t);
+  }
+}
+
+/** Grows the run at `ptr` from `have` to `need` pages into its successor (lock held), evicting a cached run there first when the pages behind it make room. */
+function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): boolean {
+  const arena = t.arena;
+  const next = ptr + have * 65536;
+  const e = arena.pageEntry(next);
+  if (e >= 0) {
+    const u32 = arena.u32;
+    const desc = u32[e + Pm.Desc]!;
+    if (u32[e + Pm.Tier] === t.tierWord && (desc & K.Cached) !== 0) {
+      const pages = u32[e + Pm.RunPages]!;
+      // The pages after the cached run: a free run joins it, the end of the memory can grow.
+      const after = arena.pageEntry(next + pages * 65536);
+      const room =
+        after < 0
+          ? Number.POSITIVE_INFINITY
+          : (u32[after + Pm.Tier]! & 0xff) === 0
+            ? pages + u32[after + Pm.RunPages]!
+            : pages;
+      if (room >= need - have) cacheEvict(t, desc >>> 2);
+    }
+  }
+  return arena.resizeRun(ptr, need);
+}
+
+/** Every cached run back to the arena and every node chunk back to metaAlloc (lock held); returns the bytes of the runs. */
+export function cacheTrimLocked(t: BigTier): number {
+  const bytes = cacheEvictAll(t);
+  cacheNodesRelease(t);
+  return bytes;
+}
+
+/** The run at `ptr` (page-map entry `e`) is a live run head of this tier (plain reads; exact under the lock). */
+function cacheIsLive(t: BigTier, ptr: number, e: number): boolean {
+  const u32 = t.arena.u32;
+  return u32[e + Pm.Tier] === t.tierWord && (ptr & 0xffff) === 0 && (u32[e + Pm.Desc]! & K.Cached) === 0;
+}
+
+// ───────────────────────────── lists ─────────────────────────────
+
+/** Fills node `n` for the run at `ptr` and links it at the head of its bucket and the young end of the age list. */
+export function cacheLink(
+  i32: Int32Array,
+  root: number,
+  n: number,
+  ptr: number,
+  pages: number,
+  clock: number,
+): void {
+  const b = bucketOf(pages);
+  i32[n + N.Run] = ptr;
+  i32[n + N.Pages] = pages;
+  i32[n + N.Stamp] = clock;
+  i32[n + N.State] = Node.Cached;
+  const head = i32[root + R.Buckets + b]!;
+  i32[n + N.Next] = head;
+  i32[n + N.Prev] = 0;
+  if (head > 0) i32[head + N.Prev] = n;
+  i32[root + R.Buckets + b] = n;
+  i32[root + R.Bitmap + (b >>> 5)]! |= 1 << (b & 31);
+  const tail = i32[root + R.AgeTail]!;
+  i32[n + N.Older] = tail;
+  i32[n + N.Newer] = 0;
+  if (tail > 0) i32[tail + N.Newer] = n;
+  else i32[root + R.AgeHead] = n;
+  i32[root + R.AgeTail] = n;
+}
+
+/** Unlinks node `n` (of bucket `b`) from its bucket and the age list and puts it on the free node list. */
+function cacheUnlink(i32: Int32Array, root: number, n: number, b: number): void {
+  const next = i32[n + N.Next]!;
+  const prev = i32[n + N.Prev]!;
+  if (prev > 0) i32[prev + N.Next] = next;
+  else i32[root + R.Buckets + b] = next;
+  if (next > 0) i32[next + N.Prev] = prev;
+  else if (prev === 0) i32[root + R.Bitmap + (b >>> 5)]! &= ~(1 << (b & 31));
+  const newer = i32[n + N.Newer]!;
+  const older = i32[n + N.Older]!;
+  if (older > 0) i32[older + N.Newer] = newer;
+  else i32[root + R.AgeHead] = newer;
+  if (newer > 0) i32[newer + N.Older] = older;
+  else i32[root + R.AgeTail] = older;
+  i32[n + N.State] = Node.Free;
+  i32[n + N.Next] = i32[root + R.NodeFree]!;
+  i32[root + R.NodeFree] = n;
+}
+
+// ───────────────────────────── eviction ─────────────────────────────
+
+/** Gives cached node `n`'s run back to the arena (lock held): unlinked first, then freeRun (it coalesces). Returns its pages. */
+export function cacheEvict(t: BigTier, n: number): number {
+  const arena = t.arena;
+  const root = t.root;
+  if (t.strict) cacheCheckNode(t, n, 'evicted');
+  let i32 = arena.i32;
+  const run = i32[n + N.Run]! >>> 0;
+  const pages = i32[n + N.Pages]!;
+  cacheUnlink(i32, root, n, bucketOf(pages));
+  arena.freeRun(run);
+  i32 = arena.i32;
+  i32[root + R.CachedPages]! -= pages;
+  i32[root + R.CachedRuns]!--;
+  i32[root + R.Evictions]!++;
+  return pages;
+}
+
+/** Evicts the oldest runs while they were not reused within AGE_LIMIT operations (lock held). */
+function cacheEvictAged(t: BigTier, clock: number): void {
+  const root = t.root;
+  for (;;) {
+    const i32 = t.arena.i32;
+    const old = i32[root + R.AgeHead]!;
+    if (!(old > 0) || ((clock - i32[old + N.Stamp]!) | 0) <= K.AgeLimit) return;
+    cacheEvict(t, old);
+  }
+}
+
+/** Evicts the oldest runs while the cache holds more than its byte bound (lock held). */
+function cacheEvictOver(t: BigTier): void {
+  const root = t.root;
+  while (t.arena.i32[root + R.CachedPages]! > t.capPages) cacheEvict(t, t.arena.i32[root + R.AgeHead]!);
+}
+
+/** Every cached run back to the arena (lock held); returns the bytes. */
+export function cacheEvictAll(t: BigTier): number {
+  const root = t.root;
+  let pages = 0;
+  for (let n = t.arena.i32[root + R.AgeHead]!; n > 0; n = t.arena.i32[root + R.AgeHead]!) {
+    pages += cacheEvict(t, n);
+  }
+  return pages * 65536;
+}
+
+// ───────────────────────────── node pool ─────────────────────────────
+
+/**
+ * Adds a chunk of nodes from metaAlloc (lock held): 1 KiB, doubling with each chunk up to
+ * 64 KiB. The chunk header is written before the root publishes the chunk. False when
+ * maxBytes has no room for it.
+ */
+function cacheNodesGrow(t: BigTier): boolean {
+  const arena = t.arena;
+  const root = t.root;
+  const count = arena.i32[root + R_CHUNK_COUNT]!;
+  const bytes = 1 << Math.min(CHUNK0_SHIFT + count, CHUNK_MAX_SHIFT);
+  const offset = arena.metaAlloc(bytes);
+  if (offset === 0) return false;
+  const i32 = arena.i32;
+  const c = offset >>> 2;
+  const nodes = bytes / (NODE_WORDS * 4) - 1;
+  i32[c + C_NEXT] = i32[root + R_CHUNKS]!;
+  i32[c + C_NODES] = nodes;
+  const first = c + NODE_WORDS;
+  for (let k = 0; k < nodes - 1; k++) i32[first + k * NODE_WORDS + N.Next] = first + (k + 1) * NODE_WORDS;
+  i32[first + (nodes - 1) * NODE_WORDS + N.Next] = i32[root + R.NodeFree]!;
+  i32[root + R_CHUNKS] = c;
+  i32[root + R_CHUNK_COUNT] = count + 1;
+  i32[root + R_NODES]! += nodes;
+  i32[root + R.NodeFree] = first;
+  return true;
+}
+
+/** Returns every node chunk to metaAlloc (lock held, cache empty: every node is free). */
+export function cacheNodesRelease(t: BigTier): void {
+  const arena = t.arena;
+  const root = t.root;
+  let c = arena.i32[root + R_CHUNKS]!;
+  const i32 = arena.i32;
+  i32[root + R_CHUNKS] = 0;
+  i32[root + R_CHUNK_COUNT] = 0;
+  i32[root + R_NODES] = 0;
+  i32[root + R.NodeFree] = 0;
+  while (c > 0) {
+    const next = arena.i32[c + C_NEXT]!;
+    arena.metaFree(c * 4);
+    c = next;
+  }
+}
+
+// ───────────────────────────── strict validation ─────────────────────────────
+
+/**
+ * Strict: node `n` about to be handed out or evicted must be CACHED and its run must head a
+ * run of this tier of N_PAGES pages whose PM_DESC names it; ERR_HEAP_CORRUPTED (a wild write
+ * over the metadata) otherwise, before anything changes.
+ */
+export function cacheCheckNode(t: BigTier, n: number, what: string): void {
+  const arena = t.arena;
+  const i32 = arena.i32;
+  const run = i32[n + N.Run]! >>> 0;
+  const pages = i32[n + N.Pages]!;
+  const e = arena.pageEntry(run);
+  const u32 = arena.u32;
+  if (
+    i32[n + N.State] !== Node.Cached ||
+    run % 65536 !== 0 ||
+    e < 0 ||
+    u32[e + Pm.Tier] !== t.tierWord ||
+    u32[e + Pm.RunPages] !== pages ||
+    u32[e + Pm.Desc] !== n * 4 + K.Cached
+  ) {
+    throw new HakmemError(
+      'ERR_HEAP_CORRUPTED',
+      `big tier: cached node ${n * 4} (run ${run}, ${pages} pages, state ${i32[n + N.State]}) to be ${what} does not match the page map (its run must head a cached run of this tier naming the node): nothing was ${what}`,
+    );
+  }
+}

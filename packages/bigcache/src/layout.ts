@@ -1,0 +1,186 @@
+/**
+ * # bigcache layout
+ *
+ * The big tier's memory: every block is one run of whole 64 KiB pages from the page arena,
+ * taken under the tier's id (so the page map names the tier on every page of it). A freed run
+ * is not given back at once: it waits in a **cache of freed runs** in shared memory, any
+ * thread's free feeds it and any thread's malloc takes from it. All metadata is out of band
+ * (nothing is written into a block, live or cached), so a write after free cannot break a link.
+ *
+ * ```
+ *  page runs (allocRun(pages, tier id)), 64 KiB aligned:
+ *  ┌────────── live run ──────────┬──── cached run ────┬─ free (arena) ─┬──── cached run ────┐
+ *  │ PM_DESC(head) = live desc    │ PM_DESC = node | 1 │                │ PM_DESC = node | 1 │
+ *  └──────────────────────────────┴─────────┬──────────┴────────────────┴─────────┬──────────┘
+ *                                           ▼                                     ▼
+ *  cache nodes (32 B each, in chunks from metaAlloc; a chunk's first 32 B are its header):
+ *  ┌────────┬──────┬──────┬──────┬─ … ┐   RUN PAGES STAMP NEXT PREV NEWER OLDER STATE
+ *  │ header │ node │ node │ node │    │   bucket lists (NEXT/PREV, one per size bucket) and the
+ *  └───┬────┴──────┴──────┴──────┴─ … ┘   age list (NEWER/OLDER, oldest first) run through them
+ *      └─► next chunk                      free nodes are linked through NEXT (R_NODE_FREE)
+ *
+ *  tier root (ROOT_WORDS i32 words, the root block of the tier directory entry):
+ *  lock · lock stats · busy · clock · counters · age list ends · node pool · bitmap · bucket heads
+ * ```
+ *
+ * ## PM_DESC of a run's head page (written with arena.setPageDesc, under the tier lock)
+ *
+ * | value                        | meaning                                                          |
+ * | ---------------------------- | ---------------------------------------------------------------- |
+ * | 0                            | live; usable size = the whole run (requests above 1 MiB)         |
+ * | (size << 2) \| D_SMALL       | live, requested `size` ≤ 1 MiB: usable = min(run, max(roundUp(size, 16), ⌈1.25 size⌉)) |
+ * | nodeByteOffset \| D_CACHED   | in the cache; the node's byte offset (a multiple of 32)          |
+ *
+ * Other pages of the run keep PM_DESC 0 (as allocRun leaves them).
+ *
+ * ## Tier root (i32 words at `root = arena.tierInfo(id).root`)
+ *
+ * | word            | meaning                                                                       |
+ * | --------------- | ----------------------------------------------------------------------------- |
+ * | R_LOCK          | the tier mutex (mutexLock, registered with the arena for breakLocksOf)        |
+ * | R_LOCK_STATS    | its 3 statistics words                                                        |
+ * | R_LOCK_REG      | 1 once the lock word is registered                                            |
+ * | R_BUSY          | id of the thread inside the critical section, 0 outside (see recovery)        |
+ * | R_CLOCK         | the tier's age clock: +1 on every malloc and free (wraps; ages are differences) |
+ * | R_CACHED_PAGES / R_CACHED_RUNS | pages and runs in the cache                                    |
+ * | R_LIVE_BLOCKS / R_LIVE_BYTES   | live blocks, Σ usableSize (u32)                                |
+ * | R_HITS / R_MISSES / R_EVICTIONS / R_REPAIRS | counters (u32, wrap)                              |
+ * | R_AGE_HEAD / R_AGE_TAIL | oldest / newest cached node (i32 index, 0 = none)                     |
+ * | R_NODE_FREE     | free node list head (i32 index, 0 = none)                                    |
+ * | R_CHUNKS / R_CHUNK_COUNT / R_NODES | chunk list head (i32 index), chunks, nodes in all chunks   |
+ * | R_BITMAP + w    | bit b of word w set ⇔ bucket 32w + b is non-empty (BUCKET_WORDS words)        |
+ * | R_BUCKETS + b   | head node of bucket b (i32 index, 0 = empty)                                 |
+ *
+ * ## Buckets
+ *
+ * A cached run of `p` pages is in bucket `bucketOf(p)`: exact below 8 pages, then 8 log-spaced
+ * buckets per doubling (each spans 1/8 of its power of two) up to 65535 pages: 112 buckets. A
+ * malloc of `n` pages walks bucket(n) for the smallest run ≥ n (stopping at an exact fit), else
+ * takes the smallest run of the next non-empty bucket (found with the bitmap). A run at most
+ * n/8 pages larger than needed is taken whole; a larger one is cut to n pages
+ * (`arena.resizeRun`, the tail goes back to the arena and coalesces).
+ *
+ * ## Bounds (nothing has a fixed capacity)
+ *
+ * - bytes: at most maxBytes / 8 in the cache (oldest runs evicted first); a larger run is
+ *   never cached; before a malloc would return 0, every cached run goes back and it tries again.
+ * - age: a run not reused within AGE_LIMIT mallocs and frees of the tier is evicted.
+ * - nodes: chunks of 1 KiB, doubling to 64 KiB, added from metaAlloc when the free list is
+ *   empty (no node: the run goes straight back to the arena); trim() returns them.
+ * Evicted runs go back with `arena.freeRun`, so they coalesce with their free neighbours.
+ *
+ * ## Invariants (checked by `check()`)
+ *
+ * 1. R_BUSY = 0 outside the lock.
+ * 2. Every node of bucket b holds a run of a page count in bucket b; NEXT/PREV are mutual;
+ *    bitmap bit b ⇔ bucket b non-empty; every node reached is inside a chunk and CACHED.
+ * 3. The age list holds exactly the bucketed nodes, stamps non-decreasing from oldest to newest.
+ * 4. Each cached node's run heads a run of this tier of N_PAGES pages whose PM_DESC names the
+ *    node; every run of this tier whose PM_DESC says cached is such a run.
+ * 5. Free nodes + cached nodes = R_NODES; free nodes are FREE.
+ * 6. R_CACHED_PAGES/R_CACHED_RUNS = Σ over cached nodes; R_LIVE_BLOCKS/R_LIVE_BYTES = the live
+ *    runs of this tier in the page map (count, Σ usable); R_CACHED_PAGES ≤ cap.
+ *
+ * ## Concurrency protocol
+ *
+ * - Every state change of the tier happens under the tier mutex R_LOCK: the cache lists, the
+ *   node pool, the counters, PM_DESC of its runs, and its allocRun / freeRun / resizeRun /
+ *   metaAlloc calls. So a run of this tier changes state (live ↔ cached → free) only under the
+ *   lock, and free's validation, read under the lock, is exact: a double free from two threads
+ *   racing is serialised and the second sees D_CACHED (or a free page): ERR_DOUBLE_FREE.
+ * - Lock order: tier mutex, then the arena mutex (inside allocRun, freeRun, resizeRun,
+ *   metaAlloc, snapshot) — never the reverse.
+ * - All words are plain loads and stores under the lock (the mutex's Atomics order them); the
+ *   lock holder calls arena.refresh() first, since a node or run another thread published may
+ *   lie in memory it grew. usableSize and occupancy read PM_DESC without the lock (a racing
+ *   free of the same block is a program race).
+ * - Recovery: the lock holder writes its id to R_BUSY right after taking the lock and clears it
+ *   right before releasing it. A thread that dies in between (worker.terminate) leaves R_BUSY
+ *   set; whoever takes the lock next (after arena.breakLocksOf freed it) rebuilds every list and
+ *   counter from the page map (the truth: PM_TIER and PM_DESC of each run), keeping each node
+ *   whose run still names it. Each step writes a node completely before PM_DESC publishes it and
+ *   re-points PM_DESC before the run changes hands, so a rebuild only loses a run the dead
+ *   thread held as live (a block in flight).
+ */
+import { PAGE_SIZE } from '@hakmem/page-arena';
+
+// Tier root words.
+export const R_LOCK = 0;
+export const R_LOCK_STATS = 1; // 3 words
+export const R_LOCK_REG = 4;
+export const R_BUSY = 5;
+export const R_CLOCK = 6;
+export const R_CACHED_PAGES = 7;
+export const R_CACHED_RUNS = 8;
+export const R_LIVE_BLOCKS = 9;
+export const R_LIVE_BYTES = 10;
+export const R_HITS = 11;
+export const R_MISSES = 12;
+export const R_EVICTIONS = 13;
+export const R_AGE_HEAD = 14;
+export const R_AGE_TAIL = 15;
+export const R_NODE_FREE = 16;
+export const R_CHUNKS = 17;
+export const R_CHUNK_COUNT = 18;
+export const R_NODES = 19;
+export const R_REPAIRS = 20;
+export const R_BITMAP = 24;
+/** Size buckets of cached runs. */
+export const BUCKETS = 112;
+/** Bitmap words over the buckets. */
+export const BUCKET_WORDS = 4;
+export const R_BUCKETS = R_BITMAP + BUCKET_WORDS;
+/** Words of the tier root block. */
+export const ROOT_WORDS = R_BUCKETS + BUCKETS;
+
+// Node words (i32 index n, 32-byte aligned).
+export const N_RUN = 0;
+export const N_PAGES = 1;
+export const N_STAMP = 2;
+export const N_NEXT = 3;
+export const N_PREV = 4;
+export const N_NEWER = 5;
+export const N_OLDER = 6;
+export const N_STATE = 7;
+/** Words of a node. */
+export const NODE_WORDS = 8;
+/** N_STATE of a node on the free list. */
+export const NODE_FREE = 0;
+/** N_STATE of a node in a bucket and the age list. */
+export const NODE_CACHED = 1;
+
+// Chunk header words (the first node slot of a chunk).
+export const C_NEXT = 0;
+export const C_NODES = 1;
+/** log2 bytes of the first chunk (1 KiB: 31 nodes). */
+export const CHUNK0_SHIFT = 10;
+/** log2 bytes of the largest chunk (64 KiB, metaAlloc's largest class). */
+export const CHUNK_MAX_SHIFT = 16;
+
+// PM_DESC of a run head.
+/** Bit 0: the run is in the cache (the rest is its node's byte offset). */
+export const D_CACHED = 1;
+/** Bit 1 of a live run: the requested size (≤ 1 MiB) is in bits 2.. (usableSize keeps its bound). */
+export const D_SMALL = 2;
+
+/** Up to this size a block's usable bytes are bounded by max(roundUp(size, 16), 1.25 × size). */
+export const USABLE_BOUND_MAX = 1024 * 1024;
+/** The standalone tier's smallest size: just above 1 MiB. */
+export const BIG_MIN_SIZE = USABLE_BOUND_MAX + 1;
+/** The largest request whose page count fits 16 bits: 2^32 − 64 KiB. */
+export const BIG_SIZE_LIMIT = 4294967295 - 65535;
+/** The tier's kind in the arena's tier directory. */
+export const BIG_KIND = 'big';
+
+/** A run not reused within this many mallocs and frees of the tier is evicted. */
+export const AGE_LIMIT = 1024;
+/** The cache holds at most maxBytes >> CAP_SHIFT bytes (1/8). */
+export const CAP_SHIFT = 3;
+/** A cached run at most need >> WHOLE_SHIFT pages larger than needed is taken whole (1/8). */
+export const WHOLE_SHIFT = 3;
+
+// The layout is pinned.
+if (R_REPAIRS >= R_BITMAP) throw new Error('bigcache layout: root counters overlap the bitmap');
+if (BUCKET_WORDS * 32 < BUCKETS) throw new Error('bigcache layout: bitmap too small');
+if (PAGE_SIZE !== 65536) throw new Error('bigcache layout: pages must be 64 KiB');
+if (NODE_WORDS * 4 !== 32) throw new Error('bigcache layout: nodes are 32 bytes (D_CACHED needs bit 0 free)');

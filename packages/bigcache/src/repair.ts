@@ -1,0 +1,107 @@
+import type { BigTier } from './big-tier';
+import { cacheLink } from './cache';
+import {
+  BUCKET_WORDS,
+  BUCKETS,
+  C_NEXT,
+  C_NODES,
+  D_CACHED,
+  N_NEXT,
+  N_PAGES,
+  N_RUN,
+  N_STAMP,
+  N_STATE,
+  NODE_FREE,
+  NODE_WORDS,
+  R_AGE_HEAD,
+  R_AGE_TAIL,
+  R_BITMAP,
+  R_BUCKETS,
+  R_CACHED_PAGES,
+  R_CACHED_RUNS,
+  R_CHUNK_COUNT,
+  R_CHUNKS,
+  R_CLOCK,
+  R_EVICTIONS,
+  R_LIVE_BLOCKS,
+  R_LIVE_BYTES,
+  R_NODE_FREE,
+  R_REPAIRS,
+} from './layout';
+import { usableOf } from './size';
+
+/**
+ * Rebuilds the cache from the page map (tier lock held) after a thread died inside the
+ * critical section: the page map is the truth (a run of this tier is cached iff its PM_DESC
+ * names a node), so every list and counter is recomputed from it. A node is kept when its run
+ * still names it and it still describes that run (RUN and PAGES are written before PM_DESC
+ * publishes a node, and stay while a taken node waits on the free list), in age order;
+ * every other node goes to the free list. A run whose PM_DESC names no such node was being
+ * evicted or cut: it goes back to the arena. Runs the dead thread held live stay live.
+ */
+export function bigRepairLocked(t: BigTier): void {
+  const arena = t.arena;
+  const root = t.root;
+  const runs = arena.snapshot();
+  const i32 = arena.i32;
+  const slots = new Set<number>();
+  const chunks = i32[root + R_CHUNK_COUNT]!;
+  for (let c = i32[root + R_CHUNKS]!, k = 0; c > 0 && k < chunks; c = i32[c + C_NEXT]!, k++) {
+    const count = i32[c + C_NODES]!;
+    for (let j = 1; j <= count; j++) slots.add(c + j * NODE_WORDS);
+  }
+  const kept: number[] = [];
+  const claimed = new Set<number>();
+  const strays: number[] = [];
+  let liveBlocks = 0;
+  let liveBytes = 0;
+  for (const run of runs) {
+    if (run.tier !== t.id) continue;
+    if ((run.desc & D_CACHED) === 0) {
+      liveBlocks++;
+      liveBytes += usableOf(run.desc, run.pages);
+      continue;
+    }
+    const n = run.desc >>> 2;
+    if (
+      slots.has(n) &&
+      !claimed.has(n) &&
+      i32[n + N_RUN]! >>> 0 === run.offset &&
+      i32[n + N_PAGES] === run.pages &&
+      run.pages <= t.capPages
+    ) {
+      claimed.add(n);
+      kept.push(n);
+    } else {
+      strays.push(run.offset);
+    }
+  }
+  const clock = i32[root + R_CLOCK]!;
+  kept.sort((a, b) => ((i32[a + N_STAMP]! - clock) | 0) - ((i32[b + N_STAMP]! - clock) | 0));
+  for (let w = 0; w < BUCKET_WORDS; w++) i32[root + R_BITMAP + w] = 0;
+  for (let b = 0; b < BUCKETS; b++) i32[root + R_BUCKETS + b] = 0;
+  i32[root + R_AGE_HEAD] = 0;
+  i32[root + R_AGE_TAIL] = 0;
+  i32[root + R_NODE_FREE] = 0;
+  for (const n of slots) {
+    if (claimed.has(n)) continue;
+    i32[n + N_STATE] = NODE_FREE;
+    i32[n + N_NEXT] = i32[root + R_NODE_FREE]!;
+    i32[root + R_NODE_FREE] = n;
+  }
+  let cachedPages = 0;
+  for (const n of kept) {
+    const pages = i32[n + N_PAGES]!;
+    cacheLink(i32, root, n, i32[n + N_RUN]!, pages, i32[n + N_STAMP]!);
+    cachedPages += pages;
+  }
+  i32[root + R_CACHED_PAGES] = cachedPages;
+  i32[root + R_CACHED_RUNS] = kept.length;
+  i32[root + R_LIVE_BLOCKS] = liveBlocks;
+  i32[root + R_LIVE_BYTES] = liveBytes;
+  i32[root + R_REPAIRS]!++;
+  for (const run of strays) {
+    arena.freeRun(run);
+    arena.i32[root + R_EVICTIONS]!++;
+  }
+}
