@@ -1,0 +1,222 @@
+/**
+ * # l25-pool layout
+ *
+ * The L2.5 tier's memory: **spans** (runs of 1 … 16 pages from `arena.allocRun`, one size class
+ * each, carved into equal blocks) grouped in **shards** (one per thread id that used the tier,
+ * each with its own lock), and one **cache** per thread. Every list is out of band, in
+ * `arena.metaAlloc` blocks: a user block holds no allocator word, so a write after free cannot
+ * break a list. Every page of a span has `PM_DESC` = byte offset of its span descriptor, so a free
+ * finds its span in O(1) from `arena.pageEntry(ptr)`.
+ *
+ * ```
+ *  span run (allocRun(pages, tier id)), e.g. 40 KiB class: 5 pages, 8 blocks, nothing left over
+ *  ┌────────┬────────┬────────┬────────┬────────┬────────┬────────┬────────┐
+ *  │ blk 0  │ blk 1  │ blk 2  │ blk 3  │ blk 4  │ blk 5  │ blk 6  │ blk 7  │  block i at start + i × size
+ *  └────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┘
+ *    every page: PM_DESC ──► span descriptor (metaAlloc, (Sp.Header + 2 × blocks) words)
+ *                           ┌──────────────┬─────────────────────┬─────────────────────┐
+ *                           │ header (16)  │ state[0 … blocks)   │ stack[0 … blocks)   │
+ *                           └──────┬───────┴─────────────────────┴─────────────────────┘
+ *                                  │ Sp.Shard                     free block indexes, Sp.Top of them
+ *                                  ▼
+ *  tier root ── R.ShardDir[k] ──► chunk k of 4 << k shards (metaAlloc, never freed or moved)
+ *               shard: lock │ registry of its spans │ partial list head per class
+ *
+ *  thread's tier word Tw.Area ──► thread area (metaAlloc): header │ record per class │ slots
+ *                                 record: Count, Cap, Size, Slots ──► Cap u32 block offsets (a stack)
+ * ```
+ *
+ * ## Tier root (`R`, ROOT_WORDS i32 words from the arena's tier directory)
+ *
+ * | word         | meaning                                                              | written by |
+ * | ------------ | -------------------------------------------------------------------- | ---------- |
+ * | DirLock (+3 stats) | mutex of the shard directory (registered with the arena)        | mutexLock |
+ * | LockReg      | 1 once DirLock is registered                                         | CAS, once |
+ * | ChunkHigh    | 1 + highest chunk created                                            | Atomics.store under DirLock |
+ * | ShardDir + k | i32 index of chunk k (shards 4·(2^k − 1) … 4·(2^(k+1) − 1) − 1), 0 = none | Atomics.store under DirLock |
+ * | Avail + c    | spans on the partial lists of class c, all shards (a hint for stealing) | Atomics.add under the span's shard lock |
+ *
+ * ## Shard (`Sh`, SH_WORDS words in a chunk; shard index = thread id − 1)
+ *
+ * | word          | meaning                                                             |
+ * | ------------- | ------------------------------------------------------------------- |
+ * | Lock (+3 stats) | the shard mutex (registered with the arena when its chunk is made) |
+ * | Index         | its index                                                           |
+ * | Spans, SpanCount, Pages | registry: every span of the shard (doubly linked), count, pages |
+ * | EmptyPages    | pages of its spans with no block out (kept for reuse: a free that empties a span returns it to the arena once they exceed KEEP_EMPTY_PAGES) |
+ * | Partial + c   | head of class c's partial list: spans that may have a free block     |
+ *
+ * All shard words, and the list and count words of its spans, change only under the shard lock.
+ *
+ * ## Span descriptor (`Sp`, i32 words at d = descriptor offset >>> 2)
+ *
+ * | word        | meaning                                                                  |
+ * | ----------- | ------------------------------------------------------------------------ |
+ * | Start       | byte offset of the run (u32)                                             |
+ * | Class, Blocks, Size, Inv, Shift, Pages | the class and its constants (Inv/Shift: block index by exact division) |
+ * | Shard       | i32 index of its shard (fixed for the span's life)                      |
+ * | Carved      | blocks handed out at least once (block i < Carved exists; fresh ones come from this bump) |
+ * | Top         | free blocks on the stack (indexes < Carved)                              |
+ * | Used        | blocks out of the span: live, in a thread cache, or in flight = Carved − Top |
+ * | Next, Prev, OnPartial | link in its shard's partial list of its class, and whether it is on it |
+ * | RNext, RPrev | link in its shard's registry                                            |
+ * | Header + i  | strict: state of block i: 0 free, (tid << 2) \| 1 in thread tid's cache, (tid << 2) \| 2 handed out by tid |
+ * | Header + Blocks + j | the free stack: block indexes                                    |
+ *
+ * ## Thread area (`Ta`, `Cr`; metaAlloc, offset in the tier's per-thread word Tw.Area)
+ *
+ * Header: Thread, CachedBytes (Σ bytes of the cached blocks, ≤ CACHE_BUDGET_BYTES but for the one
+ * block a refill hands out at once), NewRun/NewDesc (a span being made, not yet in a registry),
+ * FreeDesc (a span unlinked, its run not yet returned), Misses. Then a record of CR_WORDS words per
+ * class: Count, Cap, Size, Slots (i32 index of its Cap slots), Misses; then the slots. Written only
+ * by its thread, with plain stores (and by `reclaim` once the thread is dead).
+ *
+ * ## Invariants (checked by `check()`)
+ *
+ * 1. Every page of a span is a page of the tier naming the span's descriptor; the run is exactly
+ *    the span's pages; every run of the tier is a span in exactly one shard registry.
+ * 2. 0 ≤ Top ≤ Carved ≤ Blocks, Used = Carved − Top; the stack holds distinct indexes < Carved.
+ * 3. A span with a free block (Top > 0 or Carved < Blocks) is on its shard's partial list of its
+ *    class (OnPartial = 1); a span on a list is in that shard's registry. Avail + c = Σ list lengths.
+ *    EmptyPages = Σ pages of the shard's spans with Used = 0.
+ * 4. A cached block is a carved block start of its record's class, not on its span's stack, in
+ *    one cache only; CachedBytes = Σ Count × Size.
+ * 5. Strict: stacked and uncarved blocks are free; a cached block's state names its cache's
+ *    thread; Used = blocks whose state is not free; no state names a thread that is not attached.
+ *
+ * ## Concurrency protocol
+ *
+ * - A thread's own malloc and free on a warm cache touch only its area and (strict) the block's
+ *   state word, with plain loads and stores: no Atomics, no lock. A block is the thread's own when
+ *   its state says it handed it out (strict); in fast mode every free may go to the freeing
+ *   thread's cache.
+ * - Everything that changes a span's stack, counts or lists holds its shard's lock: refills (take
+ *   from the home shard, else steal from another shard's partial spans, else make a span), frees
+ *   that do not fit the cache, frees of another thread's block (strict: the state word goes from
+ *   "handed out" to free with Atomics.compareExchange, so of two racing frees one wins and the
+ *   other is ERR_DOUBLE_FREE), spills, reclaim. No thread holds two shard locks.
+ * - Lock order: DirLock or a shard lock, then the arena mutex — but no arena call is made while a
+ *   shard lock is held: a span is made (allocRun, metaAlloc, setPageDesc) before it is linked, and
+ *   released (freeRun, metaFree) after it is unlinked.
+ * - Termination safety: every move of a block between a stack and a cache, and every list change,
+ *   is straight-line code (no call, no loop) inside one function, so a worker terminated at an
+ *   interrupt point leaves consistent structures; a span between the arena and a registry is named
+ *   by NewRun/NewDesc or FreeDesc of its thread's area, and `reclaim` finishes the move.
+ * - Left open, as in the tiny tier: a double free by the owner racing another thread's free of the
+ *   same block at the same instant; it surfaces as ERR_HEAP_CORRUPTED when the block is taken again,
+ *   never as a block handed out twice.
+ */
+import { L25_CLASS_COUNT } from './size-classes';
+
+/** Tier root words. */
+export const enum R {
+  DirLock = 0,
+  DirLockStats = 1,
+  LockReg = 4,
+  ChunkHigh = 5,
+  ShardDir = 8,
+  Avail = 40,
+}
+/** Words of the tier root block (asked of the arena's tier directory). */
+export const ROOT_WORDS = 128;
+/** Chunks the shard directory can name (4 · (2^24 − 1) shards: never the limit). */
+export const SHARD_DIR_WORDS = 24;
+/** log2 of the shards in chunk 0. */
+export const SHARD_CHUNK0_SHIFT = 2;
+
+/** Shard words. */
+export const enum Sh {
+  Lock = 0,
+  LockStats = 1,
+  Index = 4,
+  Spans = 5,
+  SpanCount = 6,
+  EmptyPages = 7,
+  Pages = 8,
+  Partial = 16,
+}
+/** Words of a shard. */
+export const SH_WORDS = 80;
+
+/** Span descriptor words. */
+export const enum Sp {
+  Start = 0,
+  Class = 1,
+  Shard = 2,
+  Blocks = 3,
+  Size = 4,
+  Inv = 5,
+  Shift = 6,
+  Pages = 7,
+  Carved = 8,
+  Top = 9,
+  Used = 10,
+  Next = 11,
+  Prev = 12,
+  OnPartial = 13,
+  RNext = 14,
+  RPrev = 15,
+  Header = 16,
+}
+
+/** Block states (strict): free, or the thread id << 2 with one of these kinds. */
+export const enum Bs {
+  Free = 0,
+  Cached = 1,
+  Live = 2,
+  KindMask = 3,
+}
+
+/** Thread area header words. */
+export const enum Ta {
+  Thread = 0,
+  CachedBytes = 1,
+  NewRun = 2,
+  NewDesc = 3,
+  FreeDesc = 4,
+  Misses = 5,
+  Header = 8,
+}
+
+/** Cache record words (CR_WORDS per class after the area header). */
+export const enum Cr {
+  Count = 0,
+  Cap = 1,
+  Size = 2,
+  Slots = 3,
+  Misses = 4,
+}
+export const CR_WORDS = 8;
+
+/** Shifts: a block state's thread id (state = tid << Shift.Tid | kind); a class's cache record (records + (cls << Shift.Record)). */
+export const enum Shift {
+  Tid = 2,
+  Record = 3,
+}
+
+/** The tier's per-thread words (arena.threadTierWords(tier, thread) + …). */
+export const enum Tw {
+  /** Byte offset of the thread's area. */
+  Area = 0,
+}
+
+/** Limits the fast paths test (a const enum: inlined as literals). */
+export const enum Limit {
+  /** Bytes a thread's cache may hold. */
+  CacheBytes = 1048576,
+}
+/** Bytes a thread's cache may hold. */
+export const CACHE_BUDGET_BYTES: number = Limit.CacheBytes;
+/** Pages of empty spans a shard keeps (a free that empties a span beyond them returns it to the arena). */
+export const KEEP_EMPTY_PAGES = 16;
+
+/** A handle that detached: its record and area indexes read as undefined, so fast paths miss. */
+export const DETACHED = -(2 ** 30);
+
+// The layout is pinned: the root, shard and record words must fit their blocks.
+if (R.Avail + L25_CLASS_COUNT > ROOT_WORDS || R.ShardDir + SHARD_DIR_WORDS > R.Avail) {
+  throw new Error('l25-pool layout: tier root overflow');
+}
+if (Sh.Partial + L25_CLASS_COUNT > SH_WORDS) throw new Error('l25-pool layout: shard overflow');
+if (CR_WORDS !== 1 << Shift.Record || Cr.Misses >= CR_WORDS)
+  throw new Error('l25-pool layout: record overflow');
