@@ -1,6 +1,28 @@
 /**
  * # superslab layout
  *
+ * ## Files
+ *
+ * - `layout.ts`: this map of the memory, every word and constant of it, the encodings of a
+ *   bitmap word and an owned-map entry, and the layout's pins.
+ * - `size-classes.ts`: the 21 size classes and their tables (block count, exact-division constants).
+ * - `superslab.ts`: class `Superslab`, one thread's handle: fields, constructor, views, the tier
+ *   lock, and the public methods (each a call into the files below).
+ * - `slab-alloc.ts`: malloc and the cache's refill: take from the current slab (local list,
+ *   remote list, carving), else find a slab (full-list scan, adoption, the pool, a new SuperSlab).
+ * - `slab-free.ts`: free, the lock-free remote free and its collection by the owner, the
+ *   cache's spill, and a slab emptied (kept or released).
+ * - `slab-block.ts`: a pointer as a block of a slab: its index, usableSize, and the strict
+ *   checks of a block and of a free-list link (alloc bits set and cleared for a cache in front).
+ * - `slab-lists.ts`: a thread's partial and full lists of slabs, and its owned-slab map.
+ * - `superslab-registry.ts`: SuperSlabs: the registry, the avail list, adding one from the
+ *   arena and returning it, a slab back to the pool.
+ * - `slab-reclaim.ts`: slabs leaving a thread: abandon, detach, reclaim of a dead thread, trim.
+ * - `slab-check.ts`: check(), every invariant below, with the blocks found in thread caches.
+ * - `slab-stats.ts`: stats() of the whole tier.
+ * - `slab-errors.ts`: ERR_HEAP_CORRUPTED and the pointer format of the messages.
+ * - `tiny-tier.ts`: `TinyTier`, the tier with @hakmem/tls-cache in front (its own fast paths).
+ *
  * The tiny tier's memory: SuperSlabs of 32 slabs of 64 KiB, one size class per slab at a time,
  * every byte of a slab a user block. All metadata is out of band, in `arena.metaAlloc` blocks;
  * every page of a SuperSlab has `PM_DESC` = byte offset of its slab's descriptor, so a free
@@ -59,7 +81,8 @@
  * ## Strict bitmaps (safety 'strict')
  *
  * The two bitmaps are interleaved word by word (alloc word k at SL_BITMAP + 2k, remote word k
- * at SL_BITMAP + 2k + 1), so one cache line holds both bits of a block.
+ * at SL_BITMAP + 2k + 1), so one cache line holds both bits of a block (`bitmapWordOf` is the
+ * alloc word of a block, `bitmapBit` its bit in both words).
  * Bit i of the alloc bitmap: block i is with the user (live) or waiting in the remote list.
  * Written only by the owner, with plain operations. Bit i of the remote-pending bitmap: block i
  * was freed by another thread and is in the remote list; set with Atomics.or by the freeing
@@ -96,11 +119,12 @@
  *
  * Each `Superslab` handle keeps an Int32Array with one entry per page of maxBytes:
  * `(d << 1) | class` for a slab the thread owns (d, the descriptor's i32 index, is a multiple
- * of 16, so the entry is ≥ 32), 0 otherwise. The thread sets it when it acquires or adopts a
- * slab and clears it when it releases or abandons one — the only ways a slab becomes or stops
- * being its own while it lives. So a free finds "mine, this slab, this class" with one load
- * and no shared word, and a strict malloc validates the block it hands out against the entry
- * of the block's page without reading the block. One handle per thread id.
+ * of 16, so the entry is ≥ 32; see `ownedEntry`, `ownedDesc`, `ownedClass`), 0 otherwise. The
+ * thread sets it when it acquires or adopts a slab and clears it when it releases or abandons
+ * one — the only ways a slab becomes or stops being its own while it lives. So a free finds
+ * "mine, this slab, this class" with one load and no shared word, and a strict malloc validates
+ * the block it hands out against the entry of the block's page without reading the block. One
+ * handle per thread id.
  *
  * ## Invariants (checked by `Superslab.slabCheck`)
  *
@@ -176,6 +200,50 @@ export const SL_INDEX = 15;
 /** Words of a slab descriptor (one 64-byte line). */
 export const SL_WORDS = 16;
 
+// Strict bitmaps: alloc word k at SL_BITMAP + 2k, remote word k right after it.
+/** i32 index of the alloc word of block `idx` in the bitmaps at `bitmap` (its remote word is the next). */
+export function bitmapWordOf(bitmap: number, idx: number): number {
+  return bitmap + ((idx >>> 5) << 1);
+}
+
+/** The bit of block `idx` in its bitmap words. */
+export function bitmapBit(idx: number): number {
+  return 1 << (idx & 31);
+}
+
+/** Words of one strict bitmap of a slab of `blocks` blocks. */
+export function bitmapWords(blocks: number): number {
+  return (blocks + 31) >>> 5;
+}
+
+/**
+ * Bytes for both strict bitmaps of `words` words each, in three sizes only (64 B, 256 B, 2 KiB):
+ * every metaAlloc size class in use costs the heap a META page.
+ */
+export function bitmapBytes(words: number): number {
+  const bytes = words * 8;
+  return bytes <= 64 ? 64 : bytes <= 256 ? 256 : 2048;
+}
+
+// The owned-slab map (see "The owned-slab map" above): an entry is (d << 1) | class.
+/** Bits of an owned-map entry that hold the class (every class is < 32). */
+export const OWNED_CLASS_MASK = 31;
+
+/** Owned-map entry of slab `d` (descriptor i32 index, a multiple of 16) of class `cls`. */
+export function ownedEntry(d: number, cls: number): number {
+  return (d << 1) | cls;
+}
+
+/** Descriptor i32 index of owned-map entry `e` (> 0). */
+export function ownedDesc(e: number): number {
+  return (e & ~OWNED_CLASS_MASK) >>> 1;
+}
+
+/** Class of owned-map entry `e` (> 0). */
+export function ownedClass(e: number): number {
+  return e & OWNED_CLASS_MASK;
+}
+
 /** Bytes of the descriptor of a SuperSlab of `slabs` slabs. */
 export function superslabDescBytes(slabs: number): number {
   return (SS_HEADER_WORDS + slabs * SL_WORDS) * 4;
@@ -233,5 +301,9 @@ export const TW_SLABS = 0;
 export const TW_CACHE = 1;
 
 // The layout is pinned: the root words must fit the root block, the thread words their slot.
+// An owned-map entry needs every class below 32 and descriptors at multiples of 16 words
+// (metaAlloc blocks of ≥ 64 B are 64-byte aligned).
+if (CLASS_COUNT > OWNED_CLASS_MASK + 1 || SS_HEADER_WORDS % 16 !== 0 || SL_WORDS % 16 !== 0)
+  throw new Error('superslab layout: an owned-map entry cannot hold every class and descriptor');
 if (R_ABANDONED + CLASS_COUNT > ROOT_WORDS) throw new Error('superslab layout: tier root overflow');
 if (TW_CACHE >= TIER_THREAD_WORDS) throw new Error('superslab layout: thread words overflow');

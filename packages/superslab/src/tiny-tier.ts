@@ -9,7 +9,18 @@ import {
   type TierFactory,
 } from '@hakmem/page-arena';
 import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from '@hakmem/tls-cache';
-import { ROOT_WORDS, SL_BITMAP, SL_CARVED, SL_CLASS, SL_INV, SL_SHIFT, SL_START, SL_USED } from './layout';
+import {
+  OWNED_CLASS_MASK,
+  ROOT_WORDS,
+  SL_BITMAP,
+  SL_CARVED,
+  SL_CLASS,
+  SL_INV,
+  SL_SHIFT,
+  SL_START,
+  SL_USED,
+  SLAB_SHIFT,
+} from './layout';
 import {
   TINY_CLASS_BY_SIZE8,
   TINY_CLASS_COUNT,
@@ -43,6 +54,11 @@ const enum Tiny {
   CcShift = 4,
   Max = 1024,
 }
+/** The owned-slab map: entry of the page `ptr >>> PageShift`, `(d << 1) | class` (layout.ts). */
+const enum Owned {
+  PageShift = 16,
+  ClassMask = 31,
+}
 if (
   Sl.Start !== SL_START ||
   Sl.Carved !== SL_CARVED ||
@@ -55,7 +71,9 @@ if (
   Cc.Live !== CC_LIVE ||
   Cc.Hits !== CC_HITS ||
   Tiny.CcShift !== CC_SHIFT ||
-  Tiny.Max !== TINY_MAX_SIZE
+  Tiny.Max !== TINY_MAX_SIZE ||
+  Owned.PageShift !== SLAB_SHIFT ||
+  Owned.ClassMask !== OWNED_CLASS_MASK
 ) {
   throw new Error('tiny-tier: the inlined layout offsets differ from the slab layout or @hakmem/tls-cache');
 }
@@ -183,10 +201,10 @@ export class TinyTier implements Tier {
     const u32 = arena.u32;
     const p = u32[h + Cc.Head]!;
     if (!(p > 0)) return this.tinyMallocSlow(cls);
-    const e = this.owned[p >>> 16]!;
-    if ((e & 31) !== cls || !(e > 0)) return this.tinyMallocCorrupt(p, cls);
+    const e = this.owned[p >>> Owned.PageShift]!;
+    if ((e & Owned.ClassMask) !== cls || !(e > 0)) return this.tinyMallocCorrupt(p, cls);
     const i32 = arena.i32;
-    const d = (e & ~31) >>> 1;
+    const d = (e & ~Owned.ClassMask) >>> 1;
     // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a block start.
     const x = Math.imul(p - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
     const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
@@ -277,11 +295,11 @@ export class TinyTier implements Tier {
    * without feedback when the first remote free comes.
    */
   private tinyFreeFast(ptr: number): boolean {
-    const e = this.owned[ptr >>> 16]!;
+    const e = this.owned[ptr >>> Owned.PageShift]!;
     if (e > 0) {
       const arena = this.arena;
       const i32 = arena.i32;
-      const h = this.records + ((e & 31) << Tiny.CcShift);
+      const h = this.records + ((e & Owned.ClassMask) << Tiny.CcShift);
       const n = i32[h + Cc.Count]!;
       if (n < i32[h + Cc.Cap]!) {
         const u32 = arena.u32;
@@ -300,9 +318,9 @@ export class TinyTier implements Tier {
   /** Fast mode, off the fast path: the cache is full (spill), the views are stale, or the block is not this thread's. */
   private tinyFreeFastSlow(ptr: number): boolean {
     this.arena.refresh();
-    const e = this.owned[ptr >>> 16]!;
+    const e = this.owned[ptr >>> Owned.PageShift]!;
     if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
-    this.tinyFreeSlow(ptr, e & 31, 0, 0);
+    this.tinyFreeSlow(ptr, e & Owned.ClassMask, 0, 0);
     return true;
   }
 
@@ -313,17 +331,17 @@ export class TinyTier implements Tier {
    * simultaneous one is a race in the program). Anything else takes the one slow call site.
    */
   private tinyFreeStrict(ptr: number): boolean {
-    const e = this.owned[ptr >>> 16]!;
+    const e = this.owned[ptr >>> Owned.PageShift]!;
     if (e > 0) {
       const arena = this.arena;
       const u32 = arena.u32;
       const i32 = arena.i32;
-      const d = (e & ~31) >>> 1;
+      const d = (e & ~Owned.ClassMask) >>> 1;
       const x = Math.imul(ptr - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
       const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
       const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
       const bits = i32[w]!;
-      const h = this.records + ((e & 31) << Tiny.CcShift);
+      const h = this.records + ((e & Owned.ClassMask) << Tiny.CcShift);
       const n = i32[h + Cc.Count]!;
       // One test for: a carved block start, live, no remote free pending, room in the cache.
       if (
@@ -347,10 +365,10 @@ export class TinyTier implements Tier {
   /** Strict free off the fast path: another thread's block, rejected (invalid pointer, double free), the cache is full, or stale views. */
   private tinyFreeStrictSlow(ptr: number): boolean {
     this.arena.refresh();
-    const e = this.owned[ptr >>> 16]!;
+    const e = this.owned[ptr >>> Owned.PageShift]!;
     if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
     const i32 = this.arena.i32;
-    const d = (e & ~31) >>> 1;
+    const d = (e & ~Owned.ClassMask) >>> 1;
     const cls = i32[d + SL_CLASS]!;
     const x = Math.imul(ptr - this.arena.u32[d + SL_START]!, i32[d + SL_INV]!);
     const idx = (x >>> i32[d + SL_SHIFT]!) | (x << -i32[d + SL_SHIFT]!);

@@ -1,0 +1,214 @@
+/**
+ * Freeing: a block of one of this thread's slabs goes on the slab's local list (plain stores);
+ * a block of another thread's or an abandoned slab goes on the slab's lock-free remote list
+ * (CAS push; strict: the remote-pending bit first), which the owner takes whole with one
+ * exchange (slabCollectRemote). A cache in front spills its blocks back the same way
+ * (cacheSpill). A slab whose last block came back is kept (the class's only partial slab) or
+ * released to the pool (slabRetire). See layout.ts, "Concurrency protocol".
+ */
+import { HakmemError, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
+import {
+  bitmapBit,
+  bitmapWordOf,
+  bitmapWords,
+  ownedClass,
+  ownedDesc,
+  SL_BITMAP,
+  SL_CLASS,
+  SL_FREE,
+  SL_NEXT,
+  SL_REMOTE,
+  SL_START,
+  SL_STATE,
+  SL_USED,
+  SLAB_FULL,
+  SLAB_PARTIAL,
+  SLAB_SHIFT,
+  TS_PARTIAL,
+} from './layout';
+import { TINY_CLASS_BLOCKS, TINY_CLASS_SIZE } from './size-classes';
+import { slabBlockIndex, slabCheckListBlock, slabCheckLocalLink, slabNotBlock } from './slab-block';
+import { corrupted, hex } from './slab-errors';
+import { slabPushPartial, slabUnlinkFull, slabUnlinkPartial } from './slab-lists';
+import type { Superslab } from './superslab';
+import { slabRelease } from './superslab-registry';
+
+/** Superslab.free: a block of this thread's slabs onto its local list, any other onto its slab's remote list. */
+export function slabFree(ss: Superslab, ptr: number): void {
+  if (ptr >= ss.viewBytes) ss.slabRefreshViews();
+  const entry = ss.arena.pageEntry(ptr);
+  if (entry < 0 || (ss.u32[entry + PM_TIER]! & PM_TIER_MASK) !== ss.tier) {
+    throw new HakmemError(
+      'ERR_INVALID_POINTER',
+      `free(${ptr}): not in a tiny slab (tiny blocks live in pages of tier ${ss.tier})`,
+    );
+  }
+  const d = ss.u32[entry + PM_DESC]! >>> 2;
+  if (!(ss.owned[ptr >>> SLAB_SHIFT]! > 0)) {
+    slabFreeRemote(ss, ptr, d);
+    return;
+  }
+  const cls = ss.i32[d + SL_CLASS]!;
+  const idx = slabBlockIndex(ss, d, cls, ptr);
+  if (idx < 0) throw slabNotBlock(ss, ptr, d, cls);
+  if (ss.strict) {
+    const w = bitmapWordOf(ss.i32[d + SL_BITMAP]!, idx);
+    const bit = bitmapBit(idx);
+    if ((ss.i32[w]! & bit) === 0 || (ss.i32[w + 1]! & bit) !== 0) {
+      throw new HakmemError(
+        'ERR_DOUBLE_FREE',
+        `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (already freed)`,
+      );
+    }
+    ss.i32[w] = ss.i32[w]! & ~bit;
+  }
+  slabPushLocal(ss, d, cls, ptr);
+}
+
+/**
+ * Frees `ptr` (in slab `d`, i32 index of its descriptor) into the slab's lock-free remote
+ * list: for blocks of other threads' or abandoned slabs. Returns the block's class.
+ */
+export function slabFreeRemote(ss: Superslab, ptr: number, d: number): number {
+  if (ptr >= ss.viewBytes || d >= ss.i32.length) ss.slabRefreshViews();
+  const i32 = ss.i32;
+  const cls = d === 0 ? -1 : i32[d + SL_CLASS]!;
+  const idx = cls < 0 ? -1 : slabBlockIndex(ss, d, cls, ptr);
+  if (idx < 0) throw slabNotBlock(ss, ptr, d, cls);
+  if (ss.strict) {
+    const bm = i32[d + SL_BITMAP]!;
+    if (bm + 2 * bitmapWords(TINY_CLASS_BLOCKS[cls]!) > i32.length) return slabFreeRemoteStale(ss, ptr, d);
+    const w = bitmapWordOf(bm, idx);
+    const bit = bitmapBit(idx);
+    if ((Atomics.or(i32, w + 1, bit) & bit) !== 0) {
+      throw new HakmemError(
+        'ERR_DOUBLE_FREE',
+        `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is already waiting in the slab's remote-free list`,
+      );
+    }
+    if ((Atomics.load(i32, w) & bit) === 0) {
+      Atomics.and(i32, w + 1, ~bit);
+      throw new HakmemError(
+        'ERR_DOUBLE_FREE',
+        `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (already freed)`,
+      );
+    }
+  }
+  // CAS push, retried in place (a retry call site would meet its first contention without type feedback).
+  const head = d + SL_REMOTE;
+  const u32 = ss.u32;
+  for (;;) {
+    const old = Atomics.load(i32, head);
+    u32[ptr >>> 2] = old;
+    if (Atomics.compareExchange(i32, head, old, ptr | 0) === old) return cls;
+  }
+}
+
+/** The slab's bitmaps lie in memory another thread grew: refresh the views and retry. */
+function slabFreeRemoteStale(ss: Superslab, ptr: number, d: number): number {
+  ss.slabRefreshViews();
+  const i32 = ss.i32;
+  if (i32[d + SL_BITMAP]! + 2 * bitmapWords(TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!) > i32.length) {
+    throw corrupted(
+      `slab descriptor ${d * 4} names bitmaps at i32 index ${i32[d + SL_BITMAP]} beyond the memory`,
+    );
+  }
+  return slabFreeRemote(ss, ptr, d);
+}
+
+/**
+ * Owner: moves the whole remote list of slab `d` to its local list; returns the local list's
+ * new head, 0 when the remote list was empty. (Too large for V8 to inline: callers that run
+ * it on every empty local list keep its first real collection out of their optimised code.)
+ */
+export function slabCollectRemote(ss: Superslab, d: number): number {
+  const i32 = ss.i32;
+  const u32 = ss.u32;
+  if (Atomics.load(i32, d + SL_REMOTE) === 0) return 0;
+  const head = Atomics.exchange(i32, d + SL_REMOTE, 0) >>> 0;
+  if (head === 0) return 0;
+  const cls = i32[d + SL_CLASS]!;
+  const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
+  const strict = ss.strict;
+  const bm = i32[d + SL_BITMAP]!;
+  let p = head;
+  let tail = head;
+  let n = 0;
+  while (p !== 0) {
+    if (++n > cap)
+      throw corrupted(
+        `remote-free list of the slab at ${u32[d + SL_START]} is longer than its ${cap} blocks (a cycle: a write after free?)`,
+      );
+    const idx = slabBlockIndex(ss, d, cls, p);
+    if (idx < 0) {
+      throw corrupted(
+        `remote-free list of the slab at ${u32[d + SL_START]} links to ${hex(p)}, off its ${TINY_CLASS_SIZE[cls]} B grid (a write after free?)`,
+      );
+    }
+    if (strict) {
+      const w = bitmapWordOf(bm, idx);
+      const bit = bitmapBit(idx);
+      if ((i32[w]! & bit) === 0 || (Atomics.load(i32, w + 1) & bit) === 0) {
+        throw corrupted(
+          `remote-free list of the slab at ${u32[d + SL_START]} holds block ${idx}, whose bitmaps do not say "freed by another thread"`,
+        );
+      }
+      // The alloc bit goes first: a second remote free that lands before the remote bit is
+      // cleared finds the remote bit set, and one after finds the alloc bit clear; either is
+      // ERR_DOUBLE_FREE at the second free (the Atomics.and publishes the plain store).
+      i32[w] = i32[w]! & ~bit;
+      Atomics.and(i32, w + 1, ~bit);
+    }
+    tail = p;
+    p = u32[p >>> 2]!;
+  }
+  u32[tail >>> 2] = u32[d + SL_FREE]!;
+  i32[d + SL_FREE] = head;
+  i32[d + SL_USED] = i32[d + SL_USED]! - n;
+  return head;
+}
+
+/** Blocks of class `cls` (this thread's, chained from `head`) back to their slabs. */
+export function cacheSpill(ss: Superslab, cls: number, head: number, count: number): void {
+  ss.slabRefreshViews();
+  let p = head;
+  for (let i = 0; i < count && p !== 0; i++) {
+    // A cached block lies in a slab of this class that this thread owns (its owned-map entry).
+    const e = ss.owned[p >>> SLAB_SHIFT]!;
+    const d = e > 0 && ownedClass(e) === cls ? ownedDesc(e) : slabCheckListBlock(ss, p, cls, 'spilled');
+    if (ss.strict) slabCheckLocalLink(ss, d, cls, p);
+    else if (slabBlockIndex(ss, d, cls, p) < 0) slabCheckListBlock(ss, p, cls, 'spilled');
+    const next = ss.u32[p >>> 2]!;
+    slabPushLocal(ss, d, cls, p);
+    p = next;
+  }
+}
+
+/** Owner: block `p` (alloc bit already clear) onto slab `d`'s local list; list upkeep. */
+export function slabPushLocal(ss: Superslab, d: number, cls: number, p: number): void {
+  const i32 = ss.i32;
+  ss.u32[p >>> 2] = ss.u32[d + SL_FREE]!;
+  i32[d + SL_FREE] = p;
+  const used = i32[d + SL_USED]! - 1;
+  i32[d + SL_USED] = used;
+  if (i32[d + SL_STATE] === SLAB_FULL) {
+    slabUnlinkFull(ss, d, cls);
+    slabPushPartial(ss, d, cls);
+  }
+  if (used === 0) slabRetire(ss, d, cls);
+}
+
+/** Owner: used dropped to 0 in slab `d`. Keeps it when it is the class's only partial slab, else releases it. */
+export function slabRetire(ss: Superslab, d: number, cls: number): void {
+  const i32 = ss.i32;
+  const state = i32[d + SL_STATE]!;
+  if (state === SLAB_PARTIAL) {
+    if (i32[ss.area + TS_PARTIAL + cls] === d && i32[d + SL_NEXT] === 0) return;
+    slabUnlinkPartial(ss, d, cls);
+  } else if (state === SLAB_FULL) {
+    slabUnlinkFull(ss, d, cls);
+  } else {
+    return;
+  }
+  slabRelease(ss, d);
+}
