@@ -1,3 +1,8 @@
+/**
+ * check(): the arena's invariants (layout.ts, "Invariants") verified from scratch by walking the
+ * header, the page map, the bins, the metaAlloc free lists, the thread registry, the tier
+ * directory and the registered lock words, independently of the code that maintains them.
+ */
 import type { Arena } from './arena';
 import { HakmemError } from './errors';
 import {
@@ -5,6 +10,8 @@ import {
   BIN_COUNT,
   BIN_SUMMARY_WORDS,
   binOf,
+  FREE_LINK_MASK,
+  FREE_LINK_SHIFT,
   HDR_BASE,
   HDR_BIN_BITMAP,
   HDR_BIN_HEADS,
@@ -207,10 +214,10 @@ export function arenaCheckLocked(arena: Arena): void {
       freeRuns.delete(head);
       listed++;
       const link = u32[arena.entryOf(head) + PM_DESC]!;
-      if (link >>> 16 !== prev)
-        throw corrupted(`free run at page ${head} has back link ${link >>> 16}, not ${prev}`);
+      if (link >>> FREE_LINK_SHIFT !== prev)
+        throw corrupted(`free run at page ${head} has back link ${link >>> FREE_LINK_SHIFT}, not ${prev}`);
       prev = head;
-      head = link & 0xffff;
+      head = link & FREE_LINK_MASK;
     }
   }
   if (freeRuns.size !== 0) {

@@ -1,10 +1,4 @@
-export {
-  Arena,
-  type ArenaAttachOptions,
-  type ArenaRun,
-  type ArenaStats,
-  type ArenaTier,
-} from './arena';
+export { Arena, type ArenaAttachOptions } from './arena';
 export { HakmemError, type HakmemErrorCode } from './errors';
 export {
   HEAP_MAGIC,
@@ -36,4 +30,6 @@ export {
 } from './mutex';
 export { type ArenaFormatOptions, describe, rejectUnknownKeys } from './options';
 export { RunTier, runTier } from './run-tier';
+export type { ArenaRun, ArenaStats } from './stats';
 export type { Tier, TierFactory, TierStats } from './tier';
+export type { ArenaTier } from './tiers';

@@ -1,6 +1,24 @@
 /**
  * # page-arena layout
  *
+ * ## Files
+ *
+ * - `layout.ts`: this map of the memory, every word and constant of it, and the layout's pins.
+ * - `arena.ts`: class `Arena`, one thread's handle: fields, format/attach, views (refresh,
+ *   pageEntry, setPageDesc), the arena mutex, and the public methods (each a call into the files below).
+ * - `header.ts`: writing the header at format, its checksum, finding it at attach.
+ * - `bins.ts`: the free-run bins (two-level bitmap, doubly linked lists through PM_DESC) and best fit.
+ * - `runs.ts`: runs in the page map: marking, taking and releasing (coalescing) pages; allocRun,
+ *   freeRun, resizeRun.
+ * - `growth.ts`: growing the memory (policy, new page-map leaves, publication) and trim's shrink.
+ * - `meta.ts`: metaAlloc/metaFree, the out-of-band metadata allocator.
+ * - `threads.ts`: the thread registry, per-thread tier words, registered lock words and their breaking.
+ * - `tiers.ts`: the tier directory (id → kind, size range, root block).
+ * - `stats.ts`: stats() and snapshot().
+ * - `check.ts`: check(), every invariant below.
+ * - `mutex.ts`, `memory.ts`, `options.ts`, `errors.ts`: the lock word, the memory kinds, format's
+ *   options, HakmemError. `tier.ts`, `run-tier.ts`: the tier contract and the page-run tier.
+ *
  * Everything the arena knows lives in the managed memory, so any thread (or any `Arena` instance
  * over the same memory) sees the same heap. Pointers are absolute byte offsets; pages are
  * numbered absolutely (`page = ptr >>> PAGE_SHIFT`). Page numbers are < 65536 (maxBytes ≤ 4 GiB),
@@ -57,7 +75,7 @@
  * | PM_TIER       | tier, + PM_FLAG_HEAD on the first page     | 0 on every page, + PM_FLAG_HEAD on the first page |
  * | PM_HEAD_PAGE  | first page (every page)                    | first page (first and last page)              |
  * | PM_RUN_PAGES  | length (first page)                        | length (first and last page: boundary tags)   |
- * | PM_DESC       | tier-owned descriptor (0 after allocRun); META: metaAlloc class log2 (4..16), 0 for a run from metaAlloc(> 64 KiB) | first page: free-list links `prev << 16 | next` (page numbers, 0 = none) |
+ * | PM_DESC       | tier-owned descriptor (0 after allocRun); META: metaAlloc class log2 (4..16), 0 for a run from metaAlloc(> 64 KiB) | first page: free-list links `prev << 16 | next` (page numbers, 0 = none; FREE_LINK_SHIFT, FREE_LINK_MASK) |
  *
  * Page 0 is never the head of a free run (it is below base or it is the header page), so 0 is
  * the null link.
@@ -179,6 +197,10 @@ export const PM_HEAD_PAGE = 1;
 export const PM_RUN_PAGES = 2;
 export const PM_DESC = 3;
 export const PM_FLAG_HEAD = 0x100;
+/** PM_DESC of a free run's first page is `prev << FREE_LINK_SHIFT | next` (page numbers, 0 = none). */
+export const FREE_LINK_SHIFT = 16;
+/** Mask of `next` in a free run's link word. */
+export const FREE_LINK_MASK = 0xffff;
 /** u32 words per page-map entry. */
 export const PM_ENTRY_WORDS = 4;
 /** Pages covered by one leaf (log2). */

@@ -1,0 +1,156 @@
+/**
+ * Growth and shrinking of the committed memory, under the arena mutex: the policy (grow by
+ * max(needed, committed / 8) pages, or exactly what is needed when the memory refuses more),
+ * page-map leaves for the new range (spare 16 KiB blocks, a free page elsewhere, or a page
+ * carved from the new range), freeing the new pages, then publishing the growth
+ * (HDR_COMMITTED_PAGES, then the HDR_GROWTH counter other threads' refresh() watches). trim()
+ * gives a free tail back to a resizable ArrayBuffer the same way. See layout.ts, "Growth".
+ */
+import type { Arena } from './arena';
+import { arenaBestFit, binRemove } from './bins';
+import {
+  HDR_COMMITTED_PAGES,
+  HDR_GROWTH,
+  HDR_GROWTHS,
+  HDR_META_BYTES,
+  HDR_META_HEADS,
+  HDR_PAGES_BY_TIER,
+  HDR_TRIMS,
+  HEADER_WORDS,
+  LEAF_BYTES,
+  LEAF_SHIFT,
+  MEMORY_AB_RESIZABLE,
+  META_LEAF_SHIFT,
+  META_MIN_SHIFT,
+  PAGE_SIZE,
+  PM_DESC,
+  PM_HEAD_PAGE,
+  PM_TIER,
+  PM_TIER_MASK,
+  TIER_FREE,
+  TIER_META,
+} from './layout';
+import { memoryBuffer, memoryGrow, memoryShrink } from './memory';
+import { metaPageBlocks, metaPageInit, metaPop } from './meta';
+import { arenaMarkHead, arenaMarkPages, arenaReleaseLocked, arenaTakeFree } from './runs';
+
+/** Pages that new page-map leaves for [from, to) may take (4 leaves per META page, spare 16 KiB blocks first). */
+export function arenaLeafPages(arena: Arena, from: number, to: number): number {
+  let missing = 0;
+  for (let leaf = from >>> LEAF_SHIFT; leaf <= (to - 1) >>> LEAF_SHIFT; leaf++) {
+    if (arena.u32[arena.leafDir + leaf] === 0) missing++;
+  }
+  let block = arena.hdr[HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT]! >>> 0;
+  while (missing > 0 && block !== 0) {
+    missing--;
+    block = arena.u32[block >>> 2]!;
+  }
+  return Math.ceil(missing / 4);
+}
+
+/** Last page the growth policy gives for at least `pages` more pages, 0 if maxBytes cannot. */
+export function arenaGrowTarget(arena: Arena, from: number, pages: number, policy: boolean): number {
+  let to = Math.min(
+    arena.maxPages,
+    from + (policy ? Math.max(pages, Math.ceil((from - arena.basePage) / 8)) : pages),
+  );
+  for (;;) {
+    const need = pages + arenaLeafPages(arena, from, Math.max(to, from + pages));
+    if (from + need <= to) return to;
+    if (from + need > arena.maxPages) return 0;
+    to = from + need;
+  }
+}
+
+/**
+ * Grows the memory by at least `pages` usable pages (policy: max(pages, committed / 8)),
+ * creates page-map leaves, frees the new pages (coalescing with the last free run), then
+ * publishes the growth. `protect` is a page that must stay free (resizeRun's successor), -1 if none.
+ */
+export function arenaGrowLocked(arena: Arena, pages: number, protect: number): boolean {
+  if (pages < 1) pages = 1;
+  const from = arena.endPage;
+  let to = arenaGrowTarget(arena, from, pages, true);
+  if (to === 0) return false;
+  if (!memoryGrow(arena.memory, arena.kind, to * PAGE_SIZE)) {
+    const least = arenaGrowTarget(arena, from, pages, false);
+    if (least === 0 || least >= to || !memoryGrow(arena.memory, arena.kind, least * PAGE_SIZE)) return false;
+    to = least;
+  }
+  const buffer = memoryBuffer(arena.memory);
+  if (buffer !== arena.buffer) {
+    arena.buffer = buffer;
+    arena.hdr = new Int32Array(buffer, arena.base, HEADER_WORDS);
+  }
+  arena.mapViews(to * PAGE_SIZE);
+  arenaAddPagesLocked(arena, from, to, protect);
+  arena.endPage = to;
+  const hdr = arena.hdr;
+  hdr[HDR_GROWTHS]!++;
+  Atomics.store(hdr, HDR_COMMITTED_PAGES, to);
+  arena.seenGrowth = Atomics.add(hdr, HDR_GROWTH, 1) + 1;
+  return true;
+}
+
+/** Adds the new pages [from, to): leaves first (16 KiB blocks, or META pages carved from the new range), then a free run. */
+export function arenaAddPagesLocked(arena: Arena, from: number, to: number, protect: number): void {
+  let lo = from;
+  let hi = to;
+  for (let leaf = from >>> LEAF_SHIFT; leaf <= (to - 1) >>> LEAF_SHIFT; leaf++) {
+    if (arena.u32[arena.leafDir + leaf] !== 0) continue;
+    let block = metaPop(arena, META_LEAF_SHIFT);
+    if (block === 0) {
+      const page = arenaBestFit(arena, 1);
+      if (page !== 0 && page !== protect) {
+        arenaTakeFree(arena, page, 1, TIER_META);
+        metaPageInit(arena, page, META_LEAF_SHIFT);
+      } else {
+        // No free page outside the new range: carve one (its entry is written below, once its leaf exists).
+        metaPageBlocks(arena, protect >= 0 ? --hi : lo++, META_LEAF_SHIFT);
+      }
+      block = metaPop(arena, META_LEAF_SHIFT);
+    }
+    arena.u8.fill(0, block, block + LEAF_BYTES);
+    arena.u32[arena.leafDir + leaf] = block >>> 2;
+    arena.hdr[HDR_META_BYTES]! += LEAF_BYTES;
+  }
+  for (let page = from; page < lo; page++) arenaMarkCarved(arena, page);
+  for (let page = hi; page < to; page++) arenaMarkCarved(arena, page);
+  if (hi > lo) arenaReleaseLocked(arena, lo, hi - lo, hi);
+}
+
+/** Page-map entry of a META page carved for leaves while its own leaf did not exist yet. */
+export function arenaMarkCarved(arena: Arena, page: number): void {
+  arenaMarkPages(arena, page, page, page + 1, TIER_META);
+  arenaMarkHead(arena, page, 1, TIER_META);
+  arena.u32[arena.entryOf(page) + PM_DESC] = META_LEAF_SHIFT;
+  arena.hdr[HDR_PAGES_BY_TIER + TIER_META]!++;
+}
+
+/** Arena.trim: a non-shared resizable ArrayBuffer shrinks to the end of its last used run; the bytes released. */
+export function arenaTrim(arena: Arena): number {
+  if (!memoryShrinkable(arena.kind)) return 0;
+  arena.lock();
+  try {
+    const e = arena.entryOf(arena.endPage - 1);
+    if ((arena.u32[e + PM_TIER]! & PM_TIER_MASK) !== TIER_FREE) return 0;
+    const head = arena.u32[e + PM_HEAD_PAGE]!;
+    const pages = arena.endPage - head;
+    binRemove(arena, head, pages);
+    const hdr = arena.hdr;
+    hdr[HDR_PAGES_BY_TIER + TIER_FREE]! -= pages;
+    hdr[HDR_TRIMS]!++;
+    memoryShrink(arena.memory, arena.kind, head * PAGE_SIZE);
+    arena.mapViews(head * PAGE_SIZE);
+    arena.endPage = head;
+    Atomics.store(hdr, HDR_COMMITTED_PAGES, head);
+    arena.seenGrowth = Atomics.add(hdr, HDR_GROWTH, 1) + 1;
+    return pages * PAGE_SIZE;
+  } finally {
+    arena.unlock();
+  }
+}
+
+function memoryShrinkable(kind: number): boolean {
+  return kind === MEMORY_AB_RESIZABLE;
+}

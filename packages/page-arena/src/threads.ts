@@ -1,0 +1,246 @@
+/**
+ * The thread registry: 1-based thread ids, each with a record of THREAD_RECORD_WORDS words in
+ * chunk k of the registry (from metaAlloc, 64 << k records); released ids form a LIFO free
+ * list, new ids raise the high-water mark. A thread's per-tier words (TIER_THREAD_WORDS per
+ * tier id) live in a block its record names, created and doubled only by the thread itself.
+ * Here too are the lock words tiers register so that breakLocksOf can release whatever a dead
+ * thread held. See layout.ts, "Thread records".
+ */
+import type { Arena } from './arena';
+import { HakmemError } from './errors';
+import {
+  HDR_LOCK,
+  HDR_LOCKREG_ARRAY,
+  HDR_LOCKREG_CAP,
+  HDR_LOCKREG_COUNT,
+  HDR_THREAD_CHUNKS,
+  HDR_THREAD_DIR,
+  HDR_THREAD_FREE,
+  HDR_THREAD_HIGH,
+  HDR_THREAD_LIVE,
+  LOCK_OWNER_ANON,
+  THREAD_CHUNK0_SHIFT,
+  THREAD_LIVE,
+  THREAD_RECORD_WORDS,
+  TIER_FIRST,
+  TIER_LAST,
+  TIER_THREAD_SLOTS0,
+  TIER_THREAD_WORDS,
+  TR_GENERATION,
+  TR_NEXT_FREE,
+  TR_STATE,
+  TR_TIER_SLOTS,
+  TR_TIER_WORDS,
+} from './layout';
+import { metaAllocLocked, metaFreeLocked } from './meta';
+import { mutexBreak } from './mutex';
+import { describe } from './options';
+
+/** i32 index of thread `id`'s record (THREAD_RECORD_WORDS words). */
+export function threadRecord(arena: Arena, id: number): number {
+  if (!(id >= 1 && id <= arena.hdr[HDR_THREAD_HIGH]!) || !Number.isInteger(id)) {
+    throw new HakmemError(
+      'ERR_INVALID_THREAD',
+      `threadRecord: thread id ${id} was never handed out (ids 1..${arena.hdr[HDR_THREAD_HIGH]})`,
+    );
+  }
+  const index = id - 1;
+  const chunk = 31 - Math.clz32((index >>> THREAD_CHUNK0_SHIFT) + 1);
+  const first = ((1 << chunk) - 1) << THREAD_CHUNK0_SHIFT;
+  const record = arena.hdr[HDR_THREAD_DIR + chunk]! + (index - first) * THREAD_RECORD_WORDS;
+  if (record * 4 >= arena.viewBytes) arena.refresh();
+  return record;
+}
+
+/** TR_STATE of thread `id` (Atomics read). */
+export function threadState(arena: Arena, id: number): number {
+  return Atomics.load(arena.i32, threadRecord(arena, id) + TR_STATE);
+}
+
+/** Takes a thread slot (a released one first) for this instance; sets and returns threadId (≥ 1). */
+export function threadAttach(arena: Arena): number {
+  if (arena.threadId !== 0) {
+    throw new HakmemError(
+      'ERR_INVALID_THREAD',
+      `threadAttach: this Arena is already attached as thread ${arena.threadId}`,
+    );
+  }
+  arena.lock();
+  let id = 0;
+  try {
+    const hdr = arena.hdr;
+    id = hdr[HDR_THREAD_FREE]!;
+    if (id !== 0) {
+      hdr[HDR_THREAD_FREE] = arena.i32[threadRecord(arena, id) + TR_NEXT_FREE]!;
+    } else {
+      id = hdr[HDR_THREAD_HIGH]! + 1;
+      const chunks = hdr[HDR_THREAD_CHUNKS]!;
+      if (id > ((1 << chunks) - 1) << THREAD_CHUNK0_SHIFT) {
+        const records = 1 << (THREAD_CHUNK0_SHIFT + chunks);
+        const chunk = metaAllocLocked(arena, records * THREAD_RECORD_WORDS * 4);
+        if (chunk === 0) {
+          throw new HakmemError(
+            'ERR_OUT_OF_MEMORY',
+            `threadAttach: no memory for ${records} more thread records`,
+          );
+        }
+        arena.hdr[HDR_THREAD_DIR + chunks] = chunk >>> 2;
+        arena.hdr[HDR_THREAD_CHUNKS] = chunks + 1;
+      }
+      arena.hdr[HDR_THREAD_HIGH] = id;
+    }
+    const record = threadRecord(arena, id);
+    const i32 = arena.i32;
+    for (let w = TR_NEXT_FREE; w < THREAD_RECORD_WORDS; w++) i32[record + w] = 0;
+    Atomics.add(i32, record + TR_GENERATION, 1);
+    Atomics.store(i32, record + TR_STATE, THREAD_LIVE);
+    arena.hdr[HDR_THREAD_LIVE]!++;
+  } finally {
+    arena.unlock();
+  }
+  arena.threadId = id;
+  return id;
+}
+
+/** Puts slot `id` back (its owner flushed its state first). ERR_INVALID_THREAD if it is not occupied. */
+export function threadRelease(arena: Arena, id: number): void {
+  arena.lock();
+  try {
+    const record = threadRecord(arena, id);
+    const i32 = arena.i32;
+    if (Atomics.load(i32, record + TR_STATE) === 0) {
+      throw new HakmemError('ERR_INVALID_THREAD', `threadRelease: thread id ${id} is not attached`);
+    }
+    const block = Atomics.exchange(i32, record + TR_TIER_WORDS, 0);
+    if (block !== 0) metaFreeLocked(arena, block * 4);
+    i32[record + TR_NEXT_FREE] = arena.hdr[HDR_THREAD_FREE]!;
+    Atomics.store(i32, record + TR_STATE, 0);
+    arena.hdr[HDR_THREAD_FREE] = id;
+    arena.hdr[HDR_THREAD_LIVE]!--;
+  } finally {
+    arena.unlock();
+  }
+  if (id === arena.threadId) arena.threadId = 0;
+}
+
+/** Ids of occupied slots (live or being reclaimed), ascending. Slow path for stats and check. */
+export function threadIds(arena: Arena): number[] {
+  arena.lock();
+  try {
+    const ids: number[] = [];
+    const high = arena.hdr[HDR_THREAD_HIGH]!;
+    for (let id = 1; id <= high; id++) {
+      if (Atomics.load(arena.i32, threadRecord(arena, id) + TR_STATE) !== 0) ids.push(id);
+    }
+    return ids;
+  } finally {
+    arena.unlock();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-thread tier words
+
+/**
+ * i32 index of tier `tierId`'s TIER_THREAD_WORDS words in thread `threadId`'s per-tier block.
+ * This thread's block is created or doubled on demand (zero-filled); another thread's is only
+ * read: 0 when it has none for that tier.
+ */
+export function threadTierWords(arena: Arena, tierId: number, threadId: number): number {
+  const slot = tierId - TIER_FIRST;
+  if (!Number.isInteger(tierId) || slot < 0 || tierId > TIER_LAST) {
+    throw new HakmemError('ERR_INVALID_OPTION', `threadTierWords: ${describe(tierId)} is not a tier id`);
+  }
+  const record = threadRecord(arena, threadId);
+  const block = Atomics.load(arena.i32, record + TR_TIER_WORDS);
+  if (block !== 0 && slot < arena.i32[record + TR_TIER_SLOTS]!) return block + slot * TIER_THREAD_WORDS;
+  if (threadId !== arena.threadId) return 0;
+  return threadTierGrow(arena, record, slot);
+}
+
+/** Creates or doubles this thread's per-tier block so that `slot` fits. */
+export function threadTierGrow(arena: Arena, record: number, slot: number): number {
+  arena.lock();
+  try {
+    const old = arena.i32[record + TR_TIER_WORDS]!;
+    const have = old === 0 ? 0 : arena.i32[record + TR_TIER_SLOTS]!;
+    let slots = Math.max(TIER_THREAD_SLOTS0, have);
+    while (slots <= slot) slots *= 2;
+    const offset = metaAllocLocked(arena, slots * TIER_THREAD_WORDS * 4);
+    if (offset === 0) {
+      throw new HakmemError(
+        'ERR_OUT_OF_MEMORY',
+        `thread ${arena.threadId}'s tier words: no room for ${slots} tiers within maxBytes ${arena.maxBytes}`,
+      );
+    }
+    const block = offset >>> 2;
+    if (old !== 0) arena.i32.copyWithin(block, old, old + have * TIER_THREAD_WORDS);
+    arena.i32[record + TR_TIER_SLOTS] = slots;
+    Atomics.store(arena.i32, record + TR_TIER_WORDS, block);
+    if (old !== 0) metaFreeLocked(arena, old * 4);
+    return block + slot * TIER_THREAD_WORDS;
+  } finally {
+    arena.unlock();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registered lock words and reclaim
+
+/** Registers the lock word at i32 index `index` (in this heap) so breakLocksOf can release it. */
+export function arenaRegisterLock(arena: Arena, index: number): void {
+  if (!Number.isInteger(index) || index < arena.headerIndex || index * 4 >= arena.committedBytes()) {
+    throw new HakmemError('ERR_INVALID_POINTER', `registerLock: i32 index ${index} is not in the heap`);
+  }
+  arena.lock();
+  try {
+    const hdr = arena.hdr;
+    const count = hdr[HDR_LOCKREG_COUNT]!;
+    let array = hdr[HDR_LOCKREG_ARRAY]!;
+    for (let i = 0; i < count; i++) if (arena.i32[array + i] === index) return;
+    if (count === hdr[HDR_LOCKREG_CAP]) {
+      const cap = Math.max(16, count * 2);
+      const bigger = metaAllocLocked(arena, cap * 4);
+      if (bigger === 0)
+        throw new HakmemError('ERR_OUT_OF_MEMORY', 'registerLock: no memory for the lock registry');
+      arena.i32.copyWithin(bigger >>> 2, array, array + count);
+      if (array !== 0) metaFreeLocked(arena, array * 4);
+      array = bigger >>> 2;
+      hdr[HDR_LOCKREG_ARRAY] = array;
+      hdr[HDR_LOCKREG_CAP] = cap;
+    }
+    arena.i32[array + count] = index;
+    hdr[HDR_LOCKREG_COUNT] = count + 1;
+  } finally {
+    arena.unlock();
+  }
+}
+
+/** i32 indexes of the registered lock words. */
+export function arenaRegisteredLocks(arena: Arena): number[] {
+  arena.lock();
+  try {
+    const array = arena.hdr[HDR_LOCKREG_ARRAY]!;
+    return Array.from(arena.i32.subarray(array, array + arena.hdr[HDR_LOCKREG_COUNT]!));
+  } finally {
+    arena.unlock();
+  }
+}
+
+/** Releases the arena mutex and every registered lock word held by thread `id`; returns how many. */
+export function arenaBreakLocksOf(arena: Arena, id: number): number {
+  if (!Number.isInteger(id) || id < 1 || id > LOCK_OWNER_ANON) {
+    throw new HakmemError('ERR_INVALID_THREAD', `breakLocksOf: thread id ${id} is not a thread id`);
+  }
+  arena.refresh();
+  let broken = mutexBreak(arena.hdr, HDR_LOCK, id) ? 1 : 0;
+  arena.lock();
+  try {
+    const array = arena.hdr[HDR_LOCKREG_ARRAY]!;
+    const count = arena.hdr[HDR_LOCKREG_COUNT]!;
+    for (let i = 0; i < count; i++) if (mutexBreak(arena.i32, arena.i32[array + i]!, id)) broken++;
+  } finally {
+    arena.unlock();
+  }
+  return broken;
+}

@@ -1,0 +1,220 @@
+/**
+ * The tier directory: tier ids TIER_FIRST … TIER_LAST (the page map's 8-bit tier field) in the
+ * order tiers were opened, each with its kind name, the request sizes the composition gives it
+ * and a zero-filled root block the tier owns. The directory is an array of TD_WORDS-word
+ * entries from metaAlloc, doubled when full (the old array is freed after the new one is
+ * published under the lock). Every thread that opens the same kind gets the same id and root.
+ * See layout.ts, "Tier directory".
+ */
+import type { Arena } from './arena';
+import { HakmemError } from './errors';
+import {
+  HDR_TIER_CAP,
+  HDR_TIER_COUNT,
+  HDR_TIER_DIR,
+  MAX_BYTES_LIMIT,
+  TD_KIND,
+  TD_MAX,
+  TD_MIN,
+  TD_ROOT,
+  TD_ROOT_WORDS,
+  TD_WORDS,
+  TIER_DIR_CAP0,
+  TIER_FIRST,
+  TIER_KIND_MAX,
+  TIER_LAST,
+} from './layout';
+import { metaAllocLocked, metaFreeLocked } from './meta';
+import { describe } from './options';
+
+/** One entry of the tier directory, as returned by tierList(). */
+export interface ArenaTier {
+  id: number;
+  kind: string;
+  minSize: number;
+  maxSize: number;
+  /** i32 index of the tier's root block. */
+  root: number;
+}
+
+/**
+ * The id of the tier of kind `kind`, adding it to the directory (with a zero-filled root block
+ * of `rootWords` words and the request sizes [minSize, maxSize]) when the heap has none yet.
+ * Every thread that opens the same kind gets the same id and root. ERR_INVALID_OPTION for a
+ * bad kind or range; ERR_HEAP_INCOMPATIBLE when the kind exists with another size range;
+ * ERR_OUT_OF_MEMORY when the directory is full (255 tier ids) or maxBytes has no room for it.
+ */
+export function tierOpen(
+  arena: Arena,
+  kind: string,
+  minSize: number,
+  maxSize: number,
+  rootWords: number,
+): number {
+  tierValidateKind(kind);
+  if (
+    !Number.isInteger(minSize) ||
+    !Number.isInteger(maxSize) ||
+    minSize < 0 ||
+    maxSize < minSize ||
+    maxSize >= MAX_BYTES_LIMIT
+  ) {
+    throw new HakmemError(
+      'ERR_INVALID_OPTION',
+      `tierOpen('${kind}'): size range [${describe(minSize)}, ${describe(maxSize)}] is not 0 ≤ min ≤ max < 2^32`,
+    );
+  }
+  if (!Number.isInteger(rootWords) || rootWords < 1 || rootWords > 1 << 14) {
+    throw new HakmemError(
+      'ERR_INVALID_OPTION',
+      `tierOpen('${kind}'): rootWords ${describe(rootWords)} is not an integer in [1, 16384]`,
+    );
+  }
+  arena.lock();
+  try {
+    const found = tierFindLocked(arena, kind);
+    if (found !== 0) {
+      const e = tierEntry(arena, found);
+      if (arena.i32[e + TD_MIN] !== minSize || arena.u32[e + TD_MAX] !== maxSize) {
+        throw new HakmemError(
+          'ERR_HEAP_INCOMPATIBLE',
+          `tierOpen('${kind}'): this heap's '${kind}' tier serves sizes ${arena.i32[e + TD_MIN]}..${arena.u32[e + TD_MAX]}, not ${minSize}..${maxSize}`,
+        );
+      }
+      return found;
+    }
+    return tierAddLocked(arena, kind, minSize, maxSize, rootWords);
+  } finally {
+    arena.unlock();
+  }
+}
+
+/** Id of the tier of kind `kind`, 0 when the heap has none. */
+export function tierFind(arena: Arena, kind: string): number {
+  arena.lock();
+  try {
+    return tierFindLocked(arena, kind);
+  } finally {
+    arena.unlock();
+  }
+}
+
+/** Every tier of the directory, in id order. */
+export function tierList(arena: Arena): ArenaTier[] {
+  arena.lock();
+  try {
+    const out: ArenaTier[] = [];
+    const count = arena.hdr[HDR_TIER_COUNT]!;
+    for (let id = TIER_FIRST; id < TIER_FIRST + count; id++) out.push(tierAt(arena, id));
+    return out;
+  } finally {
+    arena.unlock();
+  }
+}
+
+/** Tier `id` of the directory: kind, size range and the i32 index of its root block. ERR_INVALID_OPTION for an id it does not hold. */
+export function tierInfo(arena: Arena, id: number): ArenaTier {
+  arena.lock();
+  try {
+    const count = arena.hdr[HDR_TIER_COUNT]!;
+    if (!Number.isInteger(id) || id < TIER_FIRST || id >= TIER_FIRST + count) {
+      throw new HakmemError(
+        'ERR_INVALID_OPTION',
+        `tierInfo: tier id ${describe(id)} is not in this heap's directory (ids ${TIER_FIRST}..${TIER_FIRST + count - 1})`,
+      );
+    }
+    return tierAt(arena, id);
+  } finally {
+    arena.unlock();
+  }
+}
+
+function tierAt(arena: Arena, id: number): ArenaTier {
+  const e = tierEntry(arena, id);
+  return {
+    id,
+    kind: tierKindAt(arena, e),
+    minSize: arena.i32[e + TD_MIN]!,
+    maxSize: arena.u32[e + TD_MAX]!,
+    root: arena.i32[e + TD_ROOT]!,
+  };
+}
+
+/** i32 index of directory entry `id` (lock held, id in the directory). */
+export function tierEntry(arena: Arena, id: number): number {
+  return arena.hdr[HDR_TIER_DIR]! + (id - TIER_FIRST) * TD_WORDS;
+}
+
+/** The kind name stored at entry `e`. */
+export function tierKindAt(arena: Arena, e: number): string {
+  let kind = '';
+  for (let i = 0; i < TIER_KIND_MAX; i++) {
+    const c = arena.u8[(e + TD_KIND) * 4 + i]!;
+    if (c === 0) break;
+    kind += String.fromCharCode(c);
+  }
+  return kind;
+}
+
+function tierFindLocked(arena: Arena, kind: string): number {
+  const count = arena.hdr[HDR_TIER_COUNT]!;
+  for (let id = TIER_FIRST; id < TIER_FIRST + count; id++) {
+    if (tierKindAt(arena, tierEntry(arena, id)) === kind) return id;
+  }
+  return 0;
+}
+
+function tierAddLocked(
+  arena: Arena,
+  kind: string,
+  minSize: number,
+  maxSize: number,
+  rootWords: number,
+): number {
+  const hdr = arena.hdr;
+  const count = hdr[HDR_TIER_COUNT]!;
+  if (TIER_FIRST + count > TIER_LAST) {
+    throw new HakmemError(
+      'ERR_OUT_OF_MEMORY',
+      `tierOpen('${kind}'): the page map's 8-bit tier field has no id left (${count} tiers)`,
+    );
+  }
+  const cap = hdr[HDR_TIER_CAP]!;
+  if (count === cap) {
+    const bigger = cap === 0 ? TIER_DIR_CAP0 : cap * 2;
+    const offset = metaAllocLocked(arena, bigger * TD_WORDS * 4);
+    if (offset === 0) throw tierNoRoom(kind, arena.maxBytes);
+    const old = hdr[HDR_TIER_DIR]!;
+    if (old !== 0) arena.i32.copyWithin(offset >>> 2, old, old + count * TD_WORDS);
+    hdr[HDR_TIER_DIR] = offset >>> 2;
+    hdr[HDR_TIER_CAP] = bigger;
+    if (old !== 0) metaFreeLocked(arena, old * 4);
+  }
+  const root = metaAllocLocked(arena, rootWords * 4);
+  if (root === 0) throw tierNoRoom(kind, arena.maxBytes);
+  const id = TIER_FIRST + count;
+  const e = tierEntry(arena, id);
+  for (let i = 0; i < kind.length; i++) arena.u8[(e + TD_KIND) * 4 + i] = kind.charCodeAt(i);
+  arena.i32[e + TD_MIN] = minSize;
+  arena.u32[e + TD_MAX] = maxSize;
+  arena.i32[e + TD_ROOT] = root >>> 2;
+  arena.i32[e + TD_ROOT_WORDS] = rootWords;
+  Atomics.store(hdr, HDR_TIER_COUNT, count + 1);
+  return id;
+}
+
+export function tierValidateKind(kind: unknown): void {
+  if (typeof kind !== 'string' || !/^[a-z][a-z0-9-]*$/.test(kind) || kind.length > TIER_KIND_MAX) {
+    throw new HakmemError(
+      'ERR_INVALID_OPTION',
+      `tier kind ${describe(kind)} is not a name of 1 to ${TIER_KIND_MAX} characters a-z, 0-9, '-' starting with a letter`,
+    );
+  }
+}
+
+function tierNoRoom(kind: string, maxBytes: number): HakmemError {
+  return new HakmemError(
+    'ERR_OUT_OF_MEMORY',
+    `tierOpen('${kind}'): no room for the tier directory within maxBytes ${maxBytes}`,
+  );
+}
