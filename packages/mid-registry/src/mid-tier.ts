@@ -253,11 +253,20 @@ export class MidTier implements Tier {
     if (arena.u32[h + CC_HEAD] !== 0) {
       return this.strict ? this.midMallocStrict(cls) : this.midMallocFast(cls);
     }
-    const n = this.cache.cacheRefill(cls);
+    const n = this.cache.cacheRefill(cls) || this.midRefillLast(cls);
     if (n === 0) return 0;
     const p = this.strict ? this.midMallocStrict(cls) : this.midMallocFast(cls);
     arena.i32[h + CC_HITS]!--;
     return p;
+  }
+
+  /**
+   * maxBytes reached: this thread's cached blocks of every class go back to their spans, empty
+   * spans (its own and abandoned ones) back to the arena, and the refill is tried once more.
+   */
+  private midRefillLast(cls: number): number {
+    this.trim();
+    return this.cache.cacheRefill(cls);
   }
 
   /** Strict: the cache head failed its quick validation; the full one names the broken rule. */
@@ -480,8 +489,10 @@ export class MidTier implements Tier {
 
   /** Flushes this thread's cache, then gives empty spans (this thread's, and abandoned ones) back to the arena; returns the bytes given back. */
   trim(): number {
+    const before = this.spans.releasedBytes;
     if (this.records !== 0) this.flush();
-    return spansTrim(this.spans);
+    spansTrim(this.spans);
+    return this.spans.releasedBytes - before;
   }
 
   /** Validates every span, list, bitmap and cache list, the registry and the page map of the tier, and the live counters against the spans. */

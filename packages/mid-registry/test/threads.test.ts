@@ -1,0 +1,155 @@
+import { Arena } from '@hakmem/page-arena';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MidTier } from '../src/index';
+import { spawn, started, verifyBlock } from './workers';
+
+/**
+ * The mid tier across workers: each worker composes a mid-only allocator from the built
+ * packages' public exports (test/mid-worker.mjs) on one growable SharedArrayBuffer.
+ */
+const MiB = 2 ** 20;
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((w) => w.terminate()));
+});
+
+function heap(safety: 'strict' | 'fast', maxBytes = 128 * MiB) {
+  const arena = Arena.format({ initialBytes: MiB, maxBytes, safety });
+  arena.threadAttach();
+  return { arena, mid: new MidTier(arena) };
+}
+
+describe('the mid tier across workers', () => {
+  it('strict, one thread: double free, interior pointer and a write after free over a link, each with its code', async () => {
+    const { arena, mid } = heap('strict');
+    const a = await spawn(arena.memory);
+    expect(await a.call('own')).toMatchObject({
+      doubleFree: 'ERR_DOUBLE_FREE',
+      interior: 'ERR_INVALID_POINTER',
+      interiorUsable: 'ERR_INVALID_POINTER',
+      handedAgain: true,
+      corrupted: 'ERR_HEAP_CORRUPTED',
+    });
+    expect(() => mid.check()).toThrow(/ERR_HEAP_CORRUPTED/);
+  });
+
+  it('strict, cross thread: a second free is ERR_DOUBLE_FREE before and after the owner collects', async () => {
+    const { arena, mid } = heap('strict');
+    const b = await spawn(arena.memory);
+    const p = mid.malloc(12000);
+    const neighbour = mid.malloc(12000); // keeps the span in use after the collection
+    expect(await b.call('cross', { p })).toMatchObject({
+      first: 'ok',
+      second: 'ERR_DOUBLE_FREE', // waiting in the span's remote list
+      interior: 'ERR_INVALID_POINTER',
+    });
+    mid.trim(); // the owner collects its remote lists
+    expect((await b.call('cross', { p })).first).toBe('ERR_DOUBLE_FREE'); // collected: the alloc bit is clear
+    mid.check();
+    mid.free(neighbour);
+    expect(mid.stats().liveBlocks).toBe(0);
+  });
+
+  it('strict, racing: two workers free the same blocks at once while the owner collects; every second free is ERR_DOUBLE_FREE', async () => {
+    const { arena, mid } = heap('strict');
+    const owner = await spawn(arena.memory);
+    const racers = [await spawn(arena.memory), await spawn(arena.memory)];
+    const count = 2000;
+    for (const size of [1100, 6000, 32768]) {
+      const table = new SharedArrayBuffer(count * 4);
+      const go = new SharedArrayBuffer(16);
+      const flag = new Int32Array(go);
+      await owner.call('give', { count, size, table });
+      const collecting = owner.call('collect', { go });
+      const racing = racers.map((r) => r.call('race', { table, count, go }));
+      while (Atomics.load(flag, 1) < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+      Atomics.store(flag, 0, 1);
+      const results = await Promise.all(racing);
+      Atomics.store(flag, 2, 1);
+      const { rounds } = await collecting;
+      const outcomes: Record<string, number> = {};
+      for (const r of results) {
+        expect(r.damaged).toBe(0);
+        for (const [code, n] of Object.entries(r.outcomes as Record<string, number>))
+          outcomes[code] = (outcomes[code] ?? 0) + n;
+      }
+      // each block freed once in all, the other three attempts refused as double frees
+      expect(outcomes).toEqual({ ok: count, ERR_DOUBLE_FREE: 3 * count });
+      expect(rounds).toBeGreaterThan(0);
+      mid.check();
+      expect((await owner.call('release')).live).toBe(0);
+    }
+    mid.trim();
+    mid.check();
+    expect(mid.stats().liveBlocks).toBe(0);
+  });
+
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: 4 workers hand blocks to each other through a shared table; every block is checked and freed by whoever takes it`, async () => {
+      const { arena, mid } = heap(safety, 256 * MiB);
+      const team = await Promise.all(Array.from({ length: 4 }, () => spawn(arena.memory)));
+      const table = new SharedArrayBuffer(512 * 4);
+      const results = await Promise.all(
+        team.map((w, i) => w.call('exchange', { table, rounds: 12_000, seed: 101 + i })),
+      );
+      const remote = results.reduce((a, r) => a + (r.remote as number), 0);
+      for (const r of results) expect(r.damaged).toBe(0);
+      expect(remote).toBeGreaterThan(10_000); // most blocks are freed by another thread
+      // the blocks left in the table: checked and freed here (remote frees into the workers' spans)
+      const t = new Int32Array(table);
+      let left = 0;
+      for (let i = 0; i < t.length; i++) {
+        const p = t[i]! >>> 0;
+        if (p === 0) continue;
+        expect(verifyBlock(arena, p)).toBeGreaterThan(0);
+        mid.free(p);
+        left++;
+      }
+      expect(left).toBeGreaterThan(0);
+      expect(mid.stats().liveBlocks).toBe(0);
+      mid.check();
+      await Promise.all(team.map((w) => w.call('detach')));
+      mid.check();
+      mid.trim();
+      expect(mid.stats()).toMatchObject({ liveBlocks: 0, spans: 0 });
+      expect(arena.stats().pagesByTier[mid.id] ?? 0).toBe(0);
+      mid.check();
+      arena.check();
+    });
+  }
+
+  it('a worker terminated mid-run is reclaimed: check() passes and nothing is lost beyond the blocks in flight', async () => {
+    const { arena, mid } = heap('strict', 256 * MiB);
+    for (let trial = 0; trial < 5; trial++) {
+      const slots = 3000;
+      const table = new SharedArrayBuffer((slots + 1) * 4);
+      const t = new Int32Array(table);
+      const w = await spawn(arena.memory);
+      void w.call('churnRecorded', { table, seed: 77 + trial, slots }).catch(() => {});
+      // let it run a while (a varying number of rounds), then kill it wherever it is
+      const rounds = 8 + trial * 13;
+      while (Atomics.load(t, slots) < rounds) await new Promise((resolve) => setTimeout(resolve, 1));
+      await w.worker.terminate();
+      arena.breakLocksOf(w.threadId);
+      mid.reclaim(w.threadId);
+      arena.threadRelease(w.threadId);
+      mid.check();
+      // every recorded block is intact and is freed by this thread
+      let freed = 0;
+      for (let i = 0; i < slots; i++) {
+        const p = t[i]! >>> 0;
+        if (p === 0) continue;
+        expect(verifyBlock(arena, p)).toBeGreaterThan(0);
+        mid.free(p);
+        freed++;
+      }
+      expect(freed).toBeGreaterThan(100);
+      // at most the one block between malloc and its record, or between unrecord and free
+      expect(mid.stats().liveBlocks).toBeLessThanOrEqual(trial + 1);
+      mid.check();
+    }
+    mid.trim();
+    mid.check();
+    arena.check();
+    expect(arena.threadIds()).toEqual([arena.threadId]);
+  });
+});
