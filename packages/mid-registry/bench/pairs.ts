@@ -103,10 +103,19 @@ function measure(kind: 'mid' | 'run', safety: Safety): number[] {
   step();
   out.push(median(Array.from({ length: RUNS }, () => time(step, m))));
   for (const p of window) (mid ?? run!).free(p);
-  if (mid) mid.check();
+  if (mid) {
+    mid.check();
+    const st = mid.stats();
+    const hits = st.classes.reduce((a, c) => a + c.hits, 0);
+    const misses = st.classes.reduce((a, c) => a + c.misses, 0);
+    notes.push(
+      `mid ${safety}: ${hits} cache hits, ${misses} misses (${((100 * misses) / (hits + misses)).toFixed(2)} %)`,
+    );
+  }
   return out;
 }
 
+const notes: string[] = [];
 const rows = [...SIZES.map((s) => `malloc+free ${s} B`), `churn window ${WINDOW}, 1–32 KiB`];
 const midStrict = measure('mid', 'strict');
 const midFast = measure('mid', 'fast');
@@ -121,3 +130,4 @@ for (let i = 0; i < rows.length; i++) {
     `| ${rows[i]} | ${midStrict[i]!.toFixed(1)} | ${midFast[i]!.toFixed(1)} | ${run[i]!.toFixed(1)} | ${(run[i]! / midStrict[i]!).toFixed(1)}× | ${(run[i]! / midFast[i]!).toFixed(1)}× |`,
   );
 }
+for (const note of notes) console.log(note);

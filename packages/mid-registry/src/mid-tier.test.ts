@@ -331,6 +331,8 @@ describe('MidTier exact cases', () => {
       mid.detach();
       expect(mid.freeOwned(last)).toBe(false);
       expect(codeOf(() => mid.free(last))).toBe('ERR_INVALID_THREAD');
+      for (const size of [0, 100, 5000, 32768])
+        expect(codeOf(() => mid.malloc(size))).toBe('ERR_INVALID_THREAD');
     });
   }
 

@@ -76,6 +76,12 @@ if (
   throw new Error('mid-tier: the inlined layout offsets differ from the span layout or @hakmem/tls-cache');
 }
 
+/**
+ * `records` of a detached handle: every cache word the fast paths would read is then at a
+ * negative index (undefined), so they take their slow paths, which refuse.
+ */
+const DETACHED = -(2 ** 30);
+
 export interface MidClassStats {
   size: number;
   /** Blocks handed to users and not freed, all threads (exact when quiescent). */
@@ -131,7 +137,7 @@ export class MidTier implements Tier {
   readonly spans: MidSpans;
   /** @internal The cache in front of the spans. */
   readonly cache: TlsCache;
-  /** i32 index of the cache record of class 0 in this thread's area (0 once detached). */
+  /** i32 index of the cache record of class 0 in this thread's area (DETACHED once detached). */
   private records: number;
   /** The spans' thread-private map of owned spans: [2 × page] descriptor, [2 × page + 1] class. */
   private readonly owned: Int32Array;
@@ -248,7 +254,7 @@ export class MidTier implements Tier {
   private midMallocSlow(cls: number): number {
     const arena = this.arena;
     arena.refresh();
-    if (this.records === 0) throw this.midDetached('malloc');
+    if (this.records < 0) throw this.midDetached('malloc');
     const h = this.records + (cls << CC_SHIFT);
     if (arena.u32[h + CC_HEAD] !== 0) {
       return this.strict ? this.midMallocStrict(cls) : this.midMallocFast(cls);
@@ -407,7 +413,7 @@ export class MidTier implements Tier {
 
   /** A block not in this thread's spans: false unless the page map names this tier (and this handle is attached). */
   private midFreeNotOwned(ptr: number): boolean {
-    if (this.records === 0) return false;
+    if (this.records < 0) return false;
     const arena = this.arena;
     const entry = arena.pageEntry(ptr);
     if (entry < 0 || (arena.u32[entry + PM_TIER]! & PM_TIER_MASK) !== this.id) return false;
@@ -436,7 +442,7 @@ export class MidTier implements Tier {
 
   /** The error for a pointer that is not in this tier's pages (or a detached handle). */
   private midNotMine(op: string, ptr: number): HakmemError {
-    if (this.records === 0) return this.midDetached(`${op}(${describeValue(ptr)})`);
+    if (this.records < 0) return this.midDetached(`${op}(${describeValue(ptr)})`);
     return new HakmemError(
       'ERR_INVALID_POINTER',
       `mid ${op}(${describeValue(ptr)}): not a block of the mid tier (its blocks live in pages of tier ${this.id})`,
@@ -471,10 +477,10 @@ export class MidTier implements Tier {
    * (empty) or become adoptable. Call arena.threadRelease afterwards. The object is unusable after.
    */
   detach(): void {
-    if (this.records === 0) return;
+    if (this.records < 0) return;
     this.cache.cacheRelease();
     this.spans.spanDetach();
-    this.records = 0;
+    this.records = DETACHED;
   }
 
   /** A dead or terminated thread: its cached blocks and spans return to the heap (blocks it held in flight stay used). */
@@ -490,7 +496,7 @@ export class MidTier implements Tier {
   /** Flushes this thread's cache, then gives empty spans (this thread's, and abandoned ones) back to the arena; returns the bytes given back. */
   trim(): number {
     const before = this.spans.releasedBytes;
-    if (this.records !== 0) this.flush();
+    if (this.records >= 0) this.flush();
     spansTrim(this.spans);
     return this.spans.releasedBytes - before;
   }
