@@ -101,6 +101,8 @@ describe('hakmem in Chromium', () => {
     expect(result.shared.code).toBe('ERR_INVALID_OPTION');
     expect(result.shared.message).toMatch(/SharedArrayBuffer/);
     expect(result.shared.message).toMatch(/cross-origin isolated/);
+    expect(result.shared.message).toMatch(/Cross-Origin-Opener-Policy: same-origin/);
+    expect(result.shared.message).toMatch(/Cross-Origin-Embedder-Policy: require-corp/);
     expect(result.local.error).toBeUndefined();
     expect(result.local).toMatchObject({ resizable: true, kept: true, liveBlocks: 0 });
     expect(result.local.grown).toBeGreaterThan(10 * 2 ** 20);

@@ -73,7 +73,7 @@ export function arenaResolveOptions(options: ArenaFormatOptions | undefined): Re
   }
   if (shared && typeof SharedArrayBuffer === 'undefined') {
     throw optionError(
-      'shared true needs SharedArrayBuffer, which this context lacks (not cross-origin isolated?)',
+      'shared true needs SharedArrayBuffer, which this context lacks: a page must be cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), or use shared: false',
     );
   }
   let base = 0;
