@@ -469,6 +469,33 @@ describe('MidTier exact cases', () => {
     expect(mid.occupancy(arena.base, 1)).toBe(0);
   });
 
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: on a non-shared WebAssembly.Memory every grow detaches the views; both handles fall to their slow paths and go on`, () => {
+      const memory = new WebAssembly.Memory({ initial: 32, maximum: 1024 }); // 2 MiB, up to 64 MiB
+      const arena = Arena.format({ memory, maxBytes: 64 * MiB, safety });
+      arena.threadAttach();
+      const mid = new MidTier(arena);
+      const t2 = second(arena);
+      const mine: number[] = [];
+      const theirs: number[] = [];
+      for (let i = 0; i < 1500; i++) {
+        mine.push(mid.malloc(1000 + ((i * 7919) % 31769))); // grows the memory: t2's views detach
+        theirs.push(t2.mid.malloc(1000 + ((i * 104729) % 31769))); // and back
+        if (i % 3 === 0) {
+          t2.mid.free(mine[i >> 1]!); // a remote free through detached views
+          mine[i >> 1] = 0;
+        }
+      }
+      expect(arena.committedBytes()).toBeGreaterThan(32 * MiB);
+      for (const p of [...mine, ...theirs])
+        if (p !== 0) expect(mid.freeOwned(p) || t2.mid.freeOwned(p)).toBe(true);
+      mid.check();
+      t2.mid.check();
+      expect(mid.stats().liveBlocks).toBe(0);
+      arena.check();
+    });
+  }
+
   it('works on a non-shared resizable ArrayBuffer that grows under it, and with a smaller composition range', () => {
     const { arena, mid } = tier('strict', 64 * MiB, false);
     const blocks = Array.from({ length: 2000 }, (_, i) => mid.malloc((i * 4099) % 32769));

@@ -121,7 +121,7 @@ describe('MidTier against a model of live ranges', () => {
           expect(mid.stats().spans).toBe(0);
           arena.check();
         }),
-        { numRuns: 30 },
+        { numRuns: 50 },
       );
     });
   }

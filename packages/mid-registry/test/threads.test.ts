@@ -119,7 +119,7 @@ describe('the mid tier across workers', () => {
 
   it('a worker terminated mid-run is reclaimed: check() passes and nothing is lost beyond the blocks in flight', async () => {
     const { arena, mid } = heap('strict', 256 * MiB);
-    for (let trial = 0; trial < 5; trial++) {
+    for (let trial = 0; trial < 6; trial++) {
       const slots = 3000;
       const table = new SharedArrayBuffer((slots + 1) * 4);
       const t = new Int32Array(table);
