@@ -190,10 +190,12 @@ export function cacheTake(t: BigTier, pages: number, desc: number): number {
       if (p === pages) break;
     }
   }
-  if (best === 0 || bestPages - pages > pages >>> K.WholeShift || t.strict) {
+  if (best === 0 || bestPages - pages > pages >>> K.WholeShift) {
     return cacheTakeSlow(t, pages, desc, b, best, clock);
   }
   const run = i32[best + N.Run]! >>> 0;
+  // Strict: the node must match the page map (else the slow path reports it).
+  if (t.strict && !cacheNodeMatches(t, best)) return cacheTakeSlow(t, pages, desc, b, best, clock);
   cacheUnlink(i32, root, best, b);
   t.arena.setPageDesc(run >>> 16, desc);
   i32 = t.arena.i32;
@@ -393,25 +395,37 @@ export function cacheResize(t: BigTier, ptr: number, e: number, size: number): b
   }
 }
 
-/** Grows the run at `ptr` from `have` to `need` pages into its successor (lock held), evicting a cached run there first when the pages behind it make room. */
+/**
+ * Grows the run at `ptr` from `have` to `need` pages into its successors (lock held): when the
+ * runs right behind it — cached runs of this tier and free runs, up to the end of the memory —
+ * make room, the cached ones are evicted (they coalesce with the free ones into one free run)
+ * and arena.resizeRun takes the pages.
+ */
 function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): boolean {
   const arena = t.arena;
-  const next = ptr + have * 65536;
-  const e = arena.pageEntry(next);
-  if (e >= 0) {
+  let next = ptr + have * 65536;
+  let room = 0;
+  let evict: number[] | null = null;
+  while (room < need - have) {
+    const e = arena.pageEntry(next);
+    if (e < 0) {
+      room = Number.POSITIVE_INFINITY; // the end of the memory: the arena grows it
+      break;
+    }
     const u32 = arena.u32;
-    const desc = u32[e + Pm.Desc]!;
-    if (u32[e + Pm.Tier] === t.tierWord && (desc & K.Cached) !== 0) {
-      const pages = u32[e + Pm.RunPages]!;
-      // The pages after the cached run: a free run joins it, the end of the memory can grow.
-      const after = arena.pageEntry(next + pages * 65536);
-      const room =
-        after < 0
-          ? Number.POSITIVE_INFINITY
-          : (u32[after + Pm.Tier]! & 0xff) === 0
-            ? pages + u32[after + Pm.RunPages]!
-            : pages;
-      if (room >= need - have) cacheEvict(t, desc >>> 2);
+    const tier = u32[e + Pm.Tier]!;
+    if (tier !== t.tierWord && (tier & 0xff) !== 0) break; // another tier's run
+    if (tier === t.tierWord) {
+      if ((u32[e + Pm.Desc]! & K.Cached) === 0) break; // a live block
+      (evict ??= []).push(next);
+    }
+    room += u32[e + Pm.RunPages]!;
+    next += u32[e + Pm.RunPages]! * 65536;
+  }
+  if (evict !== null && room >= need - have) {
+    // From the last one back: the ones before it still head their runs.
+    for (let k = evict.length - 1; k >= 0; k--) {
+      cacheEvict(t, arena.u32[arena.pageEntry(evict[k]!) + Pm.Desc]! >>> 2);
     }
   }
   return arena.resizeRun(ptr, need);
@@ -579,23 +593,26 @@ export function cacheNodesRelease(t: BigTier): void {
  * over the metadata) otherwise, before anything changes.
  */
 export function cacheCheckNode(t: BigTier, n: number, what: string): void {
+  if (cacheNodeMatches(t, n)) return;
+  const i32 = t.arena.i32;
+  throw new HakmemError(
+    'ERR_HEAP_CORRUPTED',
+    `big tier: cached node ${n * 4} (run ${i32[n + N.Run]! >>> 0}, ${i32[n + N.Pages]} pages, state ${i32[n + N.State]}) to be ${what} does not match the page map (its run must head a cached run of this tier naming the node): nothing was ${what}`,
+  );
+}
+
+/** Node `n` is CACHED and its run heads a run of this tier of N_PAGES pages whose PM_DESC names it. */
+function cacheNodeMatches(t: BigTier, n: number): boolean {
   const arena = t.arena;
   const i32 = arena.i32;
   const run = i32[n + N.Run]! >>> 0;
-  const pages = i32[n + N.Pages]!;
-  const e = arena.pageEntry(run);
+  const e = (run & 0xffff) === 0 ? arena.pageEntry(run) : -1;
   const u32 = arena.u32;
-  if (
-    i32[n + N.State] !== Node.Cached ||
-    run % 65536 !== 0 ||
-    e < 0 ||
-    u32[e + Pm.Tier] !== t.tierWord ||
-    u32[e + Pm.RunPages] !== pages ||
-    u32[e + Pm.Desc] !== n * 4 + K.Cached
-  ) {
-    throw new HakmemError(
-      'ERR_HEAP_CORRUPTED',
-      `big tier: cached node ${n * 4} (run ${run}, ${pages} pages, state ${i32[n + N.State]}) to be ${what} does not match the page map (its run must head a cached run of this tier naming the node): nothing was ${what}`,
-    );
-  }
+  return (
+    e >= 0 &&
+    i32[n + N.State] === Node.Cached &&
+    u32[e + Pm.Tier] === t.tierWord &&
+    u32[e + Pm.RunPages] === i32[n + N.Pages] &&
+    u32[e + Pm.Desc] === n * 4 + K.Cached
+  );
 }
