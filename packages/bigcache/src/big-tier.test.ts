@@ -207,6 +207,28 @@ describe('BigTier exact cases', () => {
     arena.check();
   });
 
+  it('resize grows through a chain of cached and free runs behind the block, evicting only when the chain makes room', () => {
+    const { arena, big } = tier('strict', 128 * MiB);
+    const run = new RunTier(arena);
+    const a = big.malloc(2 * MiB);
+    const [b, c, d] = [2, 2, 2].map(() => big.malloc(2 * MiB));
+    const wall = run.malloc(MiB); // another tier's run ends the chain
+    big.free(d!);
+    big.trim(); // d's pages go back to the arena
+    big.free(b!);
+    big.free(c!);
+    // Behind a: b cached, c cached, d free, then the wall: 6 MiB of room at most.
+    expect(big.resize(a, 9 * MiB)).toBe(false);
+    expect(big.stats()).toMatchObject({ cachedRuns: 2, evictions: 1 }); // nothing evicted for a failed growth
+    expect(big.resize(a, 8 * MiB)).toBe(true); // b and c evicted, coalesced with d, taken
+    expect(big.stats()).toMatchObject({ cachedRuns: 0, evictions: 3, liveBytes: 8 * MiB });
+    expect(big.usableSize(a)).toBe(8 * MiB);
+    big.free(a);
+    run.free(wall);
+    big.check();
+    arena.check();
+  });
+
   it('trim gives every cached run back (they coalesce); a shared: false heap then shrinks', () => {
     const { arena, big } = tier('strict', 64 * MiB, false);
     const blocks = [2, 2, 3].map((m) => big.malloc(m * MiB));
