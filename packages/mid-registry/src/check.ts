@@ -20,6 +20,7 @@ import {
   SP_CAP,
   SP_CARVED,
   SP_CLASS,
+  SP_COLLECT,
   SP_FREE,
   SP_HEADER_WORDS,
   SP_INV,
@@ -336,6 +337,11 @@ function spanCheckOne(s: MidSpans, d: number, cached: number): number {
   }
   if (i32[d + SP_INV] !== MID_CLASS_INV[cls] || i32[d + SP_SHIFT] !== MID_CLASS_SHIFT[cls]) {
     throw corrupted(`${where}: its block-index constants do not belong to the ${size} B class`);
+  }
+  if (i32[d + SP_COLLECT] !== 0) {
+    throw corrupted(
+      `${where}: a remote list taken at ${hex(i32[d + SP_COLLECT]!)} was never moved to its local list`,
+    );
   }
   const strict = s.strict;
   let free = 0;

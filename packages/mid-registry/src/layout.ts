@@ -16,9 +16,9 @@
  *  └──────────┴──────────┴──────────┴─── … ───┴──────────┴──────┘
  *   every page: PM_DESC ──► span descriptor (metaAlloc, 128 B, 64-byte aligned)
  *  ┌──────────────────────────────┬──────────────────────────────────────┐
- *  │ header: SP_HEADER_WORDS = 16 │ inline bitmaps: 8 × (alloc, remote)   │  (≤ 256 blocks)
+ *  │ header: SP_HEADER_WORDS = 18 │ inline bitmaps: 7 × (alloc, remote)   │  (≤ 224 blocks)
  *  └──────────────────────────────┴──────────────────────────────────────┘
- *   SP_BITMAP ─► the inline words, or a 1 KiB metaAlloc block for spans of > 256 blocks (classes < 256 B)
+ *   SP_BITMAP ─► the inline words, or a 1 KiB metaAlloc block for spans of > 224 blocks (classes ≤ 256 B)
  *
  *  tier root (ROOT_WORDS) ── R_REG ──► registry: [descriptor i32 index] × R_REG_COUNT (capacity R_REG_CAP, doubles)
  *  thread tier words ── TW_SPANS ──► thread area (metaAlloc): partial / full / spare spans per class
@@ -44,6 +44,7 @@
  * | SP_NEXT/PREV| link in the owner's partial or full list, or the abandoned list (NEXT only) | owner / tier lock |
  * | SP_PAGES    | pages of the run                                                  | creator, once |
  * | SP_REG      | its index in the registry                                         | tier lock |
+ * | SP_COLLECT  | a remote list the owner took and has not yet moved to SP_FREE (0 = none): reclaim finds it here if the owner died collecting | owner, plain |
  *
  * Free blocks: the first u32 word holds the next block (0 ends the list), in the local list,
  * the remote list and the thread caches alike.
@@ -144,9 +145,10 @@ export const SP_NEXT = 12;
 export const SP_PREV = 13;
 export const SP_PAGES = 14;
 export const SP_REG = 15;
-/** Words of the descriptor header; the inline bitmaps follow. */
-export const SP_HEADER_WORDS = 16;
-/** Bytes of a descriptor: header + 8 alloc/remote word pairs (one metaAlloc class). */
+export const SP_COLLECT = 16;
+/** Words of the descriptor header (word 17 unused, so the bitmap pairs start on an even word); the inline bitmaps follow. */
+export const SP_HEADER_WORDS = 18;
+/** Bytes of a descriptor: header + 7 alloc/remote word pairs (one metaAlloc class). */
 export const SPAN_DESC_BYTES = 128;
 /** Blocks the inline bitmaps cover. */
 export const INLINE_BITMAP_BLOCKS = ((SPAN_DESC_BYTES / 4 - SP_HEADER_WORDS) / 2) * 32;
@@ -211,4 +213,4 @@ export const CACHE_CLASS_BYTES = 512 * 1024;
 // The layout is pinned: the root words must fit the root block, the thread words their slot.
 if (R_ABANDONED + CLASS_COUNT > ROOT_WORDS) throw new Error('mid-registry layout: tier root overflow');
 if (TW_CACHE >= TIER_THREAD_WORDS) throw new Error('mid-registry layout: thread words overflow');
-if (INLINE_BITMAP_BLOCKS !== 256) throw new Error('mid-registry layout: inline bitmap size');
+if (INLINE_BITMAP_BLOCKS !== 224) throw new Error('mid-registry layout: inline bitmap size');

@@ -10,6 +10,7 @@ import {
   SP_CAP,
   SP_CARVED,
   SP_CLASS,
+  SP_COLLECT,
   SP_FREE,
   SP_NEXT,
   SP_OWNER,
@@ -62,12 +63,45 @@ export function spansReclaimEnd(s: MidSpans, deadThreadId: number): void {
   const arena = s.arena;
   arena.refresh();
   for (const d of s.taken) {
+    spanRecoverCollect(s, d);
     if (s.strict) spanRebuildFromBitmap(s, d);
     else spanRecountLocal(s, d);
     s.spanLetGo(d);
   }
   s.taken.length = 0;
   s.spanFreeArea(deadThreadId);
+}
+
+/**
+ * The dead thread died collecting span `d`'s remote list (SP_COLLECT names the chain it took):
+ * every block of that chain was freed by another thread, so it is free — strict: both its bits
+ * are cleared (the rebuild then lists it); fast: the chain joins the local list (the recount
+ * then counts it). The chain's links are intact: the owner changes none before it publishes.
+ */
+function spanRecoverCollect(s: MidSpans, d: number): void {
+  const i32 = s.arena.i32;
+  const u32 = s.arena.u32;
+  const head = i32[d + SP_COLLECT]! >>> 0;
+  if (head === 0) return;
+  const cap = i32[d + SP_CAP]!;
+  const bitmap = i32[d + SP_BITMAP]!;
+  let tail = 0;
+  let n = 0;
+  for (let p = head; p !== 0 && n < cap; p = u32[p >>> 2]!, n++) {
+    const idx = s.spanBlockIndex(d, p);
+    if (idx < 0) break;
+    if (s.strict) {
+      const w = bitmap + ((idx >>> 5) << 1);
+      i32[w] = i32[w]! & ~(1 << (idx & 31));
+      Atomics.and(i32, w + 1, ~(1 << (idx & 31)));
+    }
+    tail = p;
+  }
+  if (!s.strict && tail !== 0) {
+    u32[tail >>> 2] = u32[d + SP_FREE]!;
+    i32[d + SP_FREE] = head;
+  }
+  i32[d + SP_COLLECT] = 0;
 }
 
 /** Strict reclaim: the local list of span `d` becomes every carved block whose alloc bit is clear. */

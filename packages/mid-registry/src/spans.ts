@@ -22,6 +22,7 @@ import {
   SP_CAP,
   SP_CARVED,
   SP_CLASS,
+  SP_COLLECT,
   SP_FREE,
   SP_INV,
   SP_NEXT,
@@ -350,6 +351,8 @@ export class MidSpans implements CacheBackend {
     if (Atomics.load(i32, d + SP_REMOTE) === 0) return 0;
     const head = Atomics.exchange(i32, d + SP_REMOTE, 0) >>> 0;
     if (head === 0) return 0;
+    // In flight until published below: a reclaim finds the chain here if this thread dies first.
+    i32[d + SP_COLLECT] = head;
     const cap = i32[d + SP_CAP]!;
     const strict = this.strict;
     const bm = i32[d + SP_BITMAP]!;
@@ -367,6 +370,7 @@ export class MidSpans implements CacheBackend {
       if (bad) {
         // Put the chain back (if nobody pushed meanwhile) so every later look sees it too.
         Atomics.compareExchange(i32, d + SP_REMOTE, 0, head | 0);
+        i32[d + SP_COLLECT] = 0;
         throw corrupted(
           `remote-free list of the ${MID_CLASS_SIZE[i32[d + SP_CLASS]!]} B span at ${u32[d + SP_START]} links to ${hex(p)}, ${n > cap ? 'past its block count (a cycle)' : 'not a block freed by another thread'} (a write after free?)`,
         );
@@ -385,9 +389,11 @@ export class MidSpans implements CacheBackend {
         Atomics.and(i32, w + 1, ~bit);
       }
     }
+    // Published in one straight-line sequence (no call, no loop): a termination lands before or after it.
     u32[tail >>> 2] = u32[d + SP_FREE]!;
     i32[d + SP_FREE] = head;
     i32[d + SP_USED] = i32[d + SP_USED]! - n;
+    i32[d + SP_COLLECT] = 0;
     return head;
   }
 

@@ -118,10 +118,11 @@ const handlers = {
   collect({ go }) {
     const flag = new Int32Array(go);
     let rounds = 0;
-    while (Atomics.load(flag, 2) === 0) {
+    Atomics.add(flag, 1, 1); // the racers start once the owner is here too
+    do {
       mid.trim();
       rounds++;
-    }
+    } while (Atomics.load(flag, 2) === 0);
     return { rounds };
   },
   /** A second remote free before and after the owner collects, and an interior pointer. */
@@ -152,8 +153,11 @@ const handlers = {
    * random slot with Atomics.exchange and frees (after checking) whatever it took out, which is
    * often another thread's block.
    */
-  exchange({ table, rounds, seed }) {
+  exchange({ table, rounds, seed, go, team }) {
     const t = new Int32Array(table);
+    const flag = new Int32Array(go);
+    Atomics.add(flag, 0, 1);
+    while (Atomics.load(flag, 0) < team) {} // start together
     const next = rng(seed);
     let remote = 0;
     let damaged = 0;

@@ -61,7 +61,7 @@ describe('the mid tier across workers', () => {
       await owner.call('give', { count, size, table });
       const collecting = owner.call('collect', { go });
       const racing = racers.map((r) => r.call('race', { table, count, go }));
-      while (Atomics.load(flag, 1) < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+      while (Atomics.load(flag, 1) < 3) await new Promise((resolve) => setTimeout(resolve, 1));
       Atomics.store(flag, 0, 1);
       const results = await Promise.all(racing);
       Atomics.store(flag, 2, 1);
@@ -88,12 +88,15 @@ describe('the mid tier across workers', () => {
       const { arena, mid } = heap(safety, 256 * MiB);
       const team = await Promise.all(Array.from({ length: 4 }, () => spawn(arena.memory)));
       const table = new SharedArrayBuffer(512 * 4);
+      const go = new SharedArrayBuffer(4);
       const results = await Promise.all(
-        team.map((w, i) => w.call('exchange', { table, rounds: 12_000, seed: 101 + i })),
+        team.map((w, i) => w.call('exchange', { table, rounds: 12_000, seed: 101 + i, go, team: 4 })),
       );
       const remote = results.reduce((a, r) => a + (r.remote as number), 0);
       for (const r of results) expect(r.damaged).toBe(0);
-      expect(remote).toBeGreaterThan(10_000); // most blocks are freed by another thread
+      // how many depends on the interleaving; even one worker after another, each takes ~500 of
+      // the others' blocks out of the full table
+      expect(remote).toBeGreaterThan(1000);
       // the blocks left in the table: checked and freed here (remote frees into the workers' spans)
       const t = new Int32Array(table);
       let left = 0;
