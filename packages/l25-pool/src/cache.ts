@@ -5,13 +5,16 @@ import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
 import { L25_CLASS_CACHE_CAP, L25_CLASS_COUNT, L25_CLASS_SIZE } from './size-classes';
 import {
   corrupted,
+  descCacheFree,
   shardReleaseEmpty,
+  shardReuseLocked,
   shardTakeLocked,
   spanBlockIndex,
   spanCreate,
   spanFinishMoves,
   spanFree,
   spanReturn,
+  spanShrink,
 } from './spans';
 
 /**
@@ -76,6 +79,8 @@ export function cacheRefill(t: L25Tier, cls: number): number {
     if (n > 0) return n;
     n = cacheSteal(t, cls, want, h);
     if (n > 0) return n;
+    n = cacheReuse(t, cls, want, h);
+    if (n > 0) return n;
     while (spanCreate(t, cls)) {
       n = shardTakeLocked(t, t.home, cls, want, h);
       if (n > 0) return n;
@@ -98,6 +103,24 @@ function cacheSteal(t: L25Tier, cls: number, want: number, h: number): number {
     if (sh === 0 || arena.i32[sh + Sh.Partial + cls] === 0) continue;
     const n = shardTakeLocked(t, sh, cls, want, h);
     if (n > 0) return n;
+  }
+  return 0;
+}
+
+/**
+ * Up to `want` blocks of `cls` from an empty span (the home shard's first, then the others'):
+ * one of the class's page count is re-carved where it is; a larger one is shrunk and moves to
+ * the home shard.
+ */
+function cacheReuse(t: L25Tier, cls: number, want: number, h: number): number {
+  const arena = t.arena;
+  const total = shardRange(arena, t.root);
+  for (let k = 0; k < total; k++) {
+    const sh = shardAt(arena, t.root, (t.homeIndex + k) % total);
+    if (sh === 0) continue;
+    const reuse = shardReuseLocked(t, sh, cls);
+    if (reuse > 0) return shardTakeLocked(t, sh, cls, want, h);
+    if (reuse < 0 && spanShrink(t, -reuse, cls)) return shardTakeLocked(t, t.home, cls, want, h);
   }
   return 0;
 }
@@ -182,6 +205,7 @@ export function cacheReclaim(t: L25Tier, deadThreadId: number): void {
     const deadTag = (deadThreadId << Shift.Tid) | Bs.Cached;
     cacheFlushArea(t, area, deadTag, true);
     if (t.strict) reclaimStates(t, deadTag);
+    descCacheFree(t, area);
     Atomics.store(arena.i32, words + Tw.Area, 0);
     arena.metaFree(offset);
   }

@@ -9,7 +9,7 @@ import {
 } from '@hakmem/page-arena';
 import { blockLocate } from './cache';
 import type { L25Tier } from './l25-tier';
-import { Bs, CACHE_BUDGET_BYTES, Cr, R, Sh, Shift, Sp, Ta, Tw } from './layout';
+import { Bs, CACHE_BUDGET_BYTES, Cr, DESC_CACHE_SLOTS, List, R, Sh, Shift, Sp, Ta, Tw } from './layout';
 import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
 import {
   L25_CLASS_BLOCKS,
@@ -175,6 +175,8 @@ export function tierCheck(t: L25Tier): void {
   const cachedBy = new Map<number, number>();
   const cachedIn = new Map<number, number>();
   const live = new Set(arena.threadIds());
+  // Span descriptors kept for reuse by a thread: d → the thread.
+  const keptDescs = new Map<number, number>();
   for (const [tid, area] of threadAreas(t)) {
     const i32 = arena.i32;
     if (i32[area + Ta.Thread] !== tid)
@@ -186,6 +188,10 @@ export function tierCheck(t: L25Tier): void {
         );
       }
     }
+    const descs = i32[area + Ta.DescCount]!;
+    if (!(descs >= 0 && descs <= DESC_CACHE_SLOTS))
+      throw corrupted(`l25: thread ${tid} keeps ${descs} span descriptors`);
+    for (let k = 0; k < descs; k++) keptDescs.set(i32[area + Ta.Descs + k]!, tid);
     let bytes = 0;
     let slot = area + Ta.Header + L25_CLASS_COUNT * (1 << Shift.Record);
     for (let cls = 0; cls < L25_CLASS_COUNT; cls++) {
@@ -269,7 +275,7 @@ export function tierCheck(t: L25Tier): void {
         if (
           registered.get(d) !== sh ||
           i32[d + Sp.Class] !== cls ||
-          i32[d + Sp.OnPartial] !== 1 ||
+          i32[d + Sp.List] !== List.Partial ||
           i32[d + Sp.Prev] !== back
         ) {
           throw corrupted(
@@ -280,12 +286,26 @@ export function tierCheck(t: L25Tier): void {
           throw corrupted(`l25: shard ${i32[sh + Sh.Index]}'s partial list of class ${cls} has a cycle`);
       }
     }
+    let back = 0;
+    let empties = 0;
+    for (let d = i32[sh + Sh.Empty]!; d !== 0; back = d, d = i32[d + Sp.Next]!) {
+      if (
+        registered.get(d) !== sh ||
+        i32[d + Sp.List] !== List.Empty ||
+        i32[d + Sp.Prev] !== back ||
+        i32[d + Sp.Used] !== 0
+      ) {
+        throw corrupted(
+          `l25: span descriptor ${d * 4} on shard ${i32[sh + Sh.Index]}'s empty list is not an empty span of that shard linked there`,
+        );
+      }
+      if (++empties > registered.size)
+        throw corrupted(`l25: shard ${i32[sh + Sh.Index]}'s empty list has a cycle`);
+    }
     for (let d = i32[sh + Sh.Spans]!; d !== 0; d = i32[d + Sp.RNext]!) {
       const free = i32[d + Sp.Top]! + i32[d + Sp.Blocks]! - i32[d + Sp.Carved]!;
-      if (free > 0 && i32[d + Sp.OnPartial] !== 1) {
-        throw corrupted(
-          `l25: the span at ${u32[d + Sp.Start]} has ${free} free blocks but is on no partial list`,
-        );
+      if (free > 0 && i32[d + Sp.List] === List.None) {
+        throw corrupted(`l25: the span at ${u32[d + Sp.Start]} has ${free} free blocks but is on no list`);
       }
     }
   });
@@ -295,6 +315,12 @@ export function tierCheck(t: L25Tier): void {
         `l25: ${avail[cls]} spans of class ${cls} are on partial lists, the count says ${arena.i32[t.root + R.Avail + cls]}`,
       );
     }
+  }
+  for (const [d, tid] of keptDescs) {
+    if (registered.has(d))
+      throw corrupted(
+        `l25: thread ${tid} keeps span descriptor ${d * 4} for reuse, but a shard registers it`,
+      );
   }
   for (const [p, tid] of cachedBy) {
     if (!blockLocate(t, p, where) || !registered.has(where[0]!))

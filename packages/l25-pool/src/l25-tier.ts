@@ -21,7 +21,7 @@ import {
   l25ClassAligned,
   l25UsableBound,
 } from './size-classes';
-import { spanFree } from './spans';
+import { descCacheFree, spanFree } from './spans';
 
 /** Page-map words the fast paths read, inlined as literals; pinned to @hakmem/page-arena's below. */
 const enum Pm {
@@ -451,6 +451,7 @@ export class L25Tier implements Tier {
   detach(): void {
     if (this.records === DETACHED) return;
     this.flush();
+    descCacheFree(this, this.area);
     const arena = this.arena;
     const word = arena.threadTierWords(this.id) + Tw.Area;
     const offset = Atomics.exchange(arena.i32, word, 0) >>> 0;

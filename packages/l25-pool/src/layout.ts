@@ -43,7 +43,8 @@
  * | Lock (+3 stats) | the shard mutex (registered with the arena when its chunk is made) |
  * | Index         | its index                                                           |
  * | Spans, SpanCount, Pages | registry: every span of the shard (doubly linked), count, pages |
- * | EmptyPages    | pages of its spans with no block out (kept for reuse: a free that empties a span returns it to the arena once they exceed KEEP_EMPTY_PAGES) |
+ * | EmptyPages    | pages of its spans with no block out (kept for reuse; beyond KEEP_EMPTY_PAGES a free that empties a span returns the one emptied longest ago to the arena) |
+ * | Empty         | head of its empty list: spans a free emptied, reusable for any class (same pages: re-carved in place; more pages: shrunk with arena.resizeRun) |
  * | Partial + c   | head of class c's partial list: spans that may have a free block     |
  *
  * All shard words, and the list and count words of its spans, change only under the shard lock.
@@ -58,7 +59,7 @@
  * | Carved      | blocks handed out at least once (block i < Carved exists; fresh ones come from this bump) |
  * | Top         | free blocks on the stack (indexes < Carved)                              |
  * | Used        | blocks out of the span: live, in a thread cache, or in flight = Carved − Top |
- * | Next, Prev, OnPartial | link in its shard's partial list of its class, and whether it is on it |
+ * | Next, Prev, List | link in its shard's partial list of its class or in its empty list, and which (List) |
  * | RNext, RPrev | link in its shard's registry                                            |
  * | Header + i  | strict: state of block i: 0 free, (tid << 2) \| 1 in thread tid's cache, (tid << 2) \| 2 handed out by tid |
  * | Header + Blocks + j | the free stack: block indexes                                    |
@@ -67,7 +68,8 @@
  *
  * Header: Thread, CachedBytes (Σ bytes of the cached blocks, ≤ CACHE_BUDGET_BYTES but for the one
  * block a refill hands out at once), NewRun/NewDesc (a span being made, not yet in a registry),
- * FreeDesc (a span unlinked, its run not yet returned), Misses. Then a record of CR_WORDS words per
+ * FreeDesc (a span unlinked, its run not yet returned), Misses, DescCount/Descs (free 128-byte
+ * span descriptors this thread keeps for its next spans). Then a record of CR_WORDS words per
  * class: Count, Cap, Size, Slots (i32 index of its Cap slots), Misses; then the slots. Written only
  * by its thread, with plain stores (and by `reclaim` once the thread is dead).
  *
@@ -77,8 +79,9 @@
  *    the span's pages; every run of the tier is a span in exactly one shard registry.
  * 2. 0 ≤ Top ≤ Carved ≤ Blocks, Used = Carved − Top; the stack holds distinct indexes < Carved.
  * 3. A span with a free block (Top > 0 or Carved < Blocks) is on its shard's partial list of its
- *    class (OnPartial = 1); a span on a list is in that shard's registry. Avail + c = Σ list lengths.
- *    EmptyPages = Σ pages of the shard's spans with Used = 0.
+ *    class or (Used = 0) on its empty list; a span on a list is in that shard's registry, and
+ *    List says which. Avail + c = Σ partial list lengths. EmptyPages = Σ pages of the shard's
+ *    spans with Used = 0.
  * 4. A cached block is a carved block start of its record's class, not on its span's stack, in
  *    one cache only; CachedBytes = Σ Count × Size.
  * 5. Strict: stacked and uncarved blocks are free; a cached block's state names its cache's
@@ -133,6 +136,7 @@ export const enum Sh {
   SpanCount = 6,
   EmptyPages = 7,
   Pages = 8,
+  Empty = 9,
   Partial = 16,
 }
 /** Words of a shard. */
@@ -153,10 +157,19 @@ export const enum Sp {
   Used = 10,
   Next = 11,
   Prev = 12,
-  OnPartial = 13,
+  List = 13,
   RNext = 14,
   RPrev = 15,
   Header = 16,
+}
+
+/** Which list of its shard a span is on (Sp.List). */
+export const enum List {
+  None = 0,
+  /** Its class's partial list. */
+  Partial = 1,
+  /** The shard's list of empty spans (no block out), reusable for any class. */
+  Empty = 2,
 }
 
 /** Block states (strict): free, or the thread id << 2 with one of these kinds. */
@@ -175,8 +188,15 @@ export const enum Ta {
   NewDesc = 3,
   FreeDesc = 4,
   Misses = 5,
-  Header = 8,
+  /** Descriptors kept for reuse (DESC_CACHE_SLOTS slots from Descs). */
+  DescCount = 6,
+  Descs = 8,
+  Header = 16,
 }
+/** Span descriptors of DESC_BYTES a thread keeps for its next spans (saves two arena-mutex round trips per span). */
+export const DESC_CACHE_SLOTS = 8;
+/** metaAlloc size of every descriptor of a span of ≤ 8 blocks (every class ≥ 32 KiB): the ones worth recycling. */
+export const DESC_BYTES = 128;
 
 /** Cache record words (CR_WORDS per class after the area header). */
 export const enum Cr {
@@ -203,12 +223,12 @@ export const enum Tw {
 /** Limits the fast paths test (a const enum: inlined as literals). */
 export const enum Limit {
   /** Bytes a thread's cache may hold. */
-  CacheBytes = 1048576,
+  CacheBytes = 4194304,
 }
 /** Bytes a thread's cache may hold. */
 export const CACHE_BUDGET_BYTES: number = Limit.CacheBytes;
 /** Pages of empty spans a shard keeps (a free that empties a span beyond them returns it to the arena). */
-export const KEEP_EMPTY_PAGES = 16;
+export const KEEP_EMPTY_PAGES = 64;
 
 /** A handle that detached: its record and area indexes read as undefined, so fast paths miss. */
 export const DETACHED = -(2 ** 30);
@@ -217,6 +237,7 @@ export const DETACHED = -(2 ** 30);
 if (R.Avail + L25_CLASS_COUNT > ROOT_WORDS || R.ShardDir + SHARD_DIR_WORDS > R.Avail) {
   throw new Error('l25-pool layout: tier root overflow');
 }
+if (Ta.Descs + DESC_CACHE_SLOTS > Ta.Header) throw new Error('l25-pool layout: thread area header overflow');
 if (Sh.Partial + L25_CLASS_COUNT > SH_WORDS) throw new Error('l25-pool layout: shard overflow');
 if (CR_WORDS !== 1 << Shift.Record || Cr.Misses >= CR_WORDS)
   throw new Error('l25-pool layout: record overflow');

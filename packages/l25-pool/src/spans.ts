@@ -1,6 +1,6 @@
 import { HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
 import type { L25Tier } from './l25-tier';
-import { Bs, Cr, KEEP_EMPTY_PAGES, R, Sh, Sp, Ta } from './layout';
+import { Bs, Cr, DESC_BYTES, DESC_CACHE_SLOTS, KEEP_EMPTY_PAGES, List, R, Sh, Sp, Ta } from './layout';
 import { shardLock, shardUnlock } from './shards';
 import {
   L25_CLASS_BLOCKS,
@@ -35,7 +35,7 @@ function spanLinkPartial(t: L25Tier, sh: number, d: number, cls: number): void {
   i32[d + Sp.Next] = head;
   i32[d + Sp.Prev] = 0;
   if (head !== 0) i32[head + Sp.Prev] = d;
-  i32[d + Sp.OnPartial] = 1;
+  i32[d + Sp.List] = List.Partial;
   i32[sh + Sh.Partial + cls] = d;
   Atomics.add(i32, t.root + R.Avail + cls, 1);
 }
@@ -50,7 +50,7 @@ export function spanUnlinkPartial(t: L25Tier, sh: number, d: number, cls: number
   if (next !== 0) i32[next + Sp.Prev] = prev;
   i32[d + Sp.Next] = 0;
   i32[d + Sp.Prev] = 0;
-  i32[d + Sp.OnPartial] = 0;
+  i32[d + Sp.List] = List.None;
   Atomics.sub(i32, t.root + R.Avail + cls, 1);
 }
 
@@ -142,18 +142,33 @@ export function spanReturn(
   if (!(top < i32[d + Sp.Carved]!)) return -2;
   if (t.strict && i32[d + Sp.Header + idx] !== expected) return -1;
   // A span on the list without a free block is allowed (takers drop it), so link first.
-  if (i32[d + Sp.OnPartial] === 0) spanLinkPartial(t, sh, d, i32[d + Sp.Class]!);
+  if (i32[d + Sp.List] === List.None) spanLinkPartial(t, sh, d, i32[d + Sp.Class]!);
   if (t.strict && Atomics.compareExchange(i32, d + Sp.Header + idx, expected, Bs.Free) !== expected)
     return -1;
-  // One straight-line move, user or cache → stack.
+  // One straight-line move, user or cache → stack (and, when it empties the span, partial list → empty list).
   i32[d + Sp.Header + i32[d + Sp.Blocks]! + top] = idx;
   i32[d + Sp.Top] = top + 1;
   const used = i32[d + Sp.Used]! - 1;
   i32[d + Sp.Used] = used;
-  if (used === 0) i32[sh + Sh.EmptyPages] = i32[sh + Sh.EmptyPages]! + i32[d + Sp.Pages]!;
   if (h !== 0) {
     i32[h + Cr.Count] = i32[h + Cr.Count]! - 1;
     i32[cacheArea + Ta.CachedBytes] = i32[cacheArea + Ta.CachedBytes]! - i32[d + Sp.Size]!;
+  }
+  if (used === 0) {
+    i32[sh + Sh.EmptyPages] = i32[sh + Sh.EmptyPages]! + i32[d + Sp.Pages]!;
+    const cls = i32[d + Sp.Class]!;
+    const prev = i32[d + Sp.Prev]!;
+    const next = i32[d + Sp.Next]!;
+    if (prev !== 0) i32[prev + Sp.Next] = next;
+    else i32[sh + Sh.Partial + cls] = next;
+    if (next !== 0) i32[next + Sp.Prev] = prev;
+    Atomics.sub(i32, t.root + R.Avail + cls, 1);
+    const head = i32[sh + Sh.Empty]!;
+    i32[d + Sp.Next] = head;
+    i32[d + Sp.Prev] = 0;
+    if (head !== 0) i32[head + Sp.Prev] = d;
+    i32[sh + Sh.Empty] = d;
+    i32[d + Sp.List] = List.Empty;
   }
   return 0;
 }
@@ -166,14 +181,18 @@ export function spanUnregister(t: L25Tier, sh: number, d: number): void {
   const i32 = t.arena.i32;
   const cls = i32[d + Sp.Class]!;
   const pages = i32[d + Sp.Pages]!;
-  if (i32[d + Sp.OnPartial] === 1) {
+  const list = i32[d + Sp.List]!;
+  if (list !== List.None) {
     const prev = i32[d + Sp.Prev]!;
     const next = i32[d + Sp.Next]!;
     if (prev !== 0) i32[prev + Sp.Next] = next;
-    else i32[sh + Sh.Partial + cls] = next;
+    else if (list === List.Partial) i32[sh + Sh.Partial + cls] = next;
+    else i32[sh + Sh.Empty] = next;
     if (next !== 0) i32[next + Sp.Prev] = prev;
-    i32[d + Sp.OnPartial] = 0;
-    Atomics.sub(i32, t.root + R.Avail + cls, 1);
+    i32[d + Sp.Next] = 0;
+    i32[d + Sp.Prev] = 0;
+    i32[d + Sp.List] = List.None;
+    if (list === List.Partial) Atomics.sub(i32, t.root + R.Avail + cls, 1);
   }
   const rprev = i32[d + Sp.RPrev]!;
   const rnext = i32[d + Sp.RNext]!;
@@ -186,20 +205,69 @@ export function spanUnregister(t: L25Tier, sh: number, d: number): void {
   i32[t.area + Ta.FreeDesc] = d;
 }
 
-/** Returns span `d` (unregistered, named by FreeDesc) to the arena: its run, then its descriptor. */
+/** Bytes of the descriptor of a span of `blocks` blocks. */
+export function descBytes(blocks: number): number {
+  return (Sp.Header + 2 * blocks) * 4;
+}
+
+/**
+ * Returns span `d` (unregistered, named by FreeDesc) to the arena: its run, then its descriptor
+ * (kept in this thread's area for its next span when it is a 128-byte one and there is room).
+ */
 export function spanRelease(t: L25Tier, d: number): void {
   const arena = t.arena;
   const start = arena.u32[d + Sp.Start]!;
   const pages = arena.i32[d + Sp.Pages]!;
   arena.freeRun(start);
-  arena.i32[t.area + Ta.FreeDesc] = 0;
-  arena.metaFree(d * 4);
   t.releasedBytes += pages * PAGE_SIZE;
+  const i32 = arena.i32;
+  const area = t.area;
+  const n = i32[area + Ta.DescCount]!;
+  if (descBytes(i32[d + Sp.Blocks]!) <= DESC_BYTES && n < DESC_CACHE_SLOTS) {
+    // One straight-line step: FreeDesc → the descriptor cache.
+    i32[area + Ta.Descs + n] = d;
+    i32[area + Ta.DescCount] = n + 1;
+    i32[area + Ta.FreeDesc] = 0;
+    return;
+  }
+  i32[area + Ta.FreeDesc] = 0;
+  arena.metaFree(d * 4);
+}
+
+/** A zeroed descriptor for a span of `blocks` blocks: from this thread's cache, else metaAlloc; 0 when out of memory. NewDesc names it. */
+function descTake(t: L25Tier, blocks: number): number {
+  const arena = t.arena;
+  const i32 = arena.i32;
+  const area = t.area;
+  const n = i32[area + Ta.DescCount]!;
+  if (n > 0 && descBytes(blocks) <= DESC_BYTES) {
+    const d = i32[area + Ta.Descs + n - 1]!;
+    // One straight-line step: the cache → NewDesc.
+    i32[area + Ta.NewDesc] = d * 4;
+    i32[area + Ta.DescCount] = n - 1;
+    i32.fill(0, d, d + DESC_BYTES / 4);
+    return d * 4;
+  }
+  const desc = arena.metaAlloc(descBytes(blocks));
+  if (desc !== 0) arena.i32[area + Ta.NewDesc] = desc;
+  return desc;
+}
+
+/** The descriptors a thread area keeps go back to metaAlloc (detach, reclaim). */
+export function descCacheFree(t: L25Tier, area: number): void {
+  const arena = t.arena;
+  for (;;) {
+    const n = arena.i32[area + Ta.DescCount]!;
+    if (!(n > 0)) return;
+    const d = arena.i32[area + Ta.Descs + n - 1]!;
+    arena.i32[area + Ta.DescCount] = n - 1;
+    arena.metaFree(d * 4);
+  }
 }
 
 /**
- * Block `idx` of span `d` back to the span (any thread, under the span's shard lock); an empty
- * span beyond the shard's keep goes back to the arena. Returns spanReturn's code (0, -1, -2).
+ * Block `idx` of span `d` back to the span (any thread, under the span's shard lock); beyond the
+ * shard's keep, empty spans go back to the arena. Returns spanReturn's code (0, -1, -2).
  */
 export function spanFree(
   t: L25Tier,
@@ -210,21 +278,34 @@ export function spanFree(
   cacheArea: number,
 ): number {
   const sh = t.arena.i32[d + Sp.Shard]!;
-  let release = 0;
   let r = 0;
   shardLock(t, sh);
   try {
     r = spanReturn(t, sh, d, idx, expected, h, cacheArea);
-    const i32 = t.arena.i32;
-    if (r === 0 && i32[d + Sp.Used] === 0 && i32[sh + Sh.EmptyPages]! > KEEP_EMPTY_PAGES) {
-      spanUnregister(t, sh, d);
-      release = d;
-    }
   } finally {
     shardUnlock(t, sh);
   }
-  if (release !== 0) spanRelease(t, release);
+  if (r === 0 && t.arena.i32[sh + Sh.EmptyPages]! > KEEP_EMPTY_PAGES) shardKeep(t, sh);
   return r;
+}
+
+/** Returns the spans of shard `sh` emptied longest ago (the empty list's tail) to the arena until its empty pages fit the keep. */
+function shardKeep(t: L25Tier, sh: number): void {
+  for (;;) {
+    let d = 0;
+    shardLock(t, sh);
+    try {
+      const i32 = t.arena.i32;
+      if (i32[sh + Sh.EmptyPages]! > KEEP_EMPTY_PAGES) {
+        for (let e = i32[sh + Sh.Empty]!; e !== 0; e = i32[e + Sp.Next]!) d = e;
+        if (d !== 0) spanUnregister(t, sh, d);
+      }
+    } finally {
+      shardUnlock(t, sh);
+    }
+    if (d === 0) return;
+    spanRelease(t, d);
+  }
 }
 
 /** Under shard `sh`'s lock: registers the new span `d` of `cls` (registry and partial list) and clears NewRun/NewDesc. */
@@ -243,11 +324,34 @@ function spanRegister(t: L25Tier, sh: number, d: number, cls: number): void {
   i32[d + Sp.Next] = head;
   i32[d + Sp.Prev] = 0;
   if (head !== 0) i32[head + Sp.Prev] = d;
-  i32[d + Sp.OnPartial] = 1;
+  i32[d + Sp.List] = List.Partial;
   i32[sh + Sh.Partial + cls] = d;
   Atomics.add(i32, t.root + R.Avail + cls, 1);
   i32[t.area + Ta.NewRun] = 0;
   i32[t.area + Ta.NewDesc] = 0;
+}
+
+/** Writes the header of span `d` (zeroed words, run at `run`) for class `cls` in this thread's home shard. */
+function spanInit(t: L25Tier, d: number, run: number, cls: number): void {
+  const i32 = t.arena.i32;
+  i32[d + Sp.Start] = run;
+  i32[d + Sp.Class] = cls;
+  i32[d + Sp.Shard] = t.home;
+  i32[d + Sp.Blocks] = L25_CLASS_BLOCKS[cls]!;
+  i32[d + Sp.Size] = L25_CLASS_SIZE[cls]!;
+  i32[d + Sp.Inv] = L25_CLASS_INV[cls]!;
+  i32[d + Sp.Shift] = L25_CLASS_SHIFT[cls]!;
+  i32[d + Sp.Pages] = L25_CLASS_PAGES[cls]!;
+}
+
+/** Registers span `d` (NewRun/NewDesc name it) in this thread's home shard. */
+function spanRegisterHome(t: L25Tier, d: number, cls: number): void {
+  shardLock(t, t.home);
+  try {
+    spanRegister(t, t.home, d, cls);
+  } finally {
+    shardUnlock(t, t.home);
+  }
 }
 
 /**
@@ -257,37 +361,113 @@ function spanRegister(t: L25Tier, sh: number, d: number, cls: number): void {
 export function spanCreate(t: L25Tier, cls: number): boolean {
   const arena = t.arena;
   const pages = L25_CLASS_PAGES[cls]!;
-  const blocks = L25_CLASS_BLOCKS[cls]!;
   const run = arena.allocRun(pages, t.id);
   if (run === 0) return false;
   arena.i32[t.area + Ta.NewRun] = run;
-  const desc = arena.metaAlloc((Sp.Header + 2 * blocks) * 4);
+  const desc = descTake(t, L25_CLASS_BLOCKS[cls]!);
   if (desc === 0) {
     // Cleared first: a run leaked by a termination here beats a run freed twice.
     arena.i32[t.area + Ta.NewRun] = 0;
     arena.freeRun(run);
     return false;
   }
-  const i32 = arena.i32;
-  i32[t.area + Ta.NewDesc] = desc;
   const d = desc >>> 2;
-  i32[d + Sp.Start] = run;
-  i32[d + Sp.Class] = cls;
-  i32[d + Sp.Shard] = t.home;
-  i32[d + Sp.Blocks] = blocks;
-  i32[d + Sp.Size] = L25_CLASS_SIZE[cls]!;
-  i32[d + Sp.Inv] = L25_CLASS_INV[cls]!;
-  i32[d + Sp.Shift] = L25_CLASS_SHIFT[cls]!;
-  i32[d + Sp.Pages] = pages;
+  spanInit(t, d, run, cls);
   const first = run / PAGE_SIZE;
   for (let i = 0; i < pages; i++) arena.setPageDesc(first + i, desc);
-  shardLock(t, t.home);
-  try {
-    spanRegister(t, t.home, d, cls);
-  } finally {
-    shardUnlock(t, t.home);
-  }
+  spanRegisterHome(t, d, cls);
   return true;
+}
+
+/**
+ * Under shard `sh`'s lock: an empty span of the shard for class `cls`. One of the class's page
+ * count is re-carved in place and put on the class's partial list (returns 1); else the smallest
+ * larger one is unregistered (FreeDesc names it) for `spanShrink` (returns −d); else 0.
+ */
+export function shardReuseEmpty(t: L25Tier, sh: number, cls: number): number {
+  const i32 = t.arena.i32;
+  const pages = L25_CLASS_PAGES[cls]!;
+  // Only spans with 128-byte descriptors (≤ 8 blocks: every class ≥ 32 KiB) change class.
+  if (descBytes(L25_CLASS_BLOCKS[cls]!) > DESC_BYTES) return 0;
+  let best = 0;
+  let bestPages = 0;
+  for (let d = i32[sh + Sh.Empty]!; d !== 0; d = i32[d + Sp.Next]!) {
+    const have = i32[d + Sp.Pages]!;
+    if (descBytes(i32[d + Sp.Blocks]!) > DESC_BYTES) continue;
+    if (have === pages) {
+      spanRecarve(t, sh, d, cls);
+      return 1;
+    }
+    if (have > pages && (best === 0 || have < bestPages)) {
+      best = d;
+      bestPages = have;
+    }
+  }
+  if (best === 0) return 0;
+  spanUnregister(t, sh, best);
+  return -best;
+}
+
+/** Under the shard lock, one straight-line step: empty span `d` off the empty list, carved for `cls`, onto its partial list. */
+function spanRecarve(t: L25Tier, sh: number, d: number, cls: number): void {
+  const i32 = t.arena.i32;
+  const prev = i32[d + Sp.Prev]!;
+  const next = i32[d + Sp.Next]!;
+  if (prev !== 0) i32[prev + Sp.Next] = next;
+  else i32[sh + Sh.Empty] = next;
+  if (next !== 0) i32[next + Sp.Prev] = prev;
+  if (i32[d + Sp.Class] !== cls) {
+    // Every state is free (nothing is out); the stack moves with the block count: zero both.
+    i32.fill(0, d + Sp.Header, d + DESC_BYTES / 4);
+    i32[d + Sp.Class] = cls;
+    i32[d + Sp.Blocks] = L25_CLASS_BLOCKS[cls]!;
+    i32[d + Sp.Size] = L25_CLASS_SIZE[cls]!;
+    i32[d + Sp.Inv] = L25_CLASS_INV[cls]!;
+    i32[d + Sp.Shift] = L25_CLASS_SHIFT[cls]!;
+    i32[d + Sp.Carved] = 0;
+    i32[d + Sp.Top] = 0;
+  }
+  const head = i32[sh + Sh.Partial + cls]!;
+  i32[d + Sp.Next] = head;
+  i32[d + Sp.Prev] = 0;
+  if (head !== 0) i32[head + Sp.Prev] = d;
+  i32[d + Sp.List] = List.Partial;
+  i32[sh + Sh.Partial + cls] = d;
+  Atomics.add(i32, t.root + R.Avail + cls, 1);
+}
+
+/**
+ * Empty span `d` (unregistered by shardReuseEmpty, named by FreeDesc) becomes a span of `cls`:
+ * its run shrinks in place (arena.resizeRun frees the tail), its descriptor is re-carved, and it
+ * is registered again. False (the span released) if the arena refuses.
+ */
+export function spanShrink(t: L25Tier, d: number, cls: number): boolean {
+  const arena = t.arena;
+  const start = arena.u32[d + Sp.Start]!;
+  if (!arena.resizeRun(start, L25_CLASS_PAGES[cls]!)) {
+    spanRelease(t, d);
+    return false;
+  }
+  const i32 = arena.i32;
+  // One straight-line step: FreeDesc → NewRun/NewDesc (a span being made).
+  i32[t.area + Ta.NewRun] = start;
+  i32[t.area + Ta.NewDesc] = d * 4;
+  i32[t.area + Ta.FreeDesc] = 0;
+  i32.fill(0, d, d + DESC_BYTES / 4);
+  spanInit(t, d, start, cls);
+  spanRegisterHome(t, d, cls);
+  return true;
+}
+
+/** Locks shard `sh` and reuses one of its empty spans for `cls` (see shardReuseEmpty). */
+export function shardReuseLocked(t: L25Tier, sh: number, cls: number): number {
+  if (t.arena.i32[sh + Sh.Empty] === 0) return 0;
+  shardLock(t, sh);
+  try {
+    return shardReuseEmpty(t, sh, cls);
+  } finally {
+    shardUnlock(t, sh);
+  }
 }
 
 /** Under shard `sh`'s lock: the first span of its registry with no block out, 0 if none. */
