@@ -171,17 +171,18 @@ export function spansTrim(s: MidSpans): number {
     const i32 = arena.i32;
     for (let cls = 0; cls < MID_CLASS_COUNT; cls++) {
       const headIndex = s.root + R_ABANDONED + cls;
-      for (let d = i32[headIndex]!; d !== 0; d = i32[d + SP_NEXT]!) taken.push(d);
-      Atomics.store(i32, headIndex, 0);
+      // Each span leaves the list owned by this thread (a reclaim finds it if this thread dies).
+      for (let d = i32[headIndex]!; d !== 0; d = i32[headIndex]!) {
+        Atomics.store(i32, headIndex, i32[d + SP_NEXT]!);
+        Atomics.compareExchange(i32, d + SP_OWNER, 0, s.threadId);
+        i32[d + SP_STATE] = SPAN_DETACHED;
+        taken.push(d);
+      }
     }
   } finally {
     s.spanUnlock();
   }
-  for (const d of taken) {
-    Atomics.compareExchange(arena.i32, d + SP_OWNER, 0, s.threadId);
-    arena.i32[d + SP_STATE] = SPAN_DETACHED;
-    s.spanLetGo(d);
-  }
+  for (const d of taken) s.spanLetGo(d);
   taken.length = 0;
   return s.releasedBytes - before;
 }

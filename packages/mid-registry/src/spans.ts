@@ -532,21 +532,21 @@ export class MidSpans implements CacheBackend {
     return false;
   }
 
-  /** Adopts an abandoned span of `cls` (owner 0 → this thread). */
+  /** Adopts an abandoned span of `cls` (owner 0 → this thread, under the tier lock: a span is never in no list with no owner). */
   private spanAdopt(cls: number): boolean {
     const headIndex = this.root + R_ABANDONED + cls;
     if (Atomics.load(this.i32, headIndex) === 0) return false;
     this.spanLock();
-    const d = this.i32[headIndex]!;
-    if (d !== 0) Atomics.store(this.i32, headIndex, this.i32[d + SP_NEXT]!);
+    const i32 = this.i32;
+    const d = i32[headIndex]!;
+    const owner = d === 0 ? 0 : Atomics.compareExchange(i32, d + SP_OWNER, 0, this.threadId);
+    if (d !== 0 && owner === 0) {
+      Atomics.store(i32, headIndex, i32[d + SP_NEXT]!);
+      i32[d + SP_STATE] = SPAN_DETACHED;
+    }
     this.spanUnlock();
     if (d === 0) return false;
-    if (Atomics.compareExchange(this.i32, d + SP_OWNER, 0, this.threadId) !== 0) {
-      throw corrupted(
-        `abandoned span at ${this.u32[d + SP_START]} has owner ${Atomics.load(this.i32, d + SP_OWNER)}`,
-      );
-    }
-    this.i32[d + SP_STATE] = SPAN_DETACHED;
+    if (owner !== 0) throw corrupted(`abandoned span at ${this.u32[d + SP_START]} has owner ${owner}`);
     this.spanMapOwned(d, cls);
     this.spanCollectRemote(d);
     this.spanPushPartial(d, cls);
@@ -721,16 +721,17 @@ export class MidSpans implements CacheBackend {
 
   /** @internal Abandons span `d` (in no list, blocks still out): owner 0, adoptable by any thread. */
   spanAbandon(d: number): void {
-    const i32 = this.i32;
-    const cls = i32[d + SP_CLASS]!;
-    i32[d + SP_STATE] = SPAN_ABANDONED;
+    const cls = this.i32[d + SP_CLASS]!;
     this.spanUnmapOwned(d);
-    Atomics.store(i32, d + SP_OWNER, 0);
     const headIndex = this.root + R_ABANDONED + cls;
     this.spanLock();
-    this.i32[d + SP_NEXT] = this.i32[headIndex]!;
-    this.i32[d + SP_PREV] = 0;
-    Atomics.store(this.i32, headIndex, d);
+    // Owner 0 and the list change together under the lock (straight-line: termination-safe).
+    const i32 = this.i32;
+    i32[d + SP_STATE] = SPAN_ABANDONED;
+    i32[d + SP_NEXT] = i32[headIndex]!;
+    i32[d + SP_PREV] = 0;
+    Atomics.store(i32, d + SP_OWNER, 0);
+    Atomics.store(i32, headIndex, d);
     this.spanUnlock();
   }
 
