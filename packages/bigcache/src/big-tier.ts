@@ -113,7 +113,14 @@ export class BigTier implements Tier {
 
   /** Runs are 64 KiB aligned: any power of two up to 65536 holds; 0 for larger alignments. */
   mallocAligned(alignment: number, size: number): number {
-    if (!(alignment >>> 0 === alignment && alignment <= PAGE_SIZE && (alignment & (alignment - 1)) === 0))
+    if (
+      !(
+        alignment >>> 0 === alignment &&
+        alignment > 0 &&
+        alignment <= PAGE_SIZE &&
+        (alignment & (alignment - 1)) === 0
+      )
+    )
       return 0;
     return this.malloc(size);
   }

@@ -526,7 +526,10 @@ function cacheEvictAged(t: BigTier, clock: number): void {
 /** Evicts the oldest runs while the cache holds more than its byte bound (lock held). */
 function cacheEvictOver(t: BigTier): void {
   const root = t.root;
-  while (t.arena.i32[root + R.CachedPages]! > t.capPages) cacheEvict(t, t.arena.i32[root + R.AgeHead]!);
+  for (let n = t.arena.i32[root + R.AgeHead]!; n > 0; n = t.arena.i32[root + R.AgeHead]!) {
+    if (t.arena.i32[root + R.CachedPages]! <= t.capPages) return;
+    cacheEvict(t, n);
+  }
 }
 
 /** Every cached run back to the arena (lock held); returns the bytes. */

@@ -1,4 +1,4 @@
-import { HakmemError, PAGE_SIZE } from '@hakmem/page-arena';
+import { HakmemError, type LockStats, mutexStats, PAGE_SIZE } from '@hakmem/page-arena';
 import type { BigTier } from './big-tier';
 import {
   BUCKETS,
@@ -30,6 +30,7 @@ import {
   R_HITS,
   R_LIVE_BLOCKS,
   R_LIVE_BYTES,
+  R_LOCK_STATS,
   R_MISSES,
   R_NODE_FREE,
   R_NODES,
@@ -57,6 +58,8 @@ export interface BigStats {
   capacityBytes: number;
   /** Rebuilds after a thread died inside the tier's critical section. */
   repairs: number;
+  /** The tier lock: acquisitions, contended acquisitions, waits. */
+  locks: LockStats;
 }
 
 function corrupted(rule: string): HakmemError {
@@ -77,6 +80,7 @@ export function bigStatsLocked(t: BigTier): BigStats {
     cachedRuns: i32[root + R_CACHED_RUNS]!,
     capacityBytes: t.capPages * PAGE_SIZE,
     repairs: i32[root + R_REPAIRS]! >>> 0,
+    locks: mutexStats(i32, root + R_LOCK_STATS),
   };
 }
 
