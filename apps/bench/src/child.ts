@@ -1,6 +1,6 @@
 // Entry of build/child.mjs: runs one (workload, allocator) task in a fresh process and sends
 // back its measurements; the parent kills it at the time cap.
-import { allocatorInfo } from './adapters';
+import { type AdapterName, allocatorInfo } from './adapters';
 import { type Measurement, type Task, workload } from './workloads';
 
 export type ChildReply = { ok: true; measurements: Measurement[] } | { ok: false; error: string };
@@ -12,7 +12,7 @@ function reply(msg: ChildReply): void {
 process.once('message', async (task: Task) => {
   try {
     const w = workload(task.workload);
-    const measurements = await w.run(allocatorInfo(task.alloc), task.config, {
+    const measurements = await w.run(allocatorInfo(task.alloc as AdapterName), task.config, {
       workerUrl: new URL('./worker.mjs', import.meta.url),
     });
     reply({ ok: true, measurements });

@@ -6,9 +6,14 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALLOCATOR_NAMES, type AllocatorName, allocatorInfo } from './adapters';
+import { type AdapterName, ALLOCATOR_NAMES, type AllocatorName, allocatorInfo, tooLarge } from './adapters';
 import { hakmemMissing } from './adapters/hakmem';
+import type { ReferenceName } from './adapters/types';
 import type { ChildReply } from './child';
+import { plan, referencesWanted } from './plan';
+import { isReference, referenceInfo } from './references';
+import { runReference } from './references/run';
+import { type Prepared, prepareReferences } from './references/toolchain';
 import { latencySpec, memorySpec, renderSvg, throughputSpec } from './report/charts';
 import { formatSeconds, formatValue } from './report/format';
 import type { Cell, RunReport } from './report/results';
@@ -32,6 +37,7 @@ const USAGE = `usage: pnpm bench [--full] [--workload w1,w2] [--alloc a1,a2] [--
   --full       the full-size suite (the default quick suite takes under 3 minutes on 2 cores)
   --workload   ${WORKLOAD_NAMES.join(', ')}
   --alloc      ${ALLOCATOR_NAMES.join(', ')}
+               (glibc, mimalloc, em-dlmalloc, em-emmalloc: C ports of churn and larson, built now where cc/emcc exist)
   --threads    worker counts for larson (default 1,2,4)
   --render F   re-render the table, Markdown and charts from a saved report (e.g. results/latest.json)
   --readme     also write the table and the throughput chart into the root README (between its bench markers)`;
@@ -154,38 +160,6 @@ function runChild(
   });
 }
 
-interface Planned {
-  task?: Task;
-  /** Cells decided without running (unsupported, not built). */
-  cells?: Cell[];
-}
-
-function plan(o: Options, hakmemReason: string | undefined): Planned[] {
-  const out: Planned[] = [];
-  for (const wname of o.workloads) {
-    const w = workload(wname);
-    for (const v of w.variants(o.suite, o.threads)) {
-      for (const alloc of o.allocs) {
-        const info = allocatorInfo(alloc);
-        const base = { workload: wname, variant: v.variant, alloc, unit: w.unit, better: w.better };
-        const notRun = (status: Cell['status'], reason: string): Planned => ({
-          cells: (w.rows?.(v.config) ?? [v.variant]).map((variant) => ({ ...base, variant, status, reason })),
-        });
-        const unsupported = w.unsupported(info, v.config);
-        if (unsupported) out.push(notRun('unsupported', unsupported));
-        else if (hakmemReason && alloc.startsWith('hakmem')) out.push(notRun('skipped', hakmemReason));
-        else {
-          const cap = w.cap(info, v.config);
-          out.push({
-            task: { ...base, config: cap?.config ?? v.config, ...(cap ? { capped: cap.why } : {}) },
-          });
-        }
-      }
-    }
-  }
-  return out;
-}
-
 type Expected = Map<string, { checksum: number; ops: number; extra: Record<string, number> }>;
 const models = new Map<string, Promise<Expected>>();
 function expectedFor(task: Task): Promise<Expected> {
@@ -223,14 +197,14 @@ function cellsOf(
     const reason = `${task.alloc}: ${reply.error}`;
     return rows.map((variant): Cell => ({ ...base, variant, status: 'failed', reason }));
   }
-  const info = allocatorInfo(task.alloc);
   return reply.measurements.map((m): Cell => {
     if (m.extra.unsupported) {
+      const info = allocatorInfo(task.alloc as AdapterName);
       return {
         ...base,
         variant: m.variant,
         status: 'unsupported',
-        reason: `unsupported: its largest block is ${info.maxBlock.toLocaleString('en-US')} bytes`,
+        reason: tooLarge(info, Number.POSITIVE_INFINITY)!,
       };
     }
     const exp = expected.get(m.variant);
@@ -339,7 +313,13 @@ async function main(): Promise<void> {
   const capMs = o.suite === 'quick' ? 45_000 : 600_000;
   const missing = o.allocs.some((a) => a.startsWith('hakmem')) ? await hakmemMissing() : undefined;
   if (missing) println(`note: ${missing} — its rows show that reason`);
-  const planned = plan(o, missing);
+  const wanted = referencesWanted(o);
+  const references: Map<ReferenceName, Prepared> =
+    wanted.length > 0 ? await prepareReferences(wanted, { log: (line) => progress(line) }) : new Map();
+  for (const p of references.values()) {
+    if (!p.ok) println(`note: ${p.info.name}: ${p.short} — ${p.reason}`);
+  }
+  const planned = plan(o, missing, references);
   const tasks = planned.filter((p) => p.task).length;
   println(
     `hakmem bench, ${o.suite} suite: ${tasks} runs, each in a fresh process (time cap ${capMs / 1000} s)`,
@@ -357,9 +337,11 @@ async function main(): Promise<void> {
     progress(`${label} · model…`);
     const expected = await expectedFor(task);
     const t0 = performance.now();
-    const reply = await runChild(task, capMs, (ms) =>
-      progress(`${label} · ${formatSeconds(ms)} · total ${formatSeconds(performance.now() - started)}`),
-    );
+    const tick = (ms: number) =>
+      progress(`${label} · ${formatSeconds(ms)} · total ${formatSeconds(performance.now() - started)}`);
+    const prepared = isReference(task.alloc) ? references.get(task.alloc) : undefined;
+    const reply =
+      prepared?.ok === true ? await runReference(task, prepared, capMs) : await runChild(task, capMs, tick);
     const ms = performance.now() - t0;
     const got = cellsOf(task, reply, expected, ms, capMs);
     cells.push(...got);
@@ -383,7 +365,7 @@ async function main(): Promise<void> {
     hakmemVersion: missing ? `not built (${missing})` : hakmemVersion(),
     commit,
     allocators: o.allocs.map((a) => {
-      const info = allocatorInfo(a);
+      const info = isReference(a) ? referenceInfo(a) : allocatorInfo(a);
       return { name: a, label: info.label, notes: info.notes };
     }),
     workloads: o.workloads.map((w) => ({ name: w, description: workload(w).describe(o.suite) })),
@@ -396,7 +378,17 @@ async function main(): Promise<void> {
             `larson with more workers than the ${os.cpus().length} cores of this machine is oversubscribed: those rows measure behaviour under time-slicing, not scaling.`,
           ]
         : []),
-      'Single-threaded peers (thi.ng, malloc, as-tlsf, gc) run the multi-threaded workloads only at 1 worker; smaller runs ([n] notes) keep the same per-operation measure on less work, because those peers’ cost grows with the number of live blocks.',
+      'Single-threaded peers (thi.ng, malloc, as-tlsf, gc, floor) run the multi-threaded workloads only at 1 worker; smaller runs ([n] notes) keep the same per-operation measure on less work, because those peers’ cost grows with the number of live blocks.',
+      ...(o.allocs.includes('floor')
+        ? [
+            'floor: the physical limit for small blocks in JavaScript (a bare segregated free list over a SharedArrayBuffer, no checks, no threads, no stats) through the same harness: its numbers are mostly the harness’s own cost (the loop and the block touches); the gap between an allocator and the floor is what the allocator costs.',
+          ]
+        : []),
+      ...(o.allocs.some(isReference)
+        ? [
+            'glibc, mimalloc, em-dlmalloc, em-emmalloc: C ports of churn (8 B – 1 KiB) and larson with the same draws, touches and checksums, compiled when the bench ran and run outside the JS harness (natively, or as WebAssembly under Node): what a user could pick outside JavaScript. Their timed loop is C, so a gap to the floor is the JS harness plus what JavaScript costs.',
+          ]
+        : []),
     ],
     cells,
     totalMs: 0,

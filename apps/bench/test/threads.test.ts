@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allocatorInfo } from '../src/adapters';
 import { hakmemMissing } from '../src/adapters/hakmem';
-import type { AllocatorName } from '../src/adapters/types';
+import type { AdapterName } from '../src/adapters/types';
 import { type LarsonConfig, larsonModel, larsonRun } from '../src/workloads/larson';
 import { type PcConfig, pcModel, pcRun } from '../src/workloads/producer-consumer';
 
@@ -32,7 +32,7 @@ describe('larson model', () => {
   });
 });
 
-const threadSafe: AllocatorName[] = ['smo', 'hakmem', 'hakmem-fast'];
+const threadSafe: AdapterName[] = ['smo', 'hakmem', 'hakmem-fast'];
 
 describe.each(threadSafe)('larson with real workers on %s', (name) => {
   const skip = name.startsWith('hakmem') && hakmemReason !== undefined;

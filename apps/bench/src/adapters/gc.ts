@@ -49,6 +49,9 @@ class GcAllocator implements Allocator {
   getByte(ptr: number, index: number): number {
     return this.blocks[ptr]![index]!;
   }
+  bytes(): null {
+    return null;
+  }
   committedBytes(): number {
     return gcFootprint() - this.baseline;
   }

@@ -1,8 +1,8 @@
 import {
+  type AdapterName,
   type Allocator,
   AllocatorError,
   type AllocatorInfo,
-  type AllocatorName,
   type CreateOptions,
 } from './types';
 
@@ -57,7 +57,7 @@ function loadHakmem(): Promise<HakmemModule> {
 class HakmemAllocator implements Allocator {
   private u8: Uint8Array;
   constructor(
-    readonly name: AllocatorName,
+    readonly name: AdapterName,
     private readonly heap: HakmemHeap,
   ) {
     this.u8 = heap.u8;
@@ -81,6 +81,10 @@ class HakmemAllocator implements Allocator {
     if (i >= this.u8.length) this.u8 = this.heap.u8;
     return this.u8[i]!;
   }
+  bytes(): Uint8Array {
+    this.u8 = this.heap.u8;
+    return this.u8;
+  }
   committedBytes(): number {
     return this.heap.stats().committedBytes;
   }
@@ -92,7 +96,7 @@ class HakmemAllocator implements Allocator {
   }
 }
 
-function hakmemInfo(name: AllocatorName, safety: 'strict' | 'fast'): AllocatorInfo {
+function hakmemInfo(name: AdapterName, safety: 'strict' | 'fast'): AllocatorInfo {
   return {
     name,
     label: `hakmem (createHeap, safety: '${safety}')`,

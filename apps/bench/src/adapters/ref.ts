@@ -41,6 +41,9 @@ export class RefAllocator implements Allocator {
     if (index === 0) return this.first[ptr]!;
     return this.lastIndex[ptr] === index ? this.lastValue[ptr]! : 0;
   }
+  bytes(): null {
+    return null;
+  }
   committedBytes(): number {
     return 0;
   }

@@ -27,6 +27,9 @@ export abstract class SingleThreadedAllocator implements Allocator {
   getByte(ptr: number, index: number): number {
     return this.u8[ptr + index]!;
   }
+  bytes(): Uint8Array {
+    return this.u8;
+  }
   share(): unknown {
     throw new AllocatorError(`${this.who} is not thread-safe`);
   }

@@ -74,6 +74,9 @@ class SmoAllocator implements Allocator {
   getByte(ptr: number, index: number): number {
     return this.u8s[ptr & POSITION_MASK]![(ptr >>> OFFSET_SHIFT) + index]!;
   }
+  bytes(): null {
+    return null;
+  }
   committedBytes(): number {
     // Untouched tails of pre-made buffers are not counted: the sum of each buffer's high-water mark.
     let sum = 0;

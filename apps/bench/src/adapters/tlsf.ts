@@ -44,6 +44,10 @@ class TlsfAllocator extends SingleThreadedAllocator {
     if (this.u8.byteLength === 0) this.u8 = new Uint8Array(this.wasm.memory.buffer);
     return p;
   }
+  override bytes(): Uint8Array {
+    if (this.u8.byteLength === 0) this.u8 = new Uint8Array(this.wasm.memory.buffer);
+    return this.u8;
+  }
   committedBytes(): number {
     return this.wasm.memory.buffer.byteLength;
   }

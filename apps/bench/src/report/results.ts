@@ -6,10 +6,15 @@ export interface Cell {
   workload: WorkloadName;
   variant: string;
   alloc: AllocatorName;
-  /** ok: a number that counts; wrong: ran but a checksum or a read-back failed. */
-  status: 'ok' | 'wrong' | 'failed' | 'timeout' | 'unsupported' | 'skipped';
+  /**
+   * ok: a number that counts; wrong: ran but a checksum or a read-back failed; not-ported: a C
+   * reference without a port of this workload; skipped: could not be built or run here.
+   */
+  status: 'ok' | 'wrong' | 'failed' | 'timeout' | 'unsupported' | 'skipped' | 'not-ported';
   /** Why there is no (valid) number; shown under the table. */
   reason?: string;
+  /** What the cell says instead of its status word (e.g. 'skipped: emcc not found'). */
+  short?: string;
   unit?: string;
   value?: number;
   better?: 'higher' | 'lower';

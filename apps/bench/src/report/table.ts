@@ -46,6 +46,7 @@ export function rowsOf(report: RunReport): Row[] {
 
 /** Short text for a cell without a number. */
 export function shortStatus(c: Cell): string {
+  if (c.short) return c.short;
   switch (c.status) {
     case 'unsupported':
       return c.reason?.startsWith('not thread-safe')
@@ -59,6 +60,8 @@ export function shortStatus(c: Cell): string {
       return 'WRONG checksum';
     case 'skipped':
       return 'not built';
+    case 'not-ported':
+      return 'not ported';
     default:
       return 'failed';
   }

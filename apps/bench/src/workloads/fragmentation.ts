@@ -1,5 +1,5 @@
 import { RefAllocator } from '../adapters/ref';
-import type { Allocator } from '../adapters/types';
+import { type Allocator, tooLarge } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
 import { BlockTable } from './blocks';
 import type { Suite, Workload } from './types';
@@ -40,7 +40,7 @@ export interface FragmentationOutcome {
 
 export function fragmentationRun(a: Allocator, c: FragmentationConfig): FragmentationOutcome {
   const n = c.first + c.second;
-  const t = new BlockTable(n);
+  const t = new BlockTable(a, n);
   let s = seedOf(c.seed, n);
   let live = 0;
   let ops = 0;
@@ -49,7 +49,7 @@ export function fragmentationRun(a: Allocator, c: FragmentationConfig): Fragment
     s = xorshift32(s);
     const size = logUniform(s, 4, 8); // 16 B – 4 KiB
     s = xorshift32(s);
-    t.place(a, i, size, s);
+    t.place(i, size, s);
     live += size;
   }
   ops += c.first;
@@ -57,14 +57,14 @@ export function fragmentationRun(a: Allocator, c: FragmentationConfig): Fragment
   let peakCommitted = a.committedBytes();
   for (let i = 1; i < c.first; i += 2) {
     live -= t.sizes[i]!;
-    t.release(a, i);
+    t.release(i);
     ops++;
   }
   for (let i = c.first; i < n; i++) {
     s = xorshift32(s);
     const size = logUniform(s, 5, 8); // 32 B – 8 KiB
     s = xorshift32(s);
-    t.place(a, i, size, s);
+    t.place(i, size, s);
     live += size;
   }
   ops += c.second;
@@ -72,7 +72,7 @@ export function fragmentationRun(a: Allocator, c: FragmentationConfig): Fragment
   peakCommitted = Math.max(peakCommitted, a.committedBytes());
   for (let i = 0; i < n; i++) {
     if (i < c.first && (i & 1) === 1) continue;
-    t.release(a, i);
+    t.release(i);
     ops++;
   }
   const ms = performance.now() - t0;
@@ -86,7 +86,8 @@ export const fragmentation: Workload<FragmentationConfig> = {
   describe: (suite) =>
     `${SCALE[suite].first.toLocaleString('en-US')} blocks of 16 B – 4 KiB, free every other, ${SCALE[suite].second.toLocaleString('en-US')} of 32 B – 8 KiB, free all (log-uniform sizes); committed ÷ peak live, and time`,
   variants: (suite) => [{ variant: 'phased', config: { ...SCALE[suite], seed: 0xf7a9 } }],
-  unsupported: () => undefined,
+  // The second phase's largest block: the top of the 4 KiB – 8 KiB octave.
+  unsupported: (info) => tooLarge(info, 8191),
   cap(info, c) {
     if (!SLOW.has(info.name)) return undefined;
     const config = { ...c, first: Math.round(c.first / 10), second: Math.round(c.second / 10) };

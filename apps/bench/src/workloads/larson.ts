@@ -1,6 +1,6 @@
 import { allocatorInfo } from '../adapters';
 import { RefAllocator } from '../adapters/ref';
-import type { Allocator, AllocatorInfo, AllocatorName } from '../adapters/types';
+import type { AdapterName, Allocator, AllocatorInfo } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
 import { BlockTable } from './blocks';
 import { barrierWait, CONTROL_WORDS, runWorkers, type WorkerReport, wallMs } from './threads';
@@ -27,7 +27,7 @@ export interface LarsonConfig {
 
 export interface LarsonWorkerData {
   workload: 'larson';
-  alloc: AllocatorName;
+  alloc: AdapterName;
   shared: unknown;
   budgetBytes: number;
   config: LarsonConfig;
@@ -46,7 +46,7 @@ const SLOW_ROUNDS: Record<string, number> = { 'thi.ng': 2, smo: 2, malloc: 20 };
 /** A fill is generation -1 of its array. */
 const FILL = 0xffff;
 
-export function larsonFill(a: Allocator, t: BlockTable, owner: Int32Array, c: LarsonConfig, w: number): void {
+export function larsonFill(t: BlockTable, owner: Int32Array, c: LarsonConfig, w: number): void {
   const range = c.maxSize - c.minSize + 1;
   let s = seedOf(c.seed, w, FILL);
   const base = w * c.chunks;
@@ -54,14 +54,13 @@ export function larsonFill(a: Allocator, t: BlockTable, owner: Int32Array, c: La
     s = xorshift32(s);
     const size = c.minSize + (s % range);
     s = xorshift32(s);
-    t.place(a, base + k, size, s);
+    t.place(base + k, size, s);
     owner[base + k] = w;
   }
 }
 
 /** One generation of worker w on array arr; returns its cross-thread frees (checksum in t). */
 export function larsonGeneration(
-  a: Allocator,
   t: BlockTable,
   owner: Int32Array,
   c: LarsonConfig,
@@ -82,21 +81,21 @@ export function larsonGeneration(
     // has no type feedback when generation 1 first takes it and V8 deoptimises this whole loop
     // (every allocator paid a re-optimisation in generation 1 of a multi-worker run).
     cross += owner[i] !== w ? 1 : 0;
-    t.release(a, i);
+    t.release(i);
     s = xorshift32(s);
     const size = c.minSize + (s % range);
     s = xorshift32(s);
-    t.place(a, i, size, s);
+    t.place(i, size, s);
     owner[i] = w;
   }
   return cross;
 }
 
 /** Frees the array worker w would take next (after the last generation), checksum in t. */
-export function larsonDrain(a: Allocator, t: BlockTable, c: LarsonConfig, w: number): void {
+export function larsonDrain(t: BlockTable, c: LarsonConfig, w: number): void {
   const base = ((w + c.generations) % c.threads) * c.chunks;
   t.checksum = 0;
-  for (let k = 0; k < c.chunks; k++) t.release(a, base + k);
+  for (let k = 0; k < c.chunks; k++) t.release(base + k);
 }
 
 /** Body of one Larson worker (build/worker.mjs). */
@@ -106,25 +105,25 @@ export async function larsonWorker(d: LarsonWorkerData): Promise<WorkerReport> {
     d.shared === null ? await info.create({ budgetBytes: d.budgetBytes }) : await info.attach!(d.shared);
   const c = d.config;
   const n = c.threads * c.chunks;
-  const t = new BlockTable(n, {
-    ptrs: new Float64Array(d.ptrs),
+  const t = new BlockTable(a, n, {
+    ptrs: new Uint32Array(d.ptrs),
     sizes: new Int32Array(d.sizes),
     tags: new Int32Array(d.tags),
   });
   const owner = new Int32Array(d.owner);
   const ctl = new Int32Array(d.control);
-  larsonFill(a, t, owner, c, d.worker);
+  larsonFill(t, owner, c, d.worker);
   barrierWait(ctl, c.threads);
   const startMs = wallMs();
   let checksum = 0;
   let crossFrees = 0;
   for (let g = 0; g < c.generations; g++) {
-    crossFrees += larsonGeneration(a, t, owner, c, (d.worker + g) % c.threads, g, d.worker);
+    crossFrees += larsonGeneration(t, owner, c, (d.worker + g) % c.threads, g, d.worker);
     checksum = (checksum + t.checksum) >>> 0;
     barrierWait(ctl, c.threads);
   }
   const endMs = wallMs();
-  larsonDrain(a, t, c, d.worker);
+  larsonDrain(t, c, d.worker);
   checksum = (checksum + t.checksum) >>> 0;
   a.detach();
   return {
@@ -142,19 +141,19 @@ export async function larsonWorker(d: LarsonWorkerData): Promise<WorkerReport> {
 export function larsonModel(c: LarsonConfig): { ops: number; crossFrees: number; checksum: number } {
   const a = new RefAllocator();
   const n = c.threads * c.chunks;
-  const t = new BlockTable(n);
+  const t = new BlockTable(a, n);
   const owner = new Int32Array(n);
-  for (let w = 0; w < c.threads; w++) larsonFill(a, t, owner, c, w);
+  for (let w = 0; w < c.threads; w++) larsonFill(t, owner, c, w);
   let checksum = 0;
   let crossFrees = 0;
   for (let g = 0; g < c.generations; g++) {
     for (let w = 0; w < c.threads; w++) {
-      crossFrees += larsonGeneration(a, t, owner, c, (w + g) % c.threads, g, w);
+      crossFrees += larsonGeneration(t, owner, c, (w + g) % c.threads, g, w);
       checksum = (checksum + t.checksum) >>> 0;
     }
   }
   for (let w = 0; w < c.threads; w++) {
-    larsonDrain(a, t, c, w);
+    larsonDrain(t, c, w);
     checksum = (checksum + t.checksum) >>> 0;
   }
   return { ops: c.threads * c.generations * c.rounds * c.chunks, crossFrees, checksum };
@@ -188,7 +187,7 @@ export async function larsonRun(
     shared,
     budgetBytes,
     config: c,
-    ptrs: sab(n * 8),
+    ptrs: sab(n * 4),
     sizes: sab(n * 4),
     tags: sab(n * 4),
     owner: sab(n * 4),

@@ -1,6 +1,6 @@
 import { allocatorInfo } from '../adapters';
 import { RefAllocator } from '../adapters/ref';
-import type { Allocator, AllocatorInfo, AllocatorName } from '../adapters/types';
+import type { AdapterName, AllocatorInfo } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
 import { BlockTable } from './blocks';
 import { barrierWait, CONTROL_WORDS, runWorkers, type WorkerReport, wallMs } from './threads';
@@ -21,7 +21,7 @@ export interface PcConfig {
 
 export interface PcWorkerData {
   workload: 'producer-consumer';
-  alloc: AllocatorName;
+  alloc: AdapterName;
   shared: unknown;
   config: PcConfig;
   worker: number;
@@ -40,7 +40,7 @@ const TAIL = 5; // Atomics: blocks freed by the consumer
 const CONSUMER_WAITING = 6; // Atomics: 1 while the consumer sleeps on HEAD
 const PRODUCER_WAITING = 7; // Atomics: 1 while the producer sleeps on TAIL
 
-function produce(a: Allocator, t: BlockTable, ctl: Int32Array, c: PcConfig): void {
+function produce(t: BlockTable, ctl: Int32Array, c: PcConfig): void {
   const range = c.maxSize - c.minSize + 1;
   let s = seedOf(c.seed, c.blocks);
   for (let k = 0; k < c.blocks; k++) {
@@ -56,13 +56,13 @@ function produce(a: Allocator, t: BlockTable, ctl: Int32Array, c: PcConfig): voi
       Atomics.store(ctl, PRODUCER_WAITING, 0);
       tail = Atomics.load(ctl, TAIL);
     }
-    t.place(a, k % c.ring, size, s);
+    t.place(k % c.ring, size, s);
     Atomics.store(ctl, HEAD, k + 1);
     if (Atomics.load(ctl, CONSUMER_WAITING) === 1) Atomics.notify(ctl, HEAD);
   }
 }
 
-function consume(a: Allocator, t: BlockTable, ctl: Int32Array, c: PcConfig): void {
+function consume(t: BlockTable, ctl: Int32Array, c: PcConfig): void {
   for (let k = 0; k < c.blocks; k++) {
     let head = Atomics.load(ctl, HEAD);
     while (head <= k) {
@@ -72,7 +72,7 @@ function consume(a: Allocator, t: BlockTable, ctl: Int32Array, c: PcConfig): voi
       Atomics.store(ctl, CONSUMER_WAITING, 0);
       head = Atomics.load(ctl, HEAD);
     }
-    t.release(a, k % c.ring);
+    t.release(k % c.ring);
     Atomics.store(ctl, TAIL, k + 1);
     if (Atomics.load(ctl, PRODUCER_WAITING) === 1) Atomics.notify(ctl, TAIL);
   }
@@ -82,16 +82,16 @@ function consume(a: Allocator, t: BlockTable, ctl: Int32Array, c: PcConfig): voi
 export async function pcWorker(d: PcWorkerData): Promise<WorkerReport> {
   const a = await allocatorInfo(d.alloc).attach!(d.shared);
   const c = d.config;
-  const t = new BlockTable(c.ring, {
-    ptrs: new Float64Array(d.ptrs),
+  const t = new BlockTable(a, c.ring, {
+    ptrs: new Uint32Array(d.ptrs),
     sizes: new Int32Array(d.sizes),
     tags: new Int32Array(d.tags),
   });
   const ctl = new Int32Array(d.control);
   barrierWait(ctl, 2);
   const startMs = wallMs();
-  if (d.worker === 0) produce(a, t, ctl, c);
-  else consume(a, t, ctl, c);
+  if (d.worker === 0) produce(t, ctl, c);
+  else consume(t, ctl, c);
   const endMs = wallMs();
   a.detach();
   return {
@@ -108,15 +108,15 @@ export async function pcWorker(d: PcWorkerData): Promise<WorkerReport> {
 /** The same blocks on the model, produced and consumed in order. */
 export function pcModel(c: PcConfig): number {
   const a = new RefAllocator();
-  const t = new BlockTable(c.ring);
+  const t = new BlockTable(a, c.ring);
   const range = c.maxSize - c.minSize + 1;
   let s = seedOf(c.seed, c.blocks);
   for (let k = 0; k < c.blocks; k++) {
     s = xorshift32(s);
     const size = c.minSize + (s % range);
     s = xorshift32(s);
-    t.place(a, k % c.ring, size, s);
-    t.release(a, k % c.ring);
+    t.place(k % c.ring, size, s);
+    t.release(k % c.ring);
   }
   return t.checksum;
 }
@@ -133,7 +133,7 @@ export async function pcRun(
     alloc: info.name,
     shared: creator.share(),
     config: c,
-    ptrs: sab(c.ring * 8),
+    ptrs: sab(c.ring * 4),
     sizes: sab(c.ring * 4),
     tags: sab(c.ring * 4),
     control: sab(CONTROL_WORDS * 4),

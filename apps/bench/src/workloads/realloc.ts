@@ -1,5 +1,5 @@
 import { RefAllocator } from '../adapters/ref';
-import type { Allocator } from '../adapters/types';
+import { type Allocator, tooLarge } from '../adapters/types';
 import { fold, seedOf, tagFirst, tagLast, xorshift32 } from '../prng';
 import type { Suite, Workload } from './types';
 
@@ -94,10 +94,7 @@ export const realloc: Workload<ReallocConfig> = {
       config: { buffers: BUFFERS[suite], live: 8, start: 16, limit: MiB, seed: 0x4ea1 },
     },
   ],
-  unsupported: (info, c) =>
-    c.limit > info.maxBlock
-      ? `unsupported: its largest block is ${info.maxBlock.toLocaleString('en-US')} bytes`
-      : undefined,
+  unsupported: (info, c) => tooLarge(info, c.limit),
   cap: () => undefined,
   // Eight live buffers of up to 1 MiB, and room for a moving copy and fragmentation.
   budgetBytes: (c) => c.live * c.limit * 4 + 16 * MiB,

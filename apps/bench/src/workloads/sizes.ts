@@ -1,6 +1,5 @@
 import { Bench } from 'tinybench';
 import { RefAllocator } from '../adapters/ref';
-import type { Allocator } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
 import { BlockTable } from './blocks';
 import type { Measurement, Workload } from './types';
@@ -36,13 +35,13 @@ export function batchOf(size: number): number {
 }
 
 /** One timed call: batch mallocs then batch frees, same tags every call. */
-function batchRun(a: Allocator, t: BlockTable, size: number, batch: number, seed: number): void {
+function batchRun(t: BlockTable, size: number, batch: number, seed: number): void {
   let s = seed;
   for (let i = 0; i < batch; i++) {
     s = xorshift32(s);
-    t.place(a, i, size, s);
+    t.place(i, size, s);
   }
-  for (let i = 0; i < batch; i++) t.release(a, i);
+  for (let i = 0; i < batch; i++) t.release(i);
 }
 
 export const sizes: Workload<SizesConfig> = {
@@ -86,16 +85,16 @@ export const sizes: Workload<SizesConfig> = {
       }
       // A fresh heap per size, as if each size were its own process.
       const a = await info.create({ budgetBytes: (size + 4096) * batch * 2 + 32 * MiB });
-      const t = new BlockTable(batch);
+      const t = new BlockTable(a, batch);
       const seed = seedOf(c.seed, size);
-      batchRun(a, t, size, batch, seed);
+      batchRun(t, size, batch, seed);
       const first = t.checksum;
       let calls = 0;
       let mismatched = 0;
       const bench = new Bench({ time: c.timeMs, warmupTime: c.warmupMs, iterations: 16, throws: true });
       bench.add(variant, () => {
         t.checksum = 0;
-        batchRun(a, t, size, batch, seed);
+        batchRun(t, size, batch, seed);
         calls++;
         if (t.checksum !== first) mismatched++;
       });
@@ -121,8 +120,8 @@ export const sizes: Workload<SizesConfig> = {
     const m = new Map<string, { checksum: number; ops: number; extra: Record<string, number> }>();
     for (const size of c.sizes) {
       const batch = batchOf(size);
-      const t = new BlockTable(batch);
-      batchRun(new RefAllocator(), t, size, batch, seedOf(c.seed, size));
+      const t = new BlockTable(new RefAllocator(), batch);
+      batchRun(t, size, batch, seedOf(c.seed, size));
       m.set(sizeLabel(size), { checksum: t.checksum, ops: 0, extra: {} });
     }
     return m;
