@@ -1,6 +1,7 @@
 // Bundles bench/pairs.ts (release flavour: __DEV__ false), runs it once per tier in its own
-// process, and prints ns per malloc+free pair with the page-run tier's time ÷ the L2.5 tier's.
-// Usage: node bench/run.mjs [--cpu-prof]
+// process, ROUNDS times interleaved (the machine is shared: each figure is the best round's
+// median), and prints ns per malloc+free pair with the page-run tier's time ÷ the L2.5 tier's.
+// Usage: node bench/run.mjs [rounds] [--cpu-prof]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,15 +26,20 @@ await build({
   sourcemap: false,
 });
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const rounds = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 3);
 const tiers = ['l25-strict', 'l25-fast', 'run'];
 const results = {};
-for (const tier of tiers) {
-  const r = spawnSync(process.execPath, [...flags, join(outDir, 'pairs.mjs'), tier], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    process.stderr.write(r.stderr);
-    process.exit(r.status ?? 1);
+for (let round = 0; round < rounds; round++) {
+  for (const tier of tiers) {
+    const r = spawnSync(process.execPath, [...flags, join(outDir, 'pairs.mjs'), tier], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      process.stderr.write(r.stderr);
+      process.exit(r.status ?? 1);
+    }
+    const got = JSON.parse(r.stdout.trim().split('\n').at(-1));
+    results[tier] ??= got;
+    for (const [k, v] of Object.entries(got)) results[tier][k] = Math.min(results[tier][k], v);
   }
-  results[tier] = JSON.parse(r.stdout.trim().split('\n').at(-1));
 }
 const rows = Object.keys(results.run);
 const cell = (ns) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);

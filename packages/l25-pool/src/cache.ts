@@ -1,14 +1,13 @@
 import { HakmemError, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
 import type { L25Tier } from './l25-tier';
-import { Bs, CACHE_BUDGET_BYTES, CR_WORDS, Cr, KEEP_EMPTY_PAGES, R, Sh, Shift, Sp, Ta, Tw } from './layout';
+import { Bs, CACHE_BUDGET_BYTES, CR_WORDS, Cr, KEEP_EMPTY_PAGES, Sh, Shift, Sp, Ta, Tw } from './layout';
 import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
 import { L25_CLASS_CACHE_CAP, L25_CLASS_COUNT, L25_CLASS_SIZE } from './size-classes';
 import {
   corrupted,
   descCacheFree,
+  shardRefill,
   shardReleaseEmpty,
-  shardReuseLocked,
-  shardTakeLocked,
   spanBlockIndex,
   spanCreate,
   spanFinishMoves,
@@ -75,16 +74,8 @@ export function cacheRefill(t: L25Tier, cls: number): number {
   while (want > 1 && i32[t.area + Ta.CachedBytes]! + want * size > CACHE_BUDGET_BYTES) want--;
   i32[h + Cr.Misses] = i32[h + Cr.Misses]! + 1;
   for (let attempt = 0; attempt < 2; attempt++) {
-    let n = shardTakeLocked(t, t.home, cls, want, h);
+    const n = cacheTake(t, cls, want, h);
     if (n > 0) return n;
-    n = cacheSteal(t, cls, want, h);
-    if (n > 0) return n;
-    n = cacheReuse(t, cls, want, h);
-    if (n > 0) return n;
-    while (spanCreate(t, cls)) {
-      n = shardTakeLocked(t, t.home, cls, want, h);
-      if (n > 0) return n;
-    }
     if (attempt === 0) {
       cacheFlush(t);
       releaseEmptySpans(t);
@@ -93,36 +84,25 @@ export function cacheRefill(t: L25Tier, cls: number): number {
   return 0;
 }
 
-/** Up to `want` blocks of `cls` from another shard's partial spans (a hint per class says if any exist). */
-function cacheSteal(t: L25Tier, cls: number, want: number, h: number): number {
-  const arena = t.arena;
-  if (Atomics.load(arena.i32, t.root + R.Avail + cls) <= 0) return 0;
-  const total = shardRange(arena, t.root);
-  for (let k = 1; k < total; k++) {
-    const sh = shardAt(arena, t.root, (t.homeIndex + k) % total);
-    if (sh === 0 || arena.i32[sh + Sh.Partial + cls] === 0) continue;
-    const n = shardTakeLocked(t, sh, cls, want, h);
-    if (n > 0) return n;
-  }
-  return 0;
-}
-
 /**
- * Up to `want` blocks of `cls` from an empty span (the home shard's first, then the others'):
- * one of the class's page count is re-carved where it is; a larger one is shrunk and moves to
- * the home shard.
+ * Up to `want` blocks of `cls` into record `h`, in this order: the home shard (a partial span,
+ * or an empty one of the class's page count re-carved), every other shard the same way
+ * (stealing), a larger empty span found on the way shrunk into the home shard, a new span.
  */
-function cacheReuse(t: L25Tier, cls: number, want: number, h: number): number {
+function cacheTake(t: L25Tier, cls: number, want: number, h: number): number {
   const arena = t.arena;
   const total = shardRange(arena, t.root);
   for (let k = 0; k < total; k++) {
     const sh = shardAt(arena, t.root, (t.homeIndex + k) % total);
     if (sh === 0) continue;
-    const reuse = shardReuseLocked(t, sh, cls);
-    if (reuse > 0) return shardTakeLocked(t, sh, cls, want, h);
-    if (reuse < 0 && spanShrink(t, -reuse, cls)) return shardTakeLocked(t, t.home, cls, want, h);
+    const n = shardRefill(t, sh, cls, want, h);
+    if (n > 0) return n;
+    if (n < 0) {
+      const got = spanShrink(t, -n, cls, want, h);
+      if (got > 0) return got;
+    }
   }
-  return 0;
+  return spanCreate(t, cls, want, h);
 }
 
 /** Every empty span of every shard back to the arena; the bytes returned. */

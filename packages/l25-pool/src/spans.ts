@@ -111,16 +111,6 @@ function spanCorruptStack(t: L25Tier, d: number): HakmemError {
   );
 }
 
-/** Locks shard `sh` and takes up to `want` blocks of `cls` into record `h`. */
-export function shardTakeLocked(t: L25Tier, sh: number, cls: number, want: number, h: number): number {
-  shardLock(t, sh);
-  try {
-    return shardTake(t, sh, cls, want, h);
-  } finally {
-    shardUnlock(t, sh);
-  }
-}
-
 /**
  * Under the shard lock: block `idx` of span `d` back onto its stack. Strict: its state must be
  * `expected` (else -1, nothing changed; the state changes with Atomics.compareExchange, so of two
@@ -344,39 +334,40 @@ function spanInit(t: L25Tier, d: number, run: number, cls: number): void {
   i32[d + Sp.Pages] = L25_CLASS_PAGES[cls]!;
 }
 
-/** Registers span `d` (NewRun/NewDesc name it) in this thread's home shard. */
-function spanRegisterHome(t: L25Tier, d: number, cls: number): void {
+/** Registers span `d` (NewRun/NewDesc name it) in this thread's home shard and takes up to `want` of its blocks into record `h`. */
+function spanRegisterHome(t: L25Tier, d: number, cls: number, want: number, h: number): number {
   shardLock(t, t.home);
   try {
     spanRegister(t, t.home, d, cls);
+    return shardTake(t, t.home, cls, want, h);
   } finally {
     shardUnlock(t, t.home);
   }
 }
 
 /**
- * Makes a span of `cls` in this thread's home shard: a run from the arena, its descriptor, the
- * page map, then (under the shard lock) the registry. False when maxBytes has no room.
+ * Makes a span of `cls` in this thread's home shard — a run from the arena, its descriptor, the
+ * page map, then (under the shard lock) the registry — and takes up to `want` of its blocks into
+ * record `h`. Returns how many (0: maxBytes has no room).
  */
-export function spanCreate(t: L25Tier, cls: number): boolean {
+export function spanCreate(t: L25Tier, cls: number, want: number, h: number): number {
   const arena = t.arena;
   const pages = L25_CLASS_PAGES[cls]!;
   const run = arena.allocRun(pages, t.id);
-  if (run === 0) return false;
+  if (run === 0) return 0;
   arena.i32[t.area + Ta.NewRun] = run;
   const desc = descTake(t, L25_CLASS_BLOCKS[cls]!);
   if (desc === 0) {
     // Cleared first: a run leaked by a termination here beats a run freed twice.
     arena.i32[t.area + Ta.NewRun] = 0;
     arena.freeRun(run);
-    return false;
+    return 0;
   }
   const d = desc >>> 2;
   spanInit(t, d, run, cls);
   const first = run / PAGE_SIZE;
   for (let i = 0; i < pages; i++) arena.setPageDesc(first + i, desc);
-  spanRegisterHome(t, d, cls);
-  return true;
+  return spanRegisterHome(t, d, cls, want, h);
 }
 
 /**
@@ -437,16 +428,17 @@ function spanRecarve(t: L25Tier, sh: number, d: number, cls: number): void {
 }
 
 /**
- * Empty span `d` (unregistered by shardReuseEmpty, named by FreeDesc) becomes a span of `cls`:
- * its run shrinks in place (arena.resizeRun frees the tail), its descriptor is re-carved, and it
- * is registered again. False (the span released) if the arena refuses.
+ * Empty span `d` (unregistered by shardReuseEmpty, named by FreeDesc) becomes a span of `cls` in
+ * the home shard: its run shrinks in place (arena.resizeRun frees the tail), its descriptor is
+ * re-carved, it is registered again and up to `want` of its blocks go into record `h`. Returns
+ * how many (0: the arena refused; the span is released).
  */
-export function spanShrink(t: L25Tier, d: number, cls: number): boolean {
+export function spanShrink(t: L25Tier, d: number, cls: number, want: number, h: number): number {
   const arena = t.arena;
   const start = arena.u32[d + Sp.Start]!;
   if (!arena.resizeRun(start, L25_CLASS_PAGES[cls]!)) {
     spanRelease(t, d);
-    return false;
+    return 0;
   }
   const i32 = arena.i32;
   // One straight-line step: FreeDesc → NewRun/NewDesc (a span being made).
@@ -455,16 +447,23 @@ export function spanShrink(t: L25Tier, d: number, cls: number): boolean {
   i32[t.area + Ta.FreeDesc] = 0;
   i32.fill(0, d, d + DESC_BYTES / 4);
   spanInit(t, d, start, cls);
-  spanRegisterHome(t, d, cls);
-  return true;
+  return spanRegisterHome(t, d, cls, want, h);
 }
 
-/** Locks shard `sh` and reuses one of its empty spans for `cls` (see shardReuseEmpty). */
-export function shardReuseLocked(t: L25Tier, sh: number, cls: number): number {
-  if (t.arena.i32[sh + Sh.Empty] === 0) return 0;
+/**
+ * One lock of shard `sh`: up to `want` blocks of `cls` into record `h` from its partial spans,
+ * else from one of its empty spans re-carved in place. Returns how many, or −d when only a larger
+ * empty span d was found (unregistered: the caller shrinks it with spanShrink).
+ */
+export function shardRefill(t: L25Tier, sh: number, cls: number, want: number, h: number): number {
+  const i32 = t.arena.i32;
+  if (i32[sh + Sh.Partial + cls] === 0 && i32[sh + Sh.Empty] === 0) return 0;
   shardLock(t, sh);
   try {
-    return shardReuseEmpty(t, sh, cls);
+    const n = shardTake(t, sh, cls, want, h);
+    if (n > 0) return n;
+    const reuse = shardReuseEmpty(t, sh, cls);
+    return reuse > 0 ? shardTake(t, sh, cls, want, h) : reuse;
   } finally {
     shardUnlock(t, sh);
   }
