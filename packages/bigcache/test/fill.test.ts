@@ -25,13 +25,22 @@ async function spawn(memory: HeapMemory) {
   let next = 1;
   const waiting = new Map<number, (r: Reply) => void>();
   let ready: () => void = () => {};
-  const first = new Promise<void>((resolve) => {
+  let failed: (e: Error) => void = () => {};
+  const first = new Promise<void>((resolve, reject) => {
     ready = resolve;
+    failed = reject;
   });
   w.on('message', (m: Reply & { id: number }) => {
     if (m.id === 0) ready();
     else waiting.get(m.id)?.(m);
   });
+  // A worker that fails or exits answers every pending call with the reason (no hang).
+  const fail = (reason: string) => {
+    failed(new Error(reason));
+    for (const answer of waiting.values()) answer({ ok: false, error: reason });
+  };
+  w.on('error', (e) => fail(`worker error: ${e.message}`));
+  w.on('exit', (code) => fail(`worker exited with code ${code}`));
   await first;
   return (op: string, args: Record<string, unknown> = {}) =>
     new Promise<Reply>((resolve, reject) => {

@@ -24,13 +24,22 @@ async function spawn(memory: HeapMemory) {
   let next = 1;
   const waiting = new Map<number, (r: Reply) => void>();
   let ready: (r: Reply) => void = () => {};
-  const first = new Promise<Reply>((resolve) => {
+  let failed: (e: Error) => void = () => {};
+  const first = new Promise<Reply>((resolve, reject) => {
     ready = resolve;
+    failed = reject;
   });
   w.on('message', (m: Reply & { id: number }) => {
     if (m.id === 0) ready(m);
     else waiting.get(m.id)?.(m);
   });
+  // A worker that fails or exits answers every pending call with the reason (no hang).
+  const fail = (reason: string) => {
+    failed(new Error(reason));
+    for (const answer of waiting.values()) answer({ ok: false, error: reason });
+  };
+  w.on('error', (e) => fail(`worker error: ${e.message}`));
+  w.on('exit', (code) => fail(`worker exited with code ${code}`));
   const hello = await first;
   const call = (op: string, args: Record<string, unknown> = {}) =>
     new Promise<Reply>((resolve, reject) => {
@@ -53,7 +62,10 @@ async function churner(memory: HeapMemory, args: Record<string, unknown>) {
     });
     w.once('error', reject);
   });
-  await new Promise<void>((resolve) => w.once('message', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    w.once('message', () => resolve());
+    w.once('error', reject);
+  });
   return { worker: w, done, threadId: () => threadId };
 }
 
