@@ -206,11 +206,12 @@ export function arenaRegisterLock(arena: Arena, index: number): void {
       arena.i32.copyWithin(bigger >>> 2, array, array + count);
       if (array !== 0) metaFreeLocked(arena, array * 4);
       array = bigger >>> 2;
-      hdr[HDR_LOCKREG_ARRAY] = array;
-      hdr[HDR_LOCKREG_CAP] = cap;
+      // metaAlloc may have grown the memory: a non-shared WebAssembly.Memory replaced its buffer.
+      arena.hdr[HDR_LOCKREG_ARRAY] = array;
+      arena.hdr[HDR_LOCKREG_CAP] = cap;
     }
     arena.i32[array + count] = index;
-    hdr[HDR_LOCKREG_COUNT] = count + 1;
+    arena.hdr[HDR_LOCKREG_COUNT] = count + 1;
   } finally {
     arena.unlock();
   }

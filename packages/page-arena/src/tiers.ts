@@ -184,10 +184,12 @@ function tierAddLocked(
     const bigger = cap === 0 ? TIER_DIR_CAP0 : cap * 2;
     const offset = metaAllocLocked(arena, bigger * TD_WORDS * 4);
     if (offset === 0) throw tierNoRoom(kind, arena.maxBytes);
-    const old = hdr[HDR_TIER_DIR]!;
+    // metaAlloc may have grown the memory (a non-shared WebAssembly.Memory replaces its buffer):
+    // the header is read through the arena's current view from here on.
+    const old = arena.hdr[HDR_TIER_DIR]!;
     if (old !== 0) arena.i32.copyWithin(offset >>> 2, old, old + count * TD_WORDS);
-    hdr[HDR_TIER_DIR] = offset >>> 2;
-    hdr[HDR_TIER_CAP] = bigger;
+    arena.hdr[HDR_TIER_DIR] = offset >>> 2;
+    arena.hdr[HDR_TIER_CAP] = bigger;
     if (old !== 0) metaFreeLocked(arena, old * 4);
   }
   const root = metaAllocLocked(arena, rootWords * 4);
@@ -199,7 +201,7 @@ function tierAddLocked(
   arena.u32[e + TD_MAX] = maxSize;
   arena.i32[e + TD_ROOT] = root >>> 2;
   arena.i32[e + TD_ROOT_WORDS] = rootWords;
-  Atomics.store(hdr, HDR_TIER_COUNT, count + 1);
+  Atomics.store(arena.hdr, HDR_TIER_COUNT, count + 1);
   return id;
 }
 

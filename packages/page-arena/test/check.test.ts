@@ -146,6 +146,21 @@ describe('mutex over any i32 word', () => {
     expectCode(() => a.tierInfo(42), 'ERR_INVALID_OPTION');
   });
 
+  it('the directory and the lock registry grow in a non-shared WebAssembly.Memory that replaces its buffer', () => {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 256 });
+    const a = Arena.format({ memory });
+    a.threadAttach();
+    const first = memory.buffer;
+    for (let k = 0; k < 40; k++) {
+      const id = a.tierOpen(`k${k}`, 0, 10, 4096); // 16 KiB roots: the memory grows under the lock
+      a.registerLock(a.tierInfo(id).root);
+    }
+    expect(first.byteLength).toBe(0); // detached: the buffer was replaced
+    expect(a.tierList().length).toBe(40);
+    expect(a.registeredLocks().length).toBe(40);
+    a.check();
+  });
+
   it('per-thread tier words: created and doubled on demand, released with the thread', () => {
     const a = Arena.format({ initialBytes: 2 * P, maxBytes: 64 * P });
     const id = a.threadAttach();
