@@ -1,4 +1,7 @@
 import { type ArenaTier, HakmemError, PAGE_SIZE, runTier, type TierFactory } from '@hakmem/page-arena';
+import { bigTier } from '@hakmem/bigcache';
+import { l25Tier } from '@hakmem/l25-pool';
+import { midTier } from '@hakmem/mid-registry';
 import { TINY_MAX_SIZE, tinyTier } from '@hakmem/superslab';
 import { describeValue } from './validate';
 
@@ -14,14 +17,16 @@ export interface TierSpec {
   maxSize?: number;
 }
 
-/** The default composition: the tiny tier for 0 … 1 KiB, page runs above. */
+/** The default composition: tiny 0 … 1 KiB, mid … 32 KiB, L2.5 … 1 MiB, big above. */
 export const DEFAULT_TIERS: readonly TierSpec[] = Object.freeze([
   Object.freeze({ tier: tinyTier, maxSize: TINY_MAX_SIZE }),
-  Object.freeze({ tier: runTier }),
+  Object.freeze({ tier: midTier, maxSize: 32 * 1024 }),
+  Object.freeze({ tier: l25Tier, maxSize: 1024 * 1024 }),
+  Object.freeze({ tier: bigTier }),
 ]);
 
 /** The tiers hakmem builds in: attachHeap finds them by kind without being given them. */
-const BUILT_IN: readonly TierFactory[] = [tinyTier, runTier];
+const BUILT_IN: readonly TierFactory[] = [tinyTier, midTier, l25Tier, bigTier, runTier];
 
 /** A composition resolved to kinds and size ranges, in size order. */
 export interface PlannedTier {

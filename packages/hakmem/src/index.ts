@@ -8,6 +8,9 @@ export {
   type TierFactory,
   type TierStats,
 } from '@hakmem/page-arena';
+export { type BigStats, BigTier, bigTier } from '@hakmem/bigcache';
+export { type L25Stats, L25Tier, l25Tier } from '@hakmem/l25-pool';
+export { type MidStats, MidTier, midTier } from '@hakmem/mid-registry';
 export { type TinyStats, TinyTier, tinyTier } from '@hakmem/superslab';
 export { DEFAULT_TIERS, type TierSpec } from './composition';
 export {
