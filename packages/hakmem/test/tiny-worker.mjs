@@ -31,14 +31,14 @@ function verify(ptr, size, seed, who) {
   }
 }
 
-/** Fills the heap with random 16 B – 1 KiB blocks until the first out-of-memory. */
-function fillUntilFull({ seed }) {
+/** Fills the heap with random blocks of minSize … maxSize (default 16 B – 1 KiB) until the first out-of-memory. */
+function fillUntilFull({ seed, minSize = 16, maxSize = 1024 }) {
   const next = rng(seed);
   const ptrs = [];
   const sizes = [];
   let requested = 0;
   for (;;) {
-    const size = 16 + (next() % 1009);
+    const size = minSize + (next() % (maxSize - minSize + 1));
     const ptr = heap.tryMalloc(size);
     if (ptr === 0) break;
     fill(ptr, size, ptr);
@@ -128,6 +128,21 @@ parentPort.on('message', (msg) => {
           count: held.ptrs.length,
           requested: held.requested,
         });
+        break;
+      }
+      case 'handOver': {
+        // The blocks this worker holds, for another worker to check and free.
+        const { ptrs, sizes } = held;
+        held = null;
+        parentPort.postMessage({ ok: true, threadId: heap.threadId, ptrs, sizes });
+        break;
+      }
+      case 'freeThese': {
+        for (let i = 0; i < msg.ptrs.length; i++) {
+          verify(msg.ptrs[i], msg.sizes[i], msg.ptrs[i], 'handed over');
+          heap.free(msg.ptrs[i]);
+        }
+        parentPort.postMessage({ ok: true, threadId: heap.threadId });
         break;
       }
       case 'verifyFree': {
