@@ -215,18 +215,34 @@ const handlers = {
     parentPort.postMessage({ id: -1, ok: true, started: true });
     for (let round = 0; ; round++) {
       const i = next() % slots;
-      const old = t[i] >>> 0;
+      const old = Atomics.exchange(t, i, 0) >>> 0; // a thief may take blocks from the table too
       if (old !== 0) {
         if (verify(old) < 0) throw new Error(`block ${old} damaged`);
-        t[i] = 0;
         mid.free(old);
       }
       const size = next() % 4 === 0 ? next() % 1025 : midSize(next);
       const p = mid.malloc(Math.max(16, size));
       stamp(p, Math.max(16, size));
-      t[i] = p;
+      Atomics.store(t, i, p);
       if ((round & 255) === 0) Atomics.add(t, slots, 1); // progress
     }
+  },
+  /** Takes random blocks out of a churning thread's table and frees them here (remote frees) until told to stop. */
+  steal({ table, slots, stop, seed }) {
+    const t = new Int32Array(table);
+    const flag = new Int32Array(stop);
+    const next = rng(seed);
+    let stolen = 0;
+    let damaged = 0;
+    while (Atomics.load(flag, 0) === 0) {
+      // the first half of the table only: the second half is left for the main thread to free
+      const p = Atomics.exchange(t, next() % (slots >> 1), 0) >>> 0;
+      if (p === 0) continue;
+      if (verify(p) < 0) damaged++;
+      mid.free(p);
+      stolen++;
+    }
+    return { stolen, damaged };
   },
   trim() {
     return { bytes: mid.trim() };
