@@ -67,15 +67,22 @@ const handlers = {
    * (Atomics.exchange); a block found there (any thread's) is checked and freed here, an empty
    * slot gets a new block. The last word of `progress` counts rounds (the test watches it).
    */
-  churn({ table, progress, rounds, seed, minSize, maxSize }) {
+  churn({ table, progress, rounds, seed, minSize, maxSize, pause }) {
     s = seed >>> 0 || 1;
     const t = new Int32Array(table);
     const done = new Int32Array(progress);
+    // pause[0] = 1: wait between rounds (outside every lock), counted in pause[1].
+    const pz = pause ? new Int32Array(pause) : null;
     let freed = 0;
     let allocated = 0;
     let damaged = 0;
     let oom = 0;
     for (let round = 0; round < rounds; round++) {
+      if (pz !== null && Atomics.load(pz, 0) === 1) {
+        Atomics.add(pz, 1, 1);
+        while (Atomics.load(pz, 0) === 1) Atomics.wait(pz, 0, 1, 20);
+        Atomics.sub(pz, 1, 1);
+      }
       const i = random() % t.length;
       const p = Atomics.exchange(t, i, 0) >>> 0;
       if (p !== 0) {
