@@ -9,6 +9,8 @@ import { type Allocator, AllocatorError, type AllocatorInfo, type CreateOptions 
  * - one LIFO free list per class, its link in the block's first u32 (0 ends a list);
  * - fresh blocks bumped from the current 64 KiB page of their class, pages bumped from the
  *   buffer; a byte per page says its class, which is how `free` finds the list;
+ * - its state (list heads, bump pointers, class tables) in the buffer's first page, read through
+ *   the two views it has anyway, as a C allocator keeps it in a struct;
  * - no checks (a double free or a foreign pointer corrupts it), no threads, no statistics.
  *
  * It serves 1 B – 1 KiB; realloc is malloc + copy + free within that range.
@@ -22,55 +24,50 @@ const SIZES = [
 const PAGE_SHIFT = 16;
 const PAGE_BYTES = 1 << PAGE_SHIFT;
 
-/** Class of a request, indexed by (size + 7) >>> 3. */
-const CLASS_BY_SIZE8 = (() => {
-  const table = new Uint8Array((FLOOR_MAX_SIZE >>> 3) + 1);
-  let c = 0;
-  for (let i = 0; i < table.length; i++) {
-    while (SIZES[c]! < i * 8) c++;
-    table[i] = c;
-  }
-  return table;
-})();
-const CLASS_SIZE = Int32Array.from(SIZES);
+// Page 0 of the buffer holds the state (never handed out, so no block is at offset 0). In i32 words:
+const HEADS = 0; // free-list head of each class (0: empty)
+const TOPS = 32; // next fresh block of each class's current page
+const ENDS = 64; // end of each class's current page
+const CLASS_SIZE = 96; // block size of each class
+// In bytes:
+const CLASS_BY_SIZE8 = 1024; // class of a request, at (size + 7) >>> 3, for 0 … 1024 B
+const PAGE_CLASS = 2048; // class of each page handed out, at offset >>> 16 (up to 62 K pages: 4 GiB)
 
 export class FloorAllocator implements Allocator {
   readonly name = 'floor' as const;
   /** The whole buffer; blocks are byte offsets into it. */
   readonly u8: Uint8Array;
-  private readonly u32: Int32Array;
-  /** Free-list head of each class (0: empty). */
-  private readonly heads = new Int32Array(SIZES.length);
-  /** Next fresh block and end of the current page, per class. */
-  private readonly tops = new Int32Array(SIZES.length);
-  private readonly ends = new Int32Array(SIZES.length);
-  /** Class of each page handed out. */
-  private readonly pageClass: Uint8Array;
-  /** Pages are bumped from here; page 0 is never handed out, so no block is at offset 0. */
+  /** The same buffer in i32 words: the state, and the free-list links in the blocks. */
+  private readonly m: Int32Array;
+  /** Pages are bumped from here. */
   private brk = PAGE_BYTES;
 
   constructor(bytes: number) {
-    const size = Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES + PAGE_BYTES;
+    const size = Math.min(2 ** 32 - PAGE_BYTES, Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES + PAGE_BYTES);
     const sab = new SharedArrayBuffer(size);
     this.u8 = new Uint8Array(sab);
-    this.u32 = new Int32Array(sab);
-    this.pageClass = new Uint8Array(size >>> PAGE_SHIFT);
+    this.m = new Int32Array(sab);
+    for (let c = 0; c < SIZES.length; c++) this.m[CLASS_SIZE + c] = SIZES[c]!;
+    for (let i = 0, c = 0; i <= FLOOR_MAX_SIZE >>> 3; i++) {
+      while (SIZES[c]! < i * 8) c++;
+      this.u8[CLASS_BY_SIZE8 + i] = c;
+    }
   }
 
   malloc(size: number): number {
-    const c = CLASS_BY_SIZE8[(size + 7) >>> 3];
-    // Past the table (above 1 KiB): V8 compiles this to nothing until it happens.
-    if (c === undefined) throw new AllocatorError(`floor: serves 1 B – 1 KiB, not ${size} bytes`);
-    const p = this.heads[c]!;
+    if (!(size <= FLOOR_MAX_SIZE)) throw new AllocatorError(`floor: serves 1 B – 1 KiB, not ${size} bytes`);
+    const m = this.m;
+    const c = this.u8[CLASS_BY_SIZE8 + ((size + 7) >>> 3)]!;
+    const p = m[HEADS + c]!;
     if (p !== 0) {
-      this.heads[c] = this.u32[p >>> 2]!;
-      return p;
+      m[HEADS + c] = m[p >>> 2]!;
+      return p >>> 0;
     }
-    const q = this.tops[c]!;
-    const next = q + CLASS_SIZE[c]!;
-    if (next <= this.ends[c]!) {
-      this.tops[c] = next;
-      return q;
+    const q = m[TOPS + c]!;
+    const next = q + m[CLASS_SIZE + c]!;
+    if (next <= m[ENDS + c]!) {
+      m[TOPS + c] = next;
+      return q >>> 0;
     }
     return this.fresh(c);
   }
@@ -82,20 +79,21 @@ export class FloorAllocator implements Allocator {
       throw new AllocatorError(`floor: its ${this.u8.length}-byte buffer is full`);
     }
     this.brk = page + PAGE_BYTES;
-    this.pageClass[page >>> PAGE_SHIFT] = c;
-    this.tops[c] = page + CLASS_SIZE[c]!;
-    this.ends[c] = page + PAGE_BYTES;
+    this.u8[PAGE_CLASS + (page >>> PAGE_SHIFT)] = c;
+    this.m[TOPS + c] = page + this.m[CLASS_SIZE + c]!;
+    this.m[ENDS + c] = page + PAGE_BYTES;
     return page;
   }
 
   free(ptr: number): void {
-    const c = this.pageClass[ptr >>> PAGE_SHIFT]!;
-    this.u32[ptr >>> 2] = this.heads[c]!;
-    this.heads[c] = ptr;
+    const m = this.m;
+    const c = this.u8[PAGE_CLASS + (ptr >>> PAGE_SHIFT)]!;
+    m[ptr >>> 2] = m[HEADS + c]!;
+    m[HEADS + c] = ptr;
   }
 
   realloc(ptr: number, size: number): number {
-    const old = CLASS_SIZE[this.pageClass[ptr >>> PAGE_SHIFT]!]!;
+    const old = this.m[CLASS_SIZE + this.u8[PAGE_CLASS + (ptr >>> PAGE_SHIFT)]!]!;
     const p = this.malloc(size);
     this.u8.copyWithin(p, ptr, ptr + Math.min(old, size));
     this.free(ptr);

@@ -1,11 +1,17 @@
 import type { Allocator } from '../adapters/types';
 import { fold, tagFirst, tagLast } from '../prng';
 
+/** Int32 words per slot of a block table: pointer (as uint32 bits), requested size, tag draw. */
+export const SLOT_WORDS = 3;
+/** Int32 words per pre-drawn pair (`BlockTable.replace`): slot × SLOT_WORDS, size, tag draw. */
+export const PAIR_WORDS = 3;
+
 /**
  * A table of live blocks as the workloads keep them: pointer, requested size, and the random
  * draw its tags came from. Every new block gets its first and last byte written; every block is
  * read back before it is freed, compared with what was written, and folded into the checksum.
- * Those touches are the workloads' definition; everything else here is harness cost, kept small:
+ * Those touches are the workloads' definition; everything else here is harness cost, kept small
+ * (the `floor` column shows what is left of it):
  *
  * - the table belongs to one allocator (one adapter, one thread), so every call site in it sees
  *   one adapter class and V8 inlines the adapter's methods;
@@ -13,14 +19,15 @@ import { fold, tagFirst, tagLast } from '../prng';
  *   touches go straight to that byte view, kept here and fetched again only when an offset lies
  *   beyond it (the memory grew, here or in another thread); the others (gc, smo, the model) go
  *   through `getByte`/`setByte`;
- * - `replace` runs a whole stretch of free+malloc pairs with the arrays and the checksum in
- *   locals (churn's timed loop).
+ * - the three fields of a slot sit side by side in one Int32Array (one typed array to load and
+ *   check, one cache line per slot), and can live in a SharedArrayBuffer shared by workers;
+ * - `replace` runs a stretch of pre-drawn free+malloc pairs (churn's timed loop) with everything
+ *   in locals, the checksum as an int32, and the tag and fold arithmetic written out.
  */
 export class BlockTable {
-  readonly ptrs: Uint32Array;
-  readonly sizes: Int32Array;
-  readonly tags: Int32Array;
-  /** Running checksum of everything read back. */
+  /** SLOT_WORDS words per slot: pointer (uint32 bits), size, tag draw. */
+  readonly slots: Int32Array;
+  /** Running checksum of everything read back (uint32). */
   checksum = 0;
   /** Reads that did not return what was written (a broken allocator). */
   corrupt = 0;
@@ -30,12 +37,20 @@ export class BlockTable {
   constructor(
     readonly a: Allocator,
     readonly capacity: number,
-    buffers?: { ptrs: Uint32Array; sizes: Int32Array; tags: Int32Array },
+    /** Shared storage (capacity × SLOT_WORDS words), when workers share the table. */
+    slots?: Int32Array,
   ) {
-    this.ptrs = buffers?.ptrs ?? new Uint32Array(capacity);
-    this.sizes = buffers?.sizes ?? new Int32Array(capacity);
-    this.tags = buffers?.tags ?? new Int32Array(capacity);
+    this.slots = slots ?? new Int32Array(capacity * SLOT_WORDS);
     this.u8 = a.bytes();
+  }
+
+  /** Pointer in slot i (0 once released). */
+  ptr(i: number): number {
+    return this.slots[i * SLOT_WORDS]! >>> 0;
+  }
+  /** Requested size of the block in slot i. */
+  size(i: number): number {
+    return this.slots[i * SLOT_WORDS + 1]!;
   }
 
   /** The allocator's current byte view (after its memory grew). */
@@ -58,20 +73,25 @@ export class BlockTable {
       a.setByte(p, 0, tagFirst(r));
       a.setByte(p, size - 1, tagLast(r));
     }
-    this.ptrs[i] = p;
-    this.sizes[i] = size;
-    this.tags[i] = r;
+    const s = this.slots;
+    const w = i * SLOT_WORDS;
+    s[w] = p;
+    s[w + 1] = size;
+    s[w + 2] = r;
   }
 
   /** Reads slot i's tags back, checks and folds them. */
   verify(i: number): void {
-    const p = this.ptrs[i]!;
-    const size = this.sizes[i]!;
-    const r = this.tags[i]!;
+    const s = this.slots;
+    const w = i * SLOT_WORDS;
+    const p = s[w]! >>> 0;
+    const size = s[w + 1]!;
+    const r = s[w + 2]!;
     let u8 = this.u8;
     let first: number;
     let last: number;
     if (u8 !== null) {
+      // Another thread may have allocated this block after the memory grew there.
       if (p + size > u8.length) u8 = this.refresh();
       first = u8[p]!;
       last = u8[p + size - 1]!;
@@ -86,90 +106,81 @@ export class BlockTable {
   /** verify, then free slot i. */
   release(i: number): void {
     this.verify(i);
-    this.a.free(this.ptrs[i]!);
-    this.ptrs[i] = 0;
+    this.a.free(this.slots[i * SLOT_WORDS]! >>> 0);
+    this.slots[i * SLOT_WORDS] = 0;
   }
 
   /**
-   * For k in [from, to): release slot slots[k], then place a block of sizes[k] bytes tagged from
-   * tags[k] in it. The same touches and checks as release + place, in one loop.
+   * For each pre-drawn pair k in [from, to) (PAIR_WORDS words each in `pairs`: slot × SLOT_WORDS,
+   * size, tag draw): release that slot, then place a block of that size tagged from that draw in
+   * it. The same touches, checks and checksum as release + place, in one loop for one thread.
    */
-  replace(slots: Int32Array, sizes: Int32Array, tags: Int32Array, from: number, to: number): void {
-    if (this.u8 !== null) this.replaceFlat(slots, sizes, tags, from, to);
-    else this.replaceGeneric(slots, sizes, tags, from, to);
+  replace(pairs: Int32Array, from: number, to: number): void {
+    if (this.u8 !== null) this.replaceFlat(pairs, from, to);
+    else this.replaceGeneric(pairs, from, to);
   }
 
-  private replaceFlat(
-    slots: Int32Array,
-    sizes: Int32Array,
-    tags: Int32Array,
-    from: number,
-    to: number,
-  ): void {
+  /**
+   * replace through the byte view. The tag and fold arithmetic is prng.ts's tagFirst, tagLast
+   * and fold written out (calls to module functions cost V8 a check each); the model, which runs
+   * replaceGeneric, checks that they agree. One thread: a block read here was written through
+   * this view or an older one, which the view still covers, so only a malloc can need a new view.
+   */
+  private replaceFlat(pairs: Int32Array, from: number, to: number): void {
     const a = this.a;
-    const ptrs = this.ptrs;
-    const bsizes = this.sizes;
-    const btags = this.tags;
+    const s = this.slots;
     let u8 = this.u8!;
-    let checksum = this.checksum;
+    let h = this.checksum | 0;
     let corrupt = 0;
-    for (let k = from; k < to; k++) {
-      const i = slots[k]!;
-      const p = ptrs[i]!;
-      const old = bsizes[i]!;
-      const r = btags[i]!;
-      if (p + old > u8.length) u8 = this.refresh();
+    for (let k = from * PAIR_WORDS, end = to * PAIR_WORDS; k < end; k += PAIR_WORDS) {
+      const w = pairs[k]!;
+      const p = s[w]! >>> 0;
+      const old = s[w + 1]!;
+      const r = s[w + 2]!;
       const first = u8[p]!;
       const last = u8[p + old - 1]!;
-      if (first !== tagFirst(r) || last !== tagLast(r)) corrupt++;
-      checksum = fold(checksum, first | (last << 8));
+      if (first !== ((r & 0x7f) | 0x80) || last !== ((r >>> 8) & 0x7f || 1)) corrupt++;
+      h = Math.imul(h ^ (first | (last << 8)), 0x01000193);
+      h ^= h >>> 15;
       a.free(p);
-      const size = sizes[k]!;
-      const r2 = tags[k]!;
+      const size = pairs[k + 1]!;
+      const r2 = pairs[k + 2]!;
       const q = a.malloc(size);
       if (q + size > u8.length) u8 = this.refresh();
-      u8[q] = tagFirst(r2);
-      u8[q + size - 1] = tagLast(r2);
-      ptrs[i] = q;
-      bsizes[i] = size;
-      btags[i] = r2;
+      u8[q] = (r2 & 0x7f) | 0x80;
+      u8[q + size - 1] = (r2 >>> 8) & 0x7f || 1;
+      s[w] = q;
+      s[w + 1] = size;
+      s[w + 2] = r2;
     }
-    this.checksum = checksum;
+    this.checksum = h >>> 0;
     this.corrupt += corrupt;
   }
 
-  private replaceGeneric(
-    slots: Int32Array,
-    sizes: Int32Array,
-    tags: Int32Array,
-    from: number,
-    to: number,
-  ): void {
+  private replaceGeneric(pairs: Int32Array, from: number, to: number): void {
     const a = this.a;
-    const ptrs = this.ptrs;
-    const bsizes = this.sizes;
-    const btags = this.tags;
-    let checksum = this.checksum;
+    const s = this.slots;
+    let h = this.checksum;
     let corrupt = 0;
-    for (let k = from; k < to; k++) {
-      const i = slots[k]!;
-      const p = ptrs[i]!;
-      const r = btags[i]!;
+    for (let k = from * PAIR_WORDS, end = to * PAIR_WORDS; k < end; k += PAIR_WORDS) {
+      const w = pairs[k]!;
+      const p = s[w]! >>> 0;
+      const r = s[w + 2]!;
       const first = a.getByte(p, 0);
-      const last = a.getByte(p, bsizes[i]! - 1);
+      const last = a.getByte(p, s[w + 1]! - 1);
       if (first !== tagFirst(r) || last !== tagLast(r)) corrupt++;
-      checksum = fold(checksum, first | (last << 8));
+      h = fold(h, first | (last << 8));
       a.free(p);
-      const size = sizes[k]!;
-      const r2 = tags[k]!;
+      const size = pairs[k + 1]!;
+      const r2 = pairs[k + 2]!;
       const q = a.malloc(size);
       a.setByte(q, 0, tagFirst(r2));
       a.setByte(q, size - 1, tagLast(r2));
-      ptrs[i] = q;
-      bsizes[i] = size;
-      btags[i] = r2;
+      s[w] = q;
+      s[w + 1] = size;
+      s[w + 2] = r2;
     }
-    this.checksum = checksum;
+    this.checksum = h;
     this.corrupt += corrupt;
   }
 }

@@ -1,7 +1,7 @@
 import { RefAllocator } from '../adapters/ref';
 import { type Allocator, tooLarge } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
-import { BlockTable } from './blocks';
+import { BlockTable, PAIR_WORDS, SLOT_WORDS } from './blocks';
 import type { Measurement, Suite, Workload } from './types';
 
 /**
@@ -42,7 +42,7 @@ const SLOW_PAIRS: Record<string, (window: number) => number> = {
   smo: (w) => (w <= 1000 ? 50_000 : 5_000),
 };
 
-export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; table: BlockTable } {
+export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; cpuNs: number; table: BlockTable } {
   const t = new BlockTable(a, c.window);
   const range = c.maxSize - c.minSize + 1;
   let s = seedOf(c.seed, c.window);
@@ -54,37 +54,44 @@ export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; table: Blo
   }
   // The draws are made before the clock starts, so the timed loop is the allocator's work and
   // the block touches (first and last byte written, read back before the free), not the PRNG.
-  const slots = new Int32Array(c.pairs);
-  const sizes = new Int32Array(c.pairs);
-  const tags = new Int32Array(c.pairs);
+  const pairs = new Int32Array(c.pairs * PAIR_WORDS);
   for (let k = 0; k < c.pairs; k++) {
     s = xorshift32(s);
-    slots[k] = s % c.window;
+    pairs[k * PAIR_WORDS] = (s % c.window) * SLOT_WORDS;
     s = xorshift32(s);
-    sizes[k] = c.minSize + (s % range);
+    pairs[k * PAIR_WORDS + 1] = c.minSize + (s % range);
     s = xorshift32(s);
-    tags[k] = s;
+    pairs[k * PAIR_WORDS + 2] = s;
   }
   // Warm-up: the first pairs, untimed, in short calls, so the loop is optimised code (and the
   // allocator's paths are warm) before the clock starts. Every pair is still checked.
   const warm = Math.floor(c.pairs / CHURN_WARMUP);
-  for (let k = 0; k < warm; k += WARMUP_CALL)
-    t.replace(slots, sizes, tags, k, Math.min(warm, k + WARMUP_CALL));
+  for (let k = 0; k < warm; k += WARMUP_CALL) t.replace(pairs, k, Math.min(warm, k + WARMUP_CALL));
   // The rest is timed in CHURN_SEGMENTS equal parts; the median part is the result, so a burst
   // of other load on the machine does not decide the number.
-  const perSegment: number[] = [];
+  // Each part's process CPU time is kept too: on a loaded machine it shows how much of the wall
+  // time the process was waiting for a core.
+  const perSegment: { ns: number; cpuNs: number }[] = [];
   for (let seg = 0; seg < CHURN_SEGMENTS; seg++) {
     const from = warm + Math.floor(((c.pairs - warm) * seg) / CHURN_SEGMENTS);
     const to = warm + Math.floor(((c.pairs - warm) * (seg + 1)) / CHURN_SEGMENTS);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    t.replace(slots, sizes, tags, from, to);
-    if (to > from) perSegment.push(((performance.now() - t0) * 1e6) / (to - from));
+    t.replace(pairs, from, to);
+    const t1 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    if (to > from) {
+      perSegment.push({
+        ns: ((t1 - t0) * 1e6) / (to - from),
+        cpuNs: ((cpu.user + cpu.system) * 1e3) / (to - from),
+      });
+    }
   }
-  perSegment.sort((x, y) => x - y);
-  const ns = perSegment[perSegment.length >> 1] ?? Number.NaN;
+  perSegment.sort((x, y) => x.ns - y.ns);
+  const median = perSegment[perSegment.length >> 1];
   // Every block left is read back too (not freed: the process ends, and some peers free in O(live)).
   for (let i = 0; i < c.window; i++) t.verify(i);
-  return { ns, table: t };
+  return { ns: median?.ns ?? Number.NaN, cpuNs: median?.cpuNs ?? Number.NaN, table: t };
 }
 
 const variantName = (label: string, window: number) => `${label}window ${window.toLocaleString('en-US')}`;
@@ -123,8 +130,8 @@ export const churn: Workload<ChurnConfig> = {
   budgetBytes: (c) => Math.max(64 * 2 ** 20, c.window * (c.maxSize + 64) * 2),
   async run(info, c) {
     const a = await info.create({ budgetBytes: churn.budgetBytes(c) });
-    const { ns, table } = churnRun(a, c);
-    return [result(c, ns, table)];
+    const { ns, cpuNs, table } = churnRun(a, c);
+    return [result(c, ns, cpuNs, table)];
   },
   async model(c) {
     const { table } = churnRun(new RefAllocator(), c);
@@ -132,7 +139,7 @@ export const churn: Workload<ChurnConfig> = {
   },
 };
 
-function result(c: ChurnConfig, ns: number, t: BlockTable): Measurement {
+function result(c: ChurnConfig, ns: number, cpuNs: number, t: BlockTable): Measurement {
   return {
     variant: c.variant,
     unit: 'ns/pair',
@@ -141,6 +148,6 @@ function result(c: ChurnConfig, ns: number, t: BlockTable): Measurement {
     ops: c.pairs,
     checksum: t.checksum,
     corrupt: t.corrupt,
-    extra: {},
+    extra: { cpuNs },
   };
 }

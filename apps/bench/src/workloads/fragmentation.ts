@@ -56,7 +56,7 @@ export function fragmentationRun(a: Allocator, c: FragmentationConfig): Fragment
   let peakLive = live;
   let peakCommitted = a.committedBytes();
   for (let i = 1; i < c.first; i += 2) {
-    live -= t.sizes[i]!;
+    live -= t.size(i);
     t.release(i);
     ops++;
   }

@@ -2,7 +2,7 @@ import { allocatorInfo } from '../adapters';
 import { RefAllocator } from '../adapters/ref';
 import type { AdapterName, Allocator, AllocatorInfo } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
-import { BlockTable } from './blocks';
+import { BlockTable, SLOT_WORDS } from './blocks';
 import { barrierWait, CONTROL_WORDS, runWorkers, type WorkerReport, wallMs } from './threads';
 import type { Suite, Workload } from './types';
 
@@ -32,9 +32,8 @@ export interface LarsonWorkerData {
   budgetBytes: number;
   config: LarsonConfig;
   worker: number;
-  ptrs: SharedArrayBuffer;
-  sizes: SharedArrayBuffer;
-  tags: SharedArrayBuffer;
+  /** The block table's slots (BlockTable.slots), shared by the workers. */
+  slots: SharedArrayBuffer;
   owner: SharedArrayBuffer;
   control: SharedArrayBuffer;
 }
@@ -105,11 +104,7 @@ export async function larsonWorker(d: LarsonWorkerData): Promise<WorkerReport> {
     d.shared === null ? await info.create({ budgetBytes: d.budgetBytes }) : await info.attach!(d.shared);
   const c = d.config;
   const n = c.threads * c.chunks;
-  const t = new BlockTable(a, n, {
-    ptrs: new Uint32Array(d.ptrs),
-    sizes: new Int32Array(d.sizes),
-    tags: new Int32Array(d.tags),
-  });
+  const t = new BlockTable(a, n, new Int32Array(d.slots));
   const owner = new Int32Array(d.owner);
   const ctl = new Int32Array(d.control);
   larsonFill(t, owner, c, d.worker);
@@ -187,9 +182,7 @@ export async function larsonRun(
     shared,
     budgetBytes,
     config: c,
-    ptrs: sab(n * 4),
-    sizes: sab(n * 4),
-    tags: sab(n * 4),
+    slots: sab(n * SLOT_WORDS * 4),
     owner: sab(n * 4),
     control: sab(CONTROL_WORDS * 4),
   };

@@ -2,7 +2,7 @@ import { allocatorInfo } from '../adapters';
 import { RefAllocator } from '../adapters/ref';
 import type { AdapterName, AllocatorInfo } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
-import { BlockTable } from './blocks';
+import { BlockTable, SLOT_WORDS } from './blocks';
 import { barrierWait, CONTROL_WORDS, runWorkers, type WorkerReport, wallMs } from './threads';
 import type { Suite, Workload } from './types';
 
@@ -25,9 +25,8 @@ export interface PcWorkerData {
   shared: unknown;
   config: PcConfig;
   worker: number;
-  ptrs: SharedArrayBuffer;
-  sizes: SharedArrayBuffer;
-  tags: SharedArrayBuffer;
+  /** The block table's slots (BlockTable.slots), shared by the workers. */
+  slots: SharedArrayBuffer;
   control: SharedArrayBuffer;
 }
 
@@ -82,11 +81,7 @@ function consume(t: BlockTable, ctl: Int32Array, c: PcConfig): void {
 export async function pcWorker(d: PcWorkerData): Promise<WorkerReport> {
   const a = await allocatorInfo(d.alloc).attach!(d.shared);
   const c = d.config;
-  const t = new BlockTable(a, c.ring, {
-    ptrs: new Uint32Array(d.ptrs),
-    sizes: new Int32Array(d.sizes),
-    tags: new Int32Array(d.tags),
-  });
+  const t = new BlockTable(a, c.ring, new Int32Array(d.slots));
   const ctl = new Int32Array(d.control);
   barrierWait(ctl, 2);
   const startMs = wallMs();
@@ -133,9 +128,7 @@ export async function pcRun(
     alloc: info.name,
     shared: creator.share(),
     config: c,
-    ptrs: sab(c.ring * 4),
-    sizes: sab(c.ring * 4),
-    tags: sab(c.ring * 4),
+    slots: sab(c.ring * SLOT_WORDS * 4),
     control: sab(CONTROL_WORDS * 4),
   };
   const reports = await runWorkers(workerUrl, [
