@@ -9,7 +9,7 @@ import {
 } from '@hakmem/page-arena';
 import { blockLocate } from './cache';
 import type { L25Tier } from './l25-tier';
-import { Bs, CACHE_BUDGET_BYTES, Cr, DESC_CACHE_SLOTS, List, R, Sh, Shift, Sp, Ta, Tw } from './layout';
+import { Bs, CACHE_BUDGET_BYTES, Cr, DESC_CACHE_SLOTS, List, Sh, Shift, Sp, Ta, Tw } from './layout';
 import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
 import {
   L25_CLASS_BLOCKS,
@@ -239,7 +239,6 @@ export function tierCheck(t: L25Tier): void {
       throw corrupted(`l25: thread ${tid}'s cache holds ${bytes} bytes, above its budget`);
   }
   const registered = new Map<number, number>();
-  const avail = new Float64Array(L25_CLASS_COUNT);
   eachShard(t, (sh) => {
     const i32 = arena.i32;
     const u32 = arena.u32;
@@ -269,6 +268,7 @@ export function tierCheck(t: L25Tier): void {
         `l25: shard ${i32[sh + Sh.Index]} registers ${count} spans of ${pages} pages (${emptyPages} empty); its counts say ${i32[sh + Sh.SpanCount]}, ${i32[sh + Sh.Pages]}, ${i32[sh + Sh.EmptyPages]}`,
       );
     }
+    let onLists = 0;
     for (let cls = 0; cls < L25_CLASS_COUNT; cls++) {
       let back = 0;
       for (let d = i32[sh + Sh.Partial + cls]!; d !== 0; back = d, d = i32[d + Sp.Next]!) {
@@ -279,10 +279,10 @@ export function tierCheck(t: L25Tier): void {
           i32[d + Sp.Prev] !== back
         ) {
           throw corrupted(
-            `l25: span descriptor ${d * 4} on shard ${i32[sh + Sh.Index]}'s partial list of class ${cls} is not a span of that shard and class linked there`,
+            `l25: span descriptor ${d * 4} on shard ${i32[sh + Sh.Index]}'s partial list of class ${cls} is not a span of that shard and class linked there (registered in shard ${registered.get(d)}, class ${i32[d + Sp.Class]}, list ${i32[d + Sp.List]}, back link ${i32[d + Sp.Prev]! * 4} ≠ ${back * 4})`,
           );
         }
-        if (++avail[cls]! > registered.size)
+        if (++onLists > registered.size)
           throw corrupted(`l25: shard ${i32[sh + Sh.Index]}'s partial list of class ${cls} has a cycle`);
       }
     }
@@ -309,13 +309,6 @@ export function tierCheck(t: L25Tier): void {
       }
     }
   });
-  for (let cls = 0; cls < L25_CLASS_COUNT; cls++) {
-    if (avail[cls] !== Atomics.load(arena.i32, t.root + R.Avail + cls)) {
-      throw corrupted(
-        `l25: ${avail[cls]} spans of class ${cls} are on partial lists, the count says ${arena.i32[t.root + R.Avail + cls]}`,
-      );
-    }
-  }
   for (const [d, tid] of keptDescs) {
     if (registered.has(d))
       throw corrupted(

@@ -34,7 +34,6 @@
  * | LockReg      | 1 once DirLock is registered                                         | CAS, once |
  * | ChunkHigh    | 1 + highest chunk created                                            | Atomics.store under DirLock |
  * | ShardDir + k | i32 index of chunk k (shards 4·(2^k − 1) … 4·(2^(k+1) − 1) − 1), 0 = none | Atomics.store under DirLock |
- * | Avail + c    | spans on the partial lists of class c, all shards (a hint for stealing) | Atomics.add under the span's shard lock |
  *
  * ## Shard (`Sh`, SH_WORDS words in a chunk; shard index = thread id − 1)
  *
@@ -80,7 +79,7 @@
  * 2. 0 ≤ Top ≤ Carved ≤ Blocks, Used = Carved − Top; the stack holds distinct indexes < Carved.
  * 3. A span with a free block (Top > 0 or Carved < Blocks) is on its shard's partial list of its
  *    class or (Used = 0) on its empty list; a span on a list is in that shard's registry, and
- *    List says which. Avail + c = Σ partial list lengths. EmptyPages = Σ pages of the shard's
+ *    List says which. EmptyPages = Σ pages of the shard's
  *    spans with Used = 0.
  * 4. A cached block is a carved block start of its record's class, not on its span's stack, in
  *    one cache only; CachedBytes = Σ Count × Size.
@@ -93,18 +92,21 @@
  *   state word, with plain loads and stores: no Atomics, no lock. A block is the thread's own when
  *   its state says it handed it out (strict); in fast mode every free may go to the freeing
  *   thread's cache.
- * - Everything that changes a span's stack, counts or lists holds its shard's lock: refills (take
- *   from the home shard, else steal from another shard's partial spans, else make a span), frees
- *   that do not fit the cache, frees of another thread's block (strict: the state word goes from
- *   "handed out" to free with Atomics.compareExchange, so of two racing frees one wins and the
- *   other is ERR_DOUBLE_FREE), spills, reclaim. No thread holds two shard locks.
+ * - Everything that changes a span's stack, counts, lists or (strict) the state of a block not in
+ *   the caller's hands holds its shard's lock: refills (the home shard, else stealing from another
+ *   shard's partial or empty spans, else a new span), frees that do not fit the cache, frees of
+ *   another thread's block (so of two racing frees one finds the state "handed out" and the other
+ *   ERR_DOUBLE_FREE), spills, reclaim. No thread holds two shard locks.
+ * - Stealing reads other shards' list heads with plain loads (a hint), then takes their lock.
  * - Lock order: DirLock or a shard lock, then the arena mutex — but no arena call is made while a
  *   shard lock is held: a span is made (allocRun, metaAlloc, setPageDesc) before it is linked, and
  *   released (freeRun, metaFree) after it is unlinked.
  * - Termination safety: every move of a block between a stack and a cache, and every list change,
- *   is straight-line code (no call, no loop) inside one function, so a worker terminated at an
- *   interrupt point leaves consistent structures; a span between the arena and a registry is named
- *   by NewRun/NewDesc or FreeDesc of its thread's area, and `reclaim` finishes the move.
+ *   is straight-line code inside one function — no call, no loop, and no Atomics call either (a
+ *   worker is terminated at interrupt points, and V8 takes them inside Atomics calls too: measured,
+ *   1 kill in 10 lands right after an Atomics.add) — so a worker terminated at an interrupt point
+ *   leaves consistent structures; a span between the arena and a registry is named by
+ *   NewRun/NewDesc or FreeDesc of its thread's area, and `reclaim` finishes the move.
  * - Left open, as in the tiny tier: a double free by the owner racing another thread's free of the
  *   same block at the same instant; it surfaces as ERR_HEAP_CORRUPTED when the block is taken again,
  *   never as a block handed out twice.
@@ -118,7 +120,6 @@ export const enum R {
   LockReg = 4,
   ChunkHigh = 5,
   ShardDir = 8,
-  Avail = 40,
 }
 /** Words of the tier root block (asked of the arena's tier directory). */
 export const ROOT_WORDS = 128;
@@ -234,7 +235,7 @@ export const KEEP_EMPTY_PAGES = 64;
 export const DETACHED = -(2 ** 30);
 
 // The layout is pinned: the root, shard and record words must fit their blocks.
-if (R.Avail + L25_CLASS_COUNT > ROOT_WORDS || R.ShardDir + SHARD_DIR_WORDS > R.Avail) {
+if (R.ShardDir + SHARD_DIR_WORDS > ROOT_WORDS) {
   throw new Error('l25-pool layout: tier root overflow');
 }
 if (Ta.Descs + DESC_CACHE_SLOTS > Ta.Header) throw new Error('l25-pool layout: thread area header overflow');

@@ -1,6 +1,6 @@
 import { HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
 import type { L25Tier } from './l25-tier';
-import { Bs, Cr, DESC_BYTES, DESC_CACHE_SLOTS, KEEP_EMPTY_PAGES, List, R, Sh, Sp, Ta } from './layout';
+import { Bs, Cr, DESC_BYTES, DESC_CACHE_SLOTS, KEEP_EMPTY_PAGES, List, Sh, Sp, Ta } from './layout';
 import { shardLock, shardUnlock } from './shards';
 import {
   L25_CLASS_BLOCKS,
@@ -37,7 +37,6 @@ function spanLinkPartial(t: L25Tier, sh: number, d: number, cls: number): void {
   if (head !== 0) i32[head + Sp.Prev] = d;
   i32[d + Sp.List] = List.Partial;
   i32[sh + Sh.Partial + cls] = d;
-  Atomics.add(i32, t.root + R.Avail + cls, 1);
 }
 
 /** Takes span `d` off shard `sh`'s partial list of `cls` (it has no free block left). */
@@ -51,7 +50,6 @@ export function spanUnlinkPartial(t: L25Tier, sh: number, d: number, cls: number
   i32[d + Sp.Next] = 0;
   i32[d + Sp.Prev] = 0;
   i32[d + Sp.List] = List.None;
-  Atomics.sub(i32, t.root + R.Avail + cls, 1);
 }
 
 /**
@@ -113,8 +111,8 @@ function spanCorruptStack(t: L25Tier, d: number): HakmemError {
 
 /**
  * Under the shard lock: block `idx` of span `d` back onto its stack. Strict: its state must be
- * `expected` (else -1, nothing changed; the state changes with Atomics.compareExchange, so of two
- * racing frees one wins). `h`/`cacheArea`: the cache record and area the block leaves (h = 0: it
+ * `expected` (else -1, nothing changed; two frees by other threads are serialised by the lock, so
+ * of two racing frees one wins). `h`/`cacheArea`: the cache record and area the block leaves (h = 0: it
  * comes from a user). -2: every carved block is on the stack already (a double free), nothing
  * changed. 0: done.
  */
@@ -133,9 +131,10 @@ export function spanReturn(
   if (t.strict && i32[d + Sp.Header + idx] !== expected) return -1;
   // A span on the list without a free block is allowed (takers drop it), so link first.
   if (i32[d + Sp.List] === List.None) spanLinkPartial(t, sh, d, i32[d + Sp.Class]!);
-  if (t.strict && Atomics.compareExchange(i32, d + Sp.Header + idx, expected, Bs.Free) !== expected)
-    return -1;
-  // One straight-line move, user or cache → stack (and, when it empties the span, partial list → empty list).
+  // One straight-line move, user or cache → stack (and, when it empties the span, partial list →
+  // empty list). No Atomics call in it: a call to one is an interrupt point, where a terminated
+  // worker would stop halfway.
+  if (t.strict) i32[d + Sp.Header + idx] = Bs.Free;
   i32[d + Sp.Header + i32[d + Sp.Blocks]! + top] = idx;
   i32[d + Sp.Top] = top + 1;
   const used = i32[d + Sp.Used]! - 1;
@@ -152,7 +151,6 @@ export function spanReturn(
     if (prev !== 0) i32[prev + Sp.Next] = next;
     else i32[sh + Sh.Partial + cls] = next;
     if (next !== 0) i32[next + Sp.Prev] = prev;
-    Atomics.sub(i32, t.root + R.Avail + cls, 1);
     const head = i32[sh + Sh.Empty]!;
     i32[d + Sp.Next] = head;
     i32[d + Sp.Prev] = 0;
@@ -182,7 +180,6 @@ export function spanUnregister(t: L25Tier, sh: number, d: number): void {
     i32[d + Sp.Next] = 0;
     i32[d + Sp.Prev] = 0;
     i32[d + Sp.List] = List.None;
-    if (list === List.Partial) Atomics.sub(i32, t.root + R.Avail + cls, 1);
   }
   const rprev = i32[d + Sp.RPrev]!;
   const rnext = i32[d + Sp.RNext]!;
@@ -316,7 +313,6 @@ function spanRegister(t: L25Tier, sh: number, d: number, cls: number): void {
   if (head !== 0) i32[head + Sp.Prev] = d;
   i32[d + Sp.List] = List.Partial;
   i32[sh + Sh.Partial + cls] = d;
-  Atomics.add(i32, t.root + R.Avail + cls, 1);
   i32[t.area + Ta.NewRun] = 0;
   i32[t.area + Ta.NewDesc] = 0;
 }
@@ -409,14 +405,14 @@ function spanRecarve(t: L25Tier, sh: number, d: number, cls: number): void {
   if (next !== 0) i32[next + Sp.Prev] = prev;
   if (i32[d + Sp.Class] !== cls) {
     // Every state is free (nothing is out); the stack moves with the block count: zero both.
+    i32[d + Sp.Carved] = 0;
+    i32[d + Sp.Top] = 0;
     i32.fill(0, d + Sp.Header, d + DESC_BYTES / 4);
     i32[d + Sp.Class] = cls;
     i32[d + Sp.Blocks] = L25_CLASS_BLOCKS[cls]!;
     i32[d + Sp.Size] = L25_CLASS_SIZE[cls]!;
     i32[d + Sp.Inv] = L25_CLASS_INV[cls]!;
     i32[d + Sp.Shift] = L25_CLASS_SHIFT[cls]!;
-    i32[d + Sp.Carved] = 0;
-    i32[d + Sp.Top] = 0;
   }
   const head = i32[sh + Sh.Partial + cls]!;
   i32[d + Sp.Next] = head;
@@ -424,7 +420,6 @@ function spanRecarve(t: L25Tier, sh: number, d: number, cls: number): void {
   if (head !== 0) i32[head + Sp.Prev] = d;
   i32[d + Sp.List] = List.Partial;
   i32[sh + Sh.Partial + cls] = d;
-  Atomics.add(i32, t.root + R.Avail + cls, 1);
 }
 
 /**

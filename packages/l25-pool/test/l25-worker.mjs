@@ -115,6 +115,39 @@ const handlers = {
     }
     return { damaged, frees, mallocs };
   },
+  /**
+   * The tier's slow paths without payloads, until terminated: a window of blocks in `table`
+   * (this worker's alone, [2i] block) of random `sizes` (all of one span page count: the spans are
+   * re-carved in place, not taken from the arena), so most steps miss the cache: refills from its
+   * shard and others', frees into spans, spans emptied and re-carved, flushes. `hold` as in
+   * churn: [0] the block in hand, [1] 1 allocated / 2 about to be freed, last word progress.
+   */
+  spin({ table, hold, seed, sizes }) {
+    const t = new Int32Array(table);
+    const h = new Int32Array(hold);
+    const slots = t.length >> 1;
+    const next = prng(seed);
+    for (let round = 0; ; round++) {
+      const i = next() % slots;
+      const old = t[2 * i] >>> 0;
+      if (old !== 0) {
+        h[1] = 2;
+        h[0] = old;
+        t[2 * i] = 0;
+        l25.free(old);
+        h[0] = 0;
+      }
+      const p = l25.malloc(sizes[next() % sizes.length]);
+      h[1] = 1;
+      h[0] = p;
+      t[2 * i] = p;
+      h[0] = 0;
+      if ((round & 15) === 0) {
+        if ((round & 255) === 0) l25.flush();
+        Atomics.add(h, h.length - 1, 1);
+      }
+    }
+  },
   /** Fill: blocks of random sizes until the first out-of-memory; the blocks go to `table` ([2i] block, [2i + 1] size). */
   fill({ table, seed }) {
     const t = new Int32Array(table);
