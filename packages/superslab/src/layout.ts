@@ -7,11 +7,11 @@
  *   bitmap word and an owned-map entry, and the layout's pins.
  * - `size-classes.ts`: the 21 size classes and their tables (block count, exact-division constants).
  * - `superslab.ts`: class `Superslab`, one thread's handle: fields, constructor, views, the tier
- *   lock, and the public methods (each a call into the files below).
- * - `slab-alloc.ts`: malloc and the cache's refill: take from the current slab (local list,
+ *   lock, the standalone malloc/free, and the other public methods (each a call into the files below).
+ * - `slab-alloc.ts`: the cache's refill (and malloc's): take from the current slab (local list,
  *   remote list, carving), else find a slab (full-list scan, adoption, the pool, a new SuperSlab).
- * - `slab-free.ts`: free, the lock-free remote free and its collection by the owner, the
- *   cache's spill, and a slab emptied (kept or released).
+ * - `slab-free.ts`: a block back on its slab's local list, the lock-free remote free and its
+ *   collection by the owner, the cache's spill, and a slab emptied (kept or released).
  * - `slab-block.ts`: a pointer as a block of a slab: its index, usableSize, and the strict
  *   checks of a block and of a free-list link (alloc bits set and cleared for a cache in front).
  * - `slab-lists.ts`: a thread's partial and full lists of slabs, and its owned-slab map.

@@ -1,11 +1,11 @@
 /**
- * Allocation: malloc and the refill of a cache in front (cacheRefill) take blocks from the
- * current slab of the class — its local list, else its remote list, else carving fresh blocks
- * — and, when the thread's partial slabs are exhausted, find another slab (slabFind): a full
- * slab with remote frees, an abandoned slab to adopt, a slab from the pool, a new SuperSlab.
- * A slab from the pool is initialised here for its class and its new owner (slabInit).
+ * Allocation: the refill of a cache in front (cacheRefill; Superslab.malloc asks it for one
+ * block) takes blocks from the current slab of the class — its local list, else its remote
+ * list, else carving fresh blocks — and, when the thread's partial slabs are exhausted, finds
+ * another slab (slabFind): a full slab with remote frees, an abandoned slab to adopt, a slab
+ * from the pool, a new SuperSlab. A slab from the pool is initialised here for its class and
+ * its new owner (slabInit).
  */
-import { HakmemError } from '@hakmem/page-arena';
 import {
   bitmapBytes,
   bitmapWords,
@@ -37,34 +37,14 @@ import {
   TS_FULL_CURSOR,
   TS_PARTIAL,
 } from './layout';
-import {
-  TINY_CLASS_BLOCKS,
-  TINY_CLASS_INV,
-  TINY_CLASS_SHIFT,
-  TINY_CLASS_SIZE,
-  tinyClassOf,
-} from './size-classes';
-import { slabCheckLocalLink, slabMarkLive } from './slab-block';
+import { TINY_CLASS_BLOCKS, TINY_CLASS_INV, TINY_CLASS_SHIFT, TINY_CLASS_SIZE } from './size-classes';
+import { slabCheckLocalLink } from './slab-block';
 import { corrupted } from './slab-errors';
 import { slabCollectRemote } from './slab-free';
 import { slabMapOwned, slabMoveToFull, slabPushPartial, slabUnlinkFull } from './slab-lists';
 import { slabReleaseKept } from './slab-reclaim';
 import type { Superslab } from './superslab';
 import { slabRelease, superslabAdd, superslabAvailUnlink, superslabFullMask } from './superslab-registry';
-
-/** Superslab.malloc: one block of the class of `size` (strict: validated and marked live). */
-export function slabMalloc(ss: Superslab, size: number): number {
-  const cls = tinyClassOf(size);
-  if (cls < 0) {
-    throw new HakmemError(
-      'ERR_INVALID_SIZE',
-      `size ${size} is not a tiny size: it must be an integer 0 … 1024`,
-    );
-  }
-  const p = cacheRefill(ss, cls, 1);
-  if (p !== 0 && ss.strict) slabMarkLive(ss, p, cls);
-  return p;
-}
 
 /**
  * Detaches up to `want` free blocks of class `cls` from this thread's slabs (taking a slab

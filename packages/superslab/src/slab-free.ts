@@ -1,12 +1,12 @@
 /**
- * Freeing: a block of one of this thread's slabs goes on the slab's local list (plain stores);
- * a block of another thread's or an abandoned slab goes on the slab's lock-free remote list
- * (CAS push; strict: the remote-pending bit first), which the owner takes whole with one
- * exchange (slabCollectRemote). A cache in front spills its blocks back the same way
- * (cacheSpill). A slab whose last block came back is kept (the class's only partial slab) or
- * released to the pool (slabRetire). See layout.ts, "Concurrency protocol".
+ * Freeing: a block of one of this thread's slabs goes on the slab's local list with plain
+ * stores (slabPushLocal, for Superslab.free and for a cache's spill, cacheSpill); a block of
+ * another thread's or an abandoned slab goes on the slab's lock-free remote list (CAS push;
+ * strict: the remote-pending bit first), which the owner takes whole with one exchange
+ * (slabCollectRemote). A slab whose last block came back is kept (the class's only partial
+ * slab) or released to the pool (slabRetire). See layout.ts, "Concurrency protocol".
  */
-import { HakmemError, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
+import { HakmemError } from '@hakmem/page-arena';
 import {
   bitmapBit,
   bitmapWordOf,
@@ -32,38 +32,6 @@ import { corrupted, hex } from './slab-errors';
 import { slabPushPartial, slabUnlinkFull, slabUnlinkPartial } from './slab-lists';
 import type { Superslab } from './superslab';
 import { slabRelease } from './superslab-registry';
-
-/** Superslab.free: a block of this thread's slabs onto its local list, any other onto its slab's remote list. */
-export function slabFree(ss: Superslab, ptr: number): void {
-  if (ptr >= ss.viewBytes) ss.slabRefreshViews();
-  const entry = ss.arena.pageEntry(ptr);
-  if (entry < 0 || (ss.u32[entry + PM_TIER]! & PM_TIER_MASK) !== ss.tier) {
-    throw new HakmemError(
-      'ERR_INVALID_POINTER',
-      `free(${ptr}): not in a tiny slab (tiny blocks live in pages of tier ${ss.tier})`,
-    );
-  }
-  const d = ss.u32[entry + PM_DESC]! >>> 2;
-  if (!(ss.owned[ptr >>> SLAB_SHIFT]! > 0)) {
-    slabFreeRemote(ss, ptr, d);
-    return;
-  }
-  const cls = ss.i32[d + SL_CLASS]!;
-  const idx = slabBlockIndex(ss, d, cls, ptr);
-  if (idx < 0) throw slabNotBlock(ss, ptr, d, cls);
-  if (ss.strict) {
-    const w = bitmapWordOf(ss.i32[d + SL_BITMAP]!, idx);
-    const bit = bitmapBit(idx);
-    if ((ss.i32[w]! & bit) === 0 || (ss.i32[w + 1]! & bit) !== 0) {
-      throw new HakmemError(
-        'ERR_DOUBLE_FREE',
-        `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (already freed)`,
-      );
-    }
-    ss.i32[w] = ss.i32[w]! & ~bit;
-  }
-  slabPushLocal(ss, d, cls, ptr);
-}
 
 /**
  * Frees `ptr` (in slab `d`, i32 index of its descriptor) into the slab's lock-free remote
