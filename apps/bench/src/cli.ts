@@ -13,7 +13,7 @@ import type { ChildReply } from './child';
 import { plan, referencesWanted } from './plan';
 import { isReference, referenceInfo } from './references';
 import { runReference } from './references/run';
-import { type Prepared, prepareReferences } from './references/toolchain';
+import { describeTools, type Prepared, prepareReferences } from './references/toolchain';
 import { latencySpec, memorySpec, renderSvg, throughputSpec } from './report/charts';
 import { formatSeconds, formatValue } from './report/format';
 import type { Cell, RunReport } from './report/results';
@@ -315,10 +315,15 @@ async function main(): Promise<void> {
   if (missing) println(`note: ${missing} — its rows show that reason`);
   const wanted = referencesWanted(o);
   const references: Map<ReferenceName, Prepared> =
-    wanted.length > 0 ? await prepareReferences(wanted, { log: (line) => progress(line) }) : new Map();
+    wanted.length > 0
+      ? await prepareReferences(wanted, { log: (line) => println(`C references: ${line}`) })
+      : new Map();
   for (const p of references.values()) {
     if (!p.ok) println(`note: ${p.info.name}: ${p.short} — ${p.reason}`);
   }
+  const tools = [...references.values()].some((p) => p.ok)
+    ? await describeTools([...references.values()].filter((p) => p.ok).map((p) => p.info.name))
+    : '';
   const planned = plan(o, missing, references);
   const tasks = planned.filter((p) => p.task).length;
   println(
@@ -386,7 +391,7 @@ async function main(): Promise<void> {
         : []),
       ...(o.allocs.some(isReference)
         ? [
-            'glibc, mimalloc, em-dlmalloc, em-emmalloc: C ports of churn (8 B – 1 KiB) and larson with the same draws, touches and checksums, compiled when the bench ran and run outside the JS harness (natively, or as WebAssembly under Node): what a user could pick outside JavaScript. Their timed loop is C, so a gap to the floor is the JS harness plus what JavaScript costs.',
+            `glibc, mimalloc, em-dlmalloc, em-emmalloc: C ports of churn (8 B – 1 KiB) and larson with the same draws, touches and checksums, compiled when the bench ran and run outside the JS harness (natively, or as WebAssembly under Node): what a user could pick outside JavaScript. Their timed loop is C, so a gap to the floor is the JS harness plus what JavaScript costs.${tools ? ` Built with ${tools}.` : ''}`,
           ]
         : []),
     ],

@@ -140,6 +140,7 @@ async function compile(
   env: NodeJS.ProcessEnv,
   sources: string[],
   out: string,
+  log: (line: string) => void,
 ): Promise<string | undefined> {
   const stamp = `${out}.cmd`;
   const line = JSON.stringify([file, ...args]);
@@ -147,6 +148,9 @@ async function compile(
     const built = statSync(out).mtimeMs;
     if (sources.every((s) => statSync(s).mtimeMs <= built)) return undefined;
   }
+  log(
+    `compiling ${sources[0]!.split('/').pop()} with ${[file, ...args.filter((a) => a.startsWith('-sMALLOC'))].join(' ')}`,
+  );
   const problem = await run(file, args, env, 10 * 60_000);
   if (problem === undefined) writeFileSync(stamp, line);
   return problem;
@@ -214,9 +218,8 @@ export async function prepareReferences(
       nativeBuild ??= (async () => {
         mkdirSync(out, { recursive: true });
         for (const p of PROGRAMS) {
-          log(`compiling c/${p}.c with ${cc}`);
           const args = ['-O2', '-pthread', '-o', join(out, p), join(src, `${p}.c`), '-ldl'];
-          const problem = await compile(cc, args, env, sources(p), join(out, p));
+          const problem = await compile(cc, args, env, sources(p), join(out, p), log);
           if (problem) return `${cc} ${p}.c: ${problem}`;
         }
         return undefined;
@@ -255,7 +258,6 @@ export async function prepareReferences(
         // Emscripten's output is CommonJS; the bench's package.json says "type": "module".
         writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
         for (const p of PROGRAMS) {
-          log(`compiling c/${p}.c with ${emcc} -sMALLOC=${malloc}`);
           const target = join(out, `${p}-${malloc}.js`);
           const flags =
             p === 'churn'
@@ -277,7 +279,7 @@ export async function prepareReferences(
             target,
             join(src, `${p}.c`),
           ];
-          const problem = await compile(emcc, args, emEnv(env), sources(p), target);
+          const problem = await compile(emcc, args, emEnv(env), sources(p), target, log);
           if (problem) return `emcc ${p}.c -sMALLOC=${malloc}: ${problem}`;
         }
         return undefined;
@@ -301,4 +303,30 @@ export async function prepareReferences(
     });
   }
   return result;
+}
+
+/** First line of `tool --version`, or '' when it says nothing. */
+function versionOf(file: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(file, ['--version'], { env, timeout: 60_000 }, (_error, stdout) => {
+      resolve(`${stdout}`.trim().split('\n')[0] ?? '');
+    });
+  });
+}
+
+/** What built and ran the references, for the report's notes. */
+export async function describeTools(
+  names: readonly ReferenceName[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const tools = findTools(env);
+  const kinds = new Set(names.map((n) => referenceInfo(n)));
+  const parts: string[] = [];
+  if ([...kinds].some((r) => r.toolchain === 'cc') && tools.cc)
+    parts.push(`cc = ${tools.cc} (${await versionOf(tools.cc, env)})`);
+  if ([...kinds].some((r) => r.preloadMimalloc) && tools.mimalloc) parts.push(`mimalloc = ${tools.mimalloc}`);
+  if ([...kinds].some((r) => r.toolchain === 'emcc') && tools.emcc) {
+    parts.push(`emcc = ${tools.emcc} (${await versionOf(tools.emcc, emEnv(env))})`);
+  }
+  return parts.join(', ');
 }
