@@ -1,8 +1,18 @@
 import { Arena, HakmemError, PAGE_SIZE, RunTier } from '@hakmem/page-arena';
 import { describe, expect, it } from 'vitest';
 import { BigTier, bigTier } from './big-tier';
-import { bigLock } from './cache';
-import { AGE_LIMIT, BIG_MIN_SIZE, N_NEXT, N_PAGES, R_AGE_HEAD, R_BUCKETS, R_CACHED_PAGES } from './layout';
+import { bigLock, cacheLink } from './cache';
+import {
+  AGE_LIMIT,
+  BIG_MIN_SIZE,
+  N_NEXT,
+  N_PAGES,
+  R_AGE_HEAD,
+  R_BUCKETS,
+  R_CACHED_PAGES,
+  R_CLOCK,
+  R_NODE_FREE,
+} from './layout';
 import { bucketOf } from './size';
 
 const MiB = 2 ** 20;
@@ -440,5 +450,38 @@ describe('BigTier recovery', () => {
     for (const p of [...again, ...held]) big.free(p);
     big.check();
     expect(codeOf(() => big.reclaim(big.threadId))).toBe('ERR_INVALID_THREAD');
+  });
+
+  it('a thread that died after caching runs but before evicting for them: the rebuild restores the byte bound', () => {
+    const { arena, big } = tier('strict', 64 * MiB); // bound: 8 MiB
+    const t2 = second(arena);
+    const cached = [2, 2, 2].map((m) => big.malloc(m * MiB));
+    const extra = [2, 2].map((m) => big.malloc(m * MiB));
+    for (const p of cached) big.free(p);
+    expect(big.stats().cachedBytes).toBe(6 * MiB);
+    // Thread 2 frees the two others as cachePut does (node, lists, PM_DESC) and dies before its evictions.
+    const i32 = bigLock(t2.big);
+    const root = big.root;
+    for (const p of extra) {
+      const n = i32[root + R_NODE_FREE]!;
+      i32[root + R_NODE_FREE] = i32[n + N_NEXT]!;
+      cacheLink(i32, root, n, p!, 32, i32[root + R_CLOCK]!);
+      t2.arena.setPageDesc(p! / P, n * 4 + 1);
+    }
+    const dead = t2.arena.threadId;
+    arena.breakLocksOf(dead);
+    big.reclaim(dead);
+    arena.threadRelease(dead);
+    big.check();
+    arena.check();
+    expect(big.stats()).toMatchObject({
+      repairs: 1,
+      liveBlocks: 0,
+      cachedBytes: 8 * MiB,
+      cachedRuns: 4,
+      evictions: 1,
+    });
+    big.trim();
+    big.check();
   });
 });

@@ -524,7 +524,7 @@ function cacheEvictAged(t: BigTier, clock: number): void {
 }
 
 /** Evicts the oldest runs while the cache holds more than its byte bound (lock held). */
-function cacheEvictOver(t: BigTier): void {
+export function cacheEvictOver(t: BigTier): void {
   const root = t.root;
   for (let n = t.arena.i32[root + R.AgeHead]!; n > 0; n = t.arena.i32[root + R.AgeHead]!) {
     if (t.arena.i32[root + R.CachedPages]! <= t.capPages) return;

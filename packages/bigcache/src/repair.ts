@@ -1,5 +1,5 @@
 import type { BigTier } from './big-tier';
-import { cacheLink } from './cache';
+import { cacheEvictOver, cacheLink } from './cache';
 import {
   BUCKET_WORDS,
   BUCKETS,
@@ -26,6 +26,7 @@ import {
   R_LIVE_BLOCKS,
   R_LIVE_BYTES,
   R_NODE_FREE,
+  R_NODES,
   R_REPAIRS,
 } from './layout';
 import { usableOf } from './size';
@@ -37,19 +38,25 @@ import { usableOf } from './size';
  * still names it and it still describes that run (RUN and PAGES are written before PM_DESC
  * publishes a node, and stay while a taken node waits on the free list), in age order;
  * every other node goes to the free list. A run whose PM_DESC names no such node was being
- * evicted or cut: it goes back to the arena. Runs the dead thread held live stay live.
+ * evicted or cut: it goes back to the arena. Runs the dead thread held live stay live. Then the
+ * byte bound holds again (the dead thread may have died before its evictions).
  */
 export function bigRepairLocked(t: BigTier): void {
   const arena = t.arena;
   const root = t.root;
   const runs = arena.snapshot();
   const i32 = arena.i32;
+  // The chunk list is the truth for the node pool (a thread may have died after publishing a
+  // chunk and before counting it).
   const slots = new Set<number>();
-  const chunks = i32[root + R_CHUNK_COUNT]!;
-  for (let c = i32[root + R_CHUNKS]!, k = 0; c > 0 && k < chunks; c = i32[c + C_NEXT]!, k++) {
+  const seen = new Set<number>();
+  for (let c = i32[root + R_CHUNKS]!; c > 0 && !seen.has(c); c = i32[c + C_NEXT]!) {
+    seen.add(c);
     const count = i32[c + C_NODES]!;
     for (let j = 1; j <= count; j++) slots.add(c + j * NODE_WORDS);
   }
+  i32[root + R_CHUNK_COUNT] = seen.size;
+  i32[root + R_NODES] = slots.size;
   const kept: number[] = [];
   const claimed = new Set<number>();
   const strays: number[] = [];
@@ -104,4 +111,6 @@ export function bigRepairLocked(t: BigTier): void {
     arena.freeRun(run);
     arena.i32[root + R_EVICTIONS]!++;
   }
+  // A thread that died between linking a run and evicting for it left the cache over its bound.
+  cacheEvictOver(t);
 }
