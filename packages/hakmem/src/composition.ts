@@ -1,7 +1,7 @@
-import { type ArenaTier, HakmemError, PAGE_SIZE, runTier, type TierFactory } from '@hakmem/page-arena';
 import { bigTier } from '@hakmem/bigcache';
 import { l25Tier } from '@hakmem/l25-pool';
 import { midTier } from '@hakmem/mid-registry';
+import { type ArenaTier, HakmemError, PAGE_SIZE, runTier, type TierFactory } from '@hakmem/page-arena';
 import { TINY_MAX_SIZE, tinyTier } from '@hakmem/superslab';
 import { describeValue } from './validate';
 

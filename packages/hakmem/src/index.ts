@@ -1,3 +1,6 @@
+export { type BigStats, BigTier, bigTier } from '@hakmem/bigcache';
+export { type L25Stats, L25Tier, l25Tier } from '@hakmem/l25-pool';
+export { type MidStats, MidTier, midTier } from '@hakmem/mid-registry';
 export {
   HakmemError,
   type HakmemErrorCode,
@@ -8,9 +11,6 @@ export {
   type TierFactory,
   type TierStats,
 } from '@hakmem/page-arena';
-export { type BigStats, BigTier, bigTier } from '@hakmem/bigcache';
-export { type L25Stats, L25Tier, l25Tier } from '@hakmem/l25-pool';
-export { type MidStats, MidTier, midTier } from '@hakmem/mid-registry';
 export { type TinyStats, TinyTier, tinyTier } from '@hakmem/superslab';
 export { DEFAULT_TIERS, type TierSpec } from './composition';
 export {
