@@ -11,6 +11,7 @@ const READMES = [
   'packages/page-arena/README.md',
   'packages/superslab/README.md',
   'packages/tls-cache/README.md',
+  'packages/mid-registry/README.md',
 ];
 
 describe('README examples', () => {
