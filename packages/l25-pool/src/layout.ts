@@ -20,7 +20,7 @@
  *                                  │ Sp.Shard                     free block indexes, Sp.Top of them
  *                                  ▼
  *  tier root ── R.ShardDir[k] ──► chunk k of 4 << k shards (metaAlloc, never freed or moved)
- *               shard: lock │ registry of its spans │ partial list head per class
+ *               shard: lock │ registry of its spans │ empty list │ partial list head per class
  *
  *  thread's tier word Tw.Area ──► thread area (metaAlloc): header │ record per class │ slots
  *                                 record: Count, Cap, Size, Slots ──► Cap u32 block offsets (a stack)
@@ -79,8 +79,7 @@
  * 2. 0 ≤ Top ≤ Carved ≤ Blocks, Used = Carved − Top; the stack holds distinct indexes < Carved.
  * 3. A span with a free block (Top > 0 or Carved < Blocks) is on its shard's partial list of its
  *    class or (Used = 0) on its empty list; a span on a list is in that shard's registry, and
- *    List says which. EmptyPages = Σ pages of the shard's
- *    spans with Used = 0.
+ *    List says which. EmptyPages = Σ pages of the shard's spans with Used = 0.
  * 4. A cached block is a carved block start of its record's class, not on its span's stack, in
  *    one cache only; CachedBytes = Σ Count × Size.
  * 5. Strict: stacked and uncarved blocks are free; a cached block's state names its cache's
@@ -98,9 +97,9 @@
  *   another thread's block (so of two racing frees one finds the state "handed out" and the other
  *   ERR_DOUBLE_FREE), spills, reclaim. No thread holds two shard locks.
  * - Stealing reads other shards' list heads with plain loads (a hint), then takes their lock.
- * - Lock order: DirLock or a shard lock, then the arena mutex — but no arena call is made while a
- *   shard lock is held: a span is made (allocRun, metaAlloc, setPageDesc) before it is linked, and
- *   released (freeRun, metaFree) after it is unlinked.
+ * - Lock order: DirLock, then the arena mutex (a chunk of shards is made under it). No arena call
+ *   is made while a shard lock is held: a span is made (allocRun, metaAlloc, setPageDesc) before
+ *   it is registered, shrunk (resizeRun) and released (freeRun, metaFree) after it is unregistered.
  * - Termination safety: every move of a block between a stack and a cache, and every list change,
  *   is straight-line code inside one function — no call, no loop, and no Atomics call either (a
  *   worker is terminated at interrupt points, and V8 takes them inside Atomics calls too: measured,
@@ -109,7 +108,8 @@
  *   NewRun/NewDesc or FreeDesc of its thread's area, and `reclaim` finishes the move.
  * - Left open, as in the tiny tier: a double free by the owner racing another thread's free of the
  *   same block at the same instant; it surfaces as ERR_HEAP_CORRUPTED when the block is taken again,
- *   never as a block handed out twice.
+ *   never as a block handed out twice. And a worker terminated inside an arena call (allocRun,
+ *   freeRun, resizeRun, metaAlloc run loops under the arena mutex) leaves the arena to survive it.
  */
 import { L25_CLASS_COUNT } from './size-classes';
 

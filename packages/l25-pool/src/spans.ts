@@ -28,6 +28,23 @@ export function spanBlockIndex(i32: Int32Array, u32: Uint32Array, d: number, ptr
   return ((x >>> shift) | (x << -shift)) >>> 0;
 }
 
+/** Development builds: span `d` of shard `sh` has consistent counts before a block moves. */
+function spanAssert(t: L25Tier, sh: number, d: number): void {
+  const i32 = t.arena.i32;
+  const blocks = i32[d + Sp.Blocks]!;
+  const top = i32[d + Sp.Top]!;
+  const carved = i32[d + Sp.Carved]!;
+  if (
+    i32[d + Sp.Shard] !== sh ||
+    !(top >= 0 && top <= carved && carved <= blocks && i32[d + Sp.Used] === carved - top) ||
+    t.arena.u32[t.arena.pageEntry(t.arena.u32[d + Sp.Start]!) + PM_DESC] !== d * 4
+  ) {
+    throw corrupted(
+      `l25: span ${d * 4} of shard ${sh * 4} has shard ${i32[d + Sp.Shard]! * 4}, blocks ${blocks}, carved ${carved}, stack ${top}, used ${i32[d + Sp.Used]}`,
+    );
+  }
+}
+
 /** Puts span `d` (on no list) at the head of shard `sh`'s partial list of `cls`. */
 function spanLinkPartial(t: L25Tier, sh: number, d: number, cls: number): void {
   const i32 = t.arena.i32;
@@ -58,6 +75,7 @@ export function spanUnlinkPartial(t: L25Tier, sh: number, d: number, cls: number
  * when the stack names a block that is not free (strict) or not carved (ERR_HEAP_CORRUPTED).
  */
 export function spanTakeOne(t: L25Tier, sh: number, d: number, h: number): number {
+  if (__DEV__) spanAssert(t, sh, d);
   const i32 = t.arena.i32;
   const blocks = i32[d + Sp.Blocks]!;
   const top = i32[d + Sp.Top]!;
@@ -125,6 +143,7 @@ export function spanReturn(
   h: number,
   cacheArea: number,
 ): number {
+  if (__DEV__) spanAssert(t, sh, d);
   const i32 = t.arena.i32;
   const top = i32[d + Sp.Top]!;
   if (!(top < i32[d + Sp.Carved]!)) return -2;
