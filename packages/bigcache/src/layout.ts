@@ -98,9 +98,11 @@
  *   right before releasing it. A thread that dies in between (worker.terminate) leaves R_BUSY
  *   set; whoever takes the lock next (after arena.breakLocksOf freed it) rebuilds every list and
  *   counter from the page map (the truth: PM_TIER and PM_DESC of each run), keeping each node
- *   whose run still names it. Each step writes a node completely before PM_DESC publishes it and
- *   re-points PM_DESC before the run changes hands, so a rebuild only loses a run the dead
- *   thread held as live (a block in flight).
+ *   whose run still names it, then re-applies the byte bound. Each step writes a node completely
+ *   before PM_DESC publishes it and re-points PM_DESC before the run changes hands, so a rebuild
+ *   only loses a run the dead thread held as live (a block in flight). (A thread that dies inside
+ *   the arena's own mutex, in allocRun or freeRun, can leave the page map itself half-written:
+ *   page-arena does not recover that.)
  */
 import { PAGE_SIZE } from '@hakmem/page-arena';
 
