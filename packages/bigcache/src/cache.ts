@@ -163,6 +163,14 @@ function bigRepairOrUnlock(t: BigTier): void {
 /** Releases the tier mutex (R_BUSY cleared first: the structures are consistent again). */
 export function bigUnlock(t: BigTier): void {
   const i32 = t.arena.i32;
+  if (__DEV__) {
+    if (i32[t.root + R.Busy] !== t.threadId) {
+      throw new HakmemError(
+        'ERR_HEAP_CORRUPTED',
+        `big tier: unlock by thread ${t.threadId}, but R_BUSY is ${i32[t.root + R.Busy]}`,
+      );
+    }
+  }
   i32[t.root + R.Busy] = 0;
   mutexUnlock(i32, t.root + R.Lock);
 }
@@ -317,6 +325,7 @@ export function cachePut(t: BigTier, ptr: number, e: number): void {
     cachePutSlow(t, ptr, pages, clock);
     return;
   }
+  if (__DEV__) cacheAssertState(i32, n, Node.Free, 'taken from the free node list');
   i32[root + R.NodeFree] = i32[n + N.Next]!;
   cacheLink(i32, root, n, ptr, pages, clock);
   arena.setPageDesc(ptr >>> 16, n * 4 + K.Cached);
@@ -476,6 +485,7 @@ export function cacheLink(
 
 /** Unlinks node `n` (of bucket `b`) from its bucket and the age list and puts it on the free node list. */
 function cacheUnlink(i32: Int32Array, root: number, n: number, b: number): void {
+  if (__DEV__) cacheAssertState(i32, n, Node.Cached, 'unlinked');
   const next = i32[n + N.Next]!;
   const prev = i32[n + N.Prev]!;
   if (prev > 0) i32[prev + N.Next] = next;
@@ -491,6 +501,16 @@ function cacheUnlink(i32: Int32Array, root: number, n: number, b: number): void 
   i32[n + N.State] = Node.Free;
   i32[n + N.Next] = i32[root + R.NodeFree]!;
   i32[root + R.NodeFree] = n;
+}
+
+/** Debug builds: node `n` is in state `state` where the code expects it. */
+function cacheAssertState(i32: Int32Array, n: number, state: number, what: string): void {
+  if (!(n > 0) || i32[n + N.State] !== state) {
+    throw new HakmemError(
+      'ERR_HEAP_CORRUPTED',
+      `big tier: node ${n * 4} ${what} has state ${i32[n + N.State]}, expected ${state === Node.Cached ? 'CACHED' : 'FREE'}`,
+    );
+  }
 }
 
 // ───────────────────────────── eviction ─────────────────────────────
