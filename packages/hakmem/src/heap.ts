@@ -32,8 +32,8 @@ import { describeValue, invalidSize, validateAlignment } from './validate';
 export interface HeapOptions extends ArenaFormatOptions {
   /**
    * The tiers, in size order: each serves the sizes above the previous one's `maxSize` up to
-   * its own. Recorded in the heap, so every thread routes the same way. Default: the tiny tier
-   * for 0 … 1 KiB, page runs above.
+   * its own. Recorded in the heap, so every thread routes the same way. Default: DEFAULT_TIERS
+   * (tiny to 1 KiB, mid to 32 KiB, L2.5 to 1 MiB, big above).
    */
   tiers?: readonly TierSpec[];
 }
@@ -51,7 +51,7 @@ export interface HeapStats {
   liveBytes: number;
   liveBlocks: number;
   threads: number;
-  /** Per tier kind (`tiny`, `run`, your own): live blocks and bytes, and the tier's own figures. */
+  /** Per tier kind (`tiny`, `mid`, `l25`, `big`, your own): live blocks and bytes, and the tier's own figures. */
   tiers: Record<string, TierStats>;
   arena: ArenaStats;
   locks: ArenaStats['locks'];
@@ -462,7 +462,7 @@ export class Heap {
     this.firstMax = -1;
   }
 
-  /** Recovers a worker that died or was terminated: its caches and slabs return to the heap. */
+  /** Recovers a worker that died or was terminated: its locks are broken, every tier takes back its state. */
   reclaimThread(threadId: number): void {
     this.assertAttached();
     const arena = this.arena;
