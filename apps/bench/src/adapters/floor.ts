@@ -69,19 +69,16 @@ export class FloorAllocator implements Allocator {
       m[TOPS + c] = next;
       return q >>> 0;
     }
-    return this.fresh(c);
-  }
-
-  /** A new page for class c, and its first block (off the common path). */
-  private fresh(c: number): number {
+    // A new page for the class (inline, not a call: a call in the harness's loop would make V8
+    // reload and re-check every array and field after it, on every pair).
     const page = this.brk;
     if (page + PAGE_BYTES > this.u8.length) {
       throw new AllocatorError(`floor: its ${this.u8.length}-byte buffer is full`);
     }
     this.brk = page + PAGE_BYTES;
     this.u8[PAGE_CLASS + (page >>> PAGE_SHIFT)] = c;
-    this.m[TOPS + c] = page + this.m[CLASS_SIZE + c]!;
-    this.m[ENDS + c] = page + PAGE_BYTES;
+    m[TOPS + c] = page + m[CLASS_SIZE + c]!;
+    m[ENDS + c] = page + PAGE_BYTES;
     return page;
   }
 
