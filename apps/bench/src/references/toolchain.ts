@@ -269,6 +269,8 @@ export async function prepareReferences(
                   // main thread, blocked in a barrier, never returns to.
                   '-sPTHREAD_POOL_SIZE=Math.max(2,Number(process.argv[2])||0)',
                   `-sINITIAL_MEMORY=${256 * 2 ** 20}`,
+                  // Past 256 MiB only with many threads (5,000 blocks of ≤ 1 KB each).
+                  '-sALLOW_MEMORY_GROWTH=1',
                 ];
           const args = [
             '-O2',
