@@ -12,6 +12,7 @@ const READMES = [
   'packages/superslab/README.md',
   'packages/tls-cache/README.md',
   'packages/mid-registry/README.md',
+  'packages/bigcache/README.md',
 ];
 
 describe('README examples', () => {
