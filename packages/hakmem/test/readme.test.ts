@@ -13,6 +13,7 @@ const READMES = [
   'packages/tls-cache/README.md',
   'packages/mid-registry/README.md',
   'packages/bigcache/README.md',
+  'packages/l25-pool/README.md',
 ];
 
 describe('README examples', () => {
