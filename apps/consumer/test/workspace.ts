@@ -55,14 +55,22 @@ export function run(command: string, args: string[], options: SpawnOptions & { c
   return r;
 }
 
-/** As `run`, without blocking: several programs can run side by side. */
+/**
+ * As `run`, without blocking: several programs can run side by side. With `anyStatus`, a run
+ * that exits non-zero resolves too (for a test that asserts on the failure).
+ */
 export function runAsync(
   command: string,
   args: string[],
-  options: SpawnOptions & { cwd: string },
+  options: SpawnOptions & { cwd: string; anyStatus?: boolean },
 ): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    const { anyStatus: _, ...spawnOptions } = options;
+    const child = spawn(command, args, {
+      ...spawnOptions,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -70,7 +78,7 @@ export function runAsync(
     child.on('error', fail);
     child.on('close', (status) => {
       const r: Run = { command: `${command} ${args.join(' ')} (in ${options.cwd})`, status, stdout, stderr };
-      if (status === 0) done(r);
+      if (status === 0 || options.anyStatus) done(r);
       else fail(new Error(describeRun(r)));
     });
   });
