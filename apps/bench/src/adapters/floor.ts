@@ -21,17 +21,34 @@ export const FLOOR_MAX_SIZE = 1024;
 const SIZES = [
   8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,
 ];
-const PAGE_SHIFT = 16;
-const PAGE_BYTES = 1 << PAGE_SHIFT;
 
-// Page 0 of the buffer holds the state (never handed out, so no block is at offset 0). In i32 words:
-const HEADS = 0; // free-list head of each class (0: empty)
-const TOPS = 32; // next fresh block of each class's current page
-const ENDS = 64; // end of each class's current page
-const CLASS_SIZE = 96; // block size of each class
-// In bytes:
-const CLASS_BY_SIZE8 = 1024; // class of a request, at (size + 7) >>> 3, for 0 … 1024 B
-const PAGE_CLASS = 2048; // class of each page handed out, at offset >>> 16 (up to 62 K pages: 4 GiB)
+// The layout, as const enums so the build writes the numbers into the code: V8 reloads and
+// re-checks a module-level constant at every use in optimised code.
+const enum Limit {
+  MAX_SIZE = 1024,
+}
+const enum Page {
+  SHIFT = 16,
+  BYTES = 1 << 16,
+}
+/** Page 0 of the buffer holds the state (never handed out, so no block is at offset 0); in i32 words: */
+const enum I32 {
+  /** Free-list head of each class (0: empty). */
+  HEADS = 0,
+  /** Next fresh block of each class's current page. */
+  TOPS = 32,
+  /** End of each class's current page. */
+  ENDS = 64,
+  /** Block size of each class. */
+  CLASS_SIZE = 96,
+}
+/** … and in bytes: */
+const enum U8 {
+  /** Class of a request, at (size + 7) >>> 3, for 0 … 1024 B. */
+  CLASS_BY_SIZE8 = 1024,
+  /** Class of each page handed out, at offset >>> 16 (up to 62 K pages: 4 GiB). */
+  PAGE_CLASS = 2048,
+}
 
 export class FloorAllocator implements Allocator {
   readonly name = 'floor' as const;
@@ -40,57 +57,57 @@ export class FloorAllocator implements Allocator {
   /** The same buffer in i32 words: the state, and the free-list links in the blocks. */
   private readonly m: Int32Array;
   /** Pages are bumped from here. */
-  private brk = PAGE_BYTES;
+  private brk = Page.BYTES;
 
   constructor(bytes: number) {
-    const size = Math.min(2 ** 32 - PAGE_BYTES, Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES + PAGE_BYTES);
+    const size = Math.min(2 ** 32 - Page.BYTES, Math.ceil(bytes / Page.BYTES) * Page.BYTES + Page.BYTES);
     const sab = new SharedArrayBuffer(size);
     this.u8 = new Uint8Array(sab);
     this.m = new Int32Array(sab);
-    for (let c = 0; c < SIZES.length; c++) this.m[CLASS_SIZE + c] = SIZES[c]!;
+    for (let c = 0; c < SIZES.length; c++) this.m[I32.CLASS_SIZE + c] = SIZES[c]!;
     for (let i = 0, c = 0; i <= FLOOR_MAX_SIZE >>> 3; i++) {
       while (SIZES[c]! < i * 8) c++;
-      this.u8[CLASS_BY_SIZE8 + i] = c;
+      this.u8[U8.CLASS_BY_SIZE8 + i] = c;
     }
   }
 
   malloc(size: number): number {
-    if (!(size <= FLOOR_MAX_SIZE)) throw new AllocatorError(`floor: serves 1 B – 1 KiB, not ${size} bytes`);
+    if (!(size <= Limit.MAX_SIZE)) throw new AllocatorError(`floor: serves 1 B – 1 KiB, not ${size} bytes`);
     const m = this.m;
-    const c = this.u8[CLASS_BY_SIZE8 + ((size + 7) >>> 3)]!;
-    const p = m[HEADS + c]!;
+    const c = this.u8[U8.CLASS_BY_SIZE8 + ((size + 7) >>> 3)]!;
+    const p = m[I32.HEADS + c]!;
     if (p !== 0) {
-      m[HEADS + c] = m[p >>> 2]!;
+      m[I32.HEADS + c] = m[p >>> 2]!;
       return p >>> 0;
     }
-    const q = m[TOPS + c]!;
-    const next = q + m[CLASS_SIZE + c]!;
-    if (next <= m[ENDS + c]!) {
-      m[TOPS + c] = next;
+    const q = m[I32.TOPS + c]!;
+    const next = q + m[I32.CLASS_SIZE + c]!;
+    if (next <= m[I32.ENDS + c]!) {
+      m[I32.TOPS + c] = next;
       return q >>> 0;
     }
     // A new page for the class (inline, not a call: a call in the harness's loop would make V8
     // reload and re-check every array and field after it, on every pair).
     const page = this.brk;
-    if (page + PAGE_BYTES > this.u8.length) {
+    if (page + Page.BYTES > this.u8.length) {
       throw new AllocatorError(`floor: its ${this.u8.length}-byte buffer is full`);
     }
-    this.brk = page + PAGE_BYTES;
-    this.u8[PAGE_CLASS + (page >>> PAGE_SHIFT)] = c;
-    m[TOPS + c] = page + m[CLASS_SIZE + c]!;
-    m[ENDS + c] = page + PAGE_BYTES;
+    this.brk = page + Page.BYTES;
+    this.u8[U8.PAGE_CLASS + (page >>> Page.SHIFT)] = c;
+    m[I32.TOPS + c] = page + m[I32.CLASS_SIZE + c]!;
+    m[I32.ENDS + c] = page + Page.BYTES;
     return page;
   }
 
   free(ptr: number): void {
     const m = this.m;
-    const c = this.u8[PAGE_CLASS + (ptr >>> PAGE_SHIFT)]!;
-    m[ptr >>> 2] = m[HEADS + c]!;
-    m[HEADS + c] = ptr;
+    const c = this.u8[U8.PAGE_CLASS + (ptr >>> Page.SHIFT)]!;
+    m[ptr >>> 2] = m[I32.HEADS + c]!;
+    m[I32.HEADS + c] = ptr;
   }
 
   realloc(ptr: number, size: number): number {
-    const old = this.m[CLASS_SIZE + this.u8[PAGE_CLASS + (ptr >>> PAGE_SHIFT)]!]!;
+    const old = this.m[I32.CLASS_SIZE + this.u8[U8.PAGE_CLASS + (ptr >>> Page.SHIFT)]!]!;
     const p = this.malloc(size);
     this.u8.copyWithin(p, ptr, ptr + Math.min(old, size));
     this.free(ptr);
@@ -107,7 +124,7 @@ export class FloorAllocator implements Allocator {
     return this.u8;
   }
   committedBytes(): number {
-    return this.brk - PAGE_BYTES;
+    return this.brk - Page.BYTES;
   }
   share(): unknown {
     throw new AllocatorError('floor is single-threaded');

@@ -1,10 +1,20 @@
 import type { Allocator } from '../adapters/types';
 import { fold, tagFirst, tagLast } from '../prng';
 
+// The layouts, as const enums so the build writes the numbers into the loops (V8 reloads and
+// re-checks a module-level constant at every use in optimised code).
+const enum Slot {
+  /** Int32 words per slot of a block table: pointer (as uint32 bits), requested size, tag draw. */
+  WORDS = 3,
+}
+const enum Pair {
+  /** Int32 words per pre-drawn pair (`BlockTable.replace`): slot × SLOT_WORDS, size, tag draw. */
+  WORDS = 3,
+}
 /** Int32 words per slot of a block table: pointer (as uint32 bits), requested size, tag draw. */
-export const SLOT_WORDS = 3;
+export const SLOT_WORDS: number = Slot.WORDS;
 /** Int32 words per pre-drawn pair (`BlockTable.replace`): slot × SLOT_WORDS, size, tag draw. */
-export const PAIR_WORDS = 3;
+export const PAIR_WORDS: number = Pair.WORDS;
 
 /**
  * A table of live blocks as the workloads keep them: pointer, requested size, and the random
@@ -40,17 +50,17 @@ export class BlockTable {
     /** Shared storage (capacity × SLOT_WORDS words), when workers share the table. */
     slots?: Int32Array,
   ) {
-    this.slots = slots ?? new Int32Array(capacity * SLOT_WORDS);
+    this.slots = slots ?? new Int32Array(capacity * Slot.WORDS);
     this.u8 = a.bytes();
   }
 
   /** Pointer in slot i (0 once released). */
   ptr(i: number): number {
-    return this.slots[i * SLOT_WORDS]! >>> 0;
+    return this.slots[i * Slot.WORDS]! >>> 0;
   }
   /** Requested size of the block in slot i. */
   size(i: number): number {
-    return this.slots[i * SLOT_WORDS + 1]!;
+    return this.slots[i * Slot.WORDS + 1]!;
   }
 
   /** The allocator's current byte view (after its memory grew). */
@@ -67,14 +77,14 @@ export class BlockTable {
     let u8 = this.u8;
     if (u8 !== null) {
       if (p + size > u8.length) u8 = this.refresh();
-      u8[p] = tagFirst(r);
-      u8[p + size - 1] = tagLast(r);
+      u8[p] = (r & 0x7f) | 0x80; // tagFirst(r), written out (see replaceFlat)
+      u8[p + size - 1] = (r >>> 8) & 0x7f || 1; // tagLast(r)
     } else {
       a.setByte(p, 0, tagFirst(r));
       a.setByte(p, size - 1, tagLast(r));
     }
     const s = this.slots;
-    const w = i * SLOT_WORDS;
+    const w = i * Slot.WORDS;
     s[w] = p;
     s[w + 1] = size;
     s[w + 2] = r;
@@ -83,7 +93,7 @@ export class BlockTable {
   /** Reads slot i's tags back, checks and folds them. */
   verify(i: number): void {
     const s = this.slots;
-    const w = i * SLOT_WORDS;
+    const w = i * Slot.WORDS;
     const p = s[w]! >>> 0;
     const size = s[w + 1]!;
     const r = s[w + 2]!;
@@ -95,10 +105,14 @@ export class BlockTable {
       if (p + size > u8.length) u8 = this.refresh();
       first = u8[p]!;
       last = u8[p + size - 1]!;
-    } else {
-      first = this.a.getByte(p, 0);
-      last = this.a.getByte(p, size - 1);
+      // tagFirst, tagLast and fold written out (see replaceFlat).
+      if (first !== ((r & 0x7f) | 0x80) || last !== ((r >>> 8) & 0x7f || 1)) this.corrupt++;
+      const h = Math.imul(this.checksum ^ (first | (last << 8)), 0x01000193);
+      this.checksum = (h ^ (h >>> 15)) >>> 0;
+      return;
     }
+    first = this.a.getByte(p, 0);
+    last = this.a.getByte(p, size - 1);
     if (first !== tagFirst(r) || last !== tagLast(r)) this.corrupt++;
     this.checksum = fold(this.checksum, first | (last << 8));
   }
@@ -106,8 +120,8 @@ export class BlockTable {
   /** verify, then free slot i. */
   release(i: number): void {
     this.verify(i);
-    this.a.free(this.slots[i * SLOT_WORDS]! >>> 0);
-    this.slots[i * SLOT_WORDS] = 0;
+    this.a.free(this.slots[i * Slot.WORDS]! >>> 0);
+    this.slots[i * Slot.WORDS] = 0;
   }
 
   /**
@@ -122,8 +136,8 @@ export class BlockTable {
 
   /**
    * replace through the byte view. The tag and fold arithmetic is prng.ts's tagFirst, tagLast
-   * and fold written out (calls to module functions cost V8 a check each); the model, which runs
-   * replaceGeneric, checks that they agree. One thread: a block read here was written through
+   * and fold written out (V8 checks a module-level function's identity at each call); the model,
+   * which goes through getByte/setByte and calls them, checks that they agree. One thread: a block read here was written through
    * this view or an older one, which the view still covers, so only a malloc can need a new view.
    */
   private replaceFlat(pairs: Int32Array, from: number, to: number): void {
@@ -132,7 +146,7 @@ export class BlockTable {
     let u8 = this.u8!;
     let h = this.checksum | 0;
     let corrupt = 0;
-    for (let k = from * PAIR_WORDS, end = to * PAIR_WORDS; k < end; k += PAIR_WORDS) {
+    for (let k = from * Pair.WORDS, end = to * Pair.WORDS; k < end; k += Pair.WORDS) {
       const w = pairs[k]!;
       const p = s[w]! >>> 0;
       const old = s[w + 1]!;
@@ -162,7 +176,7 @@ export class BlockTable {
     const s = this.slots;
     let h = this.checksum;
     let corrupt = 0;
-    for (let k = from * PAIR_WORDS, end = to * PAIR_WORDS; k < end; k += PAIR_WORDS) {
+    for (let k = from * Pair.WORDS, end = to * Pair.WORDS; k < end; k += Pair.WORDS) {
       const w = pairs[k]!;
       const p = s[w]! >>> 0;
       const r = s[w + 2]!;
