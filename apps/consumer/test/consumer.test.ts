@@ -94,6 +94,7 @@ beforeAll(() => {
         strict: true,
         noEmit: true,
         skipLibCheck: false,
+        skipDefaultLibCheck: true,
       },
       files: ['types/consumer.ts', 'types/consumer.cts'],
     }),
@@ -212,7 +213,7 @@ describe('the packed packages in a fresh project', () => {
   });
 
   for (const mode of ['nodenext', 'bundler'] as const) {
-    it(`TypeScript (moduleResolution ${mode}, strict, declarations checked): the API types, and what they refuse`, async () => {
+    it(`TypeScript (moduleResolution ${mode}, strict, the packages' declarations checked): the API types, and what they refuse`, async () => {
       const files = (await started(`tsc-${mode}`)).stdout;
       // The declarations the packages publish were the ones checked (ESM, and CommonJS for .cts).
       expect(files).toContain('/node_modules/hakmem/dist/index.d.ts');
