@@ -34,8 +34,7 @@ async function scenario(path: string) {
   expect(report.threads).toBe(5); // the page and four workers
   expect(report.handedOver).toBeGreaterThanOrEqual(3 * 4 * 200);
   expect(report.committed.at(-1)).toBeGreaterThan(report.committed[0]!);
-  expect(report.tiers).toContain('tiny');
-  expect(report.tiers).toContain('run');
+  expect(report.tiers).toEqual(['big', 'l25', 'mid', 'tiny']); // every tier of the default composition
   expect(report.end).toMatchObject({ liveBlocks: 0, threads: 1 });
 }
 

@@ -14,9 +14,10 @@ const READMES = [
   'packages/mid-registry/README.md',
   'packages/bigcache/README.md',
   'packages/l25-pool/README.md',
+  'docs/guide.md',
 ];
 
-describe('README examples', () => {
+describe('README and guide examples', () => {
   for (const readme of READMES) {
     it(`${readme}: every example runs and exits 0`, () => {
       const runs = runReadmeExamples(readmePath(readme));
