@@ -317,9 +317,10 @@ export class TinyTier implements Tier {
 
   /** Fast mode, off the fast path: the cache is full (spill), the views are stale, or the block is not this thread's. */
   private tinyFreeFastSlow(ptr: number): boolean {
-    this.arena.refresh();
     const e = this.owned[ptr >>> Owned.PageShift]!;
+    // Another tier's block (or another thread's) needs no fresh views here: pageEntry refreshes.
     if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
+    this.arena.refresh();
     this.tinyFreeSlow(ptr, e & Owned.ClassMask, 0, 0);
     return true;
   }
@@ -364,9 +365,10 @@ export class TinyTier implements Tier {
 
   /** Strict free off the fast path: another thread's block, rejected (invalid pointer, double free), the cache is full, or stale views. */
   private tinyFreeStrictSlow(ptr: number): boolean {
-    this.arena.refresh();
     const e = this.owned[ptr >>> Owned.PageShift]!;
+    // Another tier's block (or another thread's) needs no fresh views here: pageEntry refreshes.
     if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
+    this.arena.refresh();
     const i32 = this.arena.i32;
     const d = (e & ~Owned.ClassMask) >>> 1;
     const cls = i32[d + SL_CLASS]!;
