@@ -44,14 +44,32 @@ export class BlockTable {
   /** The allocator's byte view, or null when its blocks are not offsets into one buffer. */
   private u8: Uint8Array | null;
 
+  /** Where the pre-drawn pairs start in `slots` (after the table), if there are any. */
+  readonly pairsAt: number;
+
   constructor(
     readonly a: Allocator,
     readonly capacity: number,
     /** Shared storage (capacity × SLOT_WORDS words), when workers share the table. */
     slots?: Int32Array,
+    /**
+     * Room for this many pre-drawn pairs (`setPair`, `replace`) after the table, in the same
+     * array: one typed array for the loop to load and check instead of two.
+     */
+    pairs = 0,
   ) {
-    this.slots = slots ?? new Int32Array(capacity * Slot.WORDS);
+    this.slots = slots ?? new Int32Array(capacity * Slot.WORDS + pairs * Pair.WORDS);
+    this.pairsAt = capacity * Slot.WORDS;
     this.u8 = a.bytes();
+  }
+
+  /** Pre-draws pair k: free slot `slot`, then malloc `size` bytes tagged from `tag` there. */
+  setPair(k: number, slot: number, size: number, tag: number): void {
+    const s = this.slots;
+    const at = this.pairsAt + k * Pair.WORDS;
+    s[at] = slot * Slot.WORDS;
+    s[at + 1] = size;
+    s[at + 2] = tag;
   }
 
   /** Pointer in slot i (0 once released). */
@@ -125,13 +143,13 @@ export class BlockTable {
   }
 
   /**
-   * For each pre-drawn pair k in [from, to) (PAIR_WORDS words each in `pairs`: slot × SLOT_WORDS,
-   * size, tag draw): release that slot, then place a block of that size tagged from that draw in
-   * it. The same touches, checks and checksum as release + place, in one loop for one thread.
+   * For each pre-drawn pair k in [from, to) (`setPair`): release that slot, then place a block of
+   * that size tagged from that draw in it. The same touches, checks and checksum as release +
+   * place, in one loop for one thread.
    */
-  replace(pairs: Int32Array, from: number, to: number): void {
-    if (this.u8 !== null) this.replaceFlat(pairs, from, to);
-    else this.replaceGeneric(pairs, from, to);
+  replace(from: number, to: number): void {
+    if (this.u8 !== null) this.replaceFlat(from, to);
+    else this.replaceGeneric(from, to);
   }
 
   /**
@@ -140,14 +158,15 @@ export class BlockTable {
    * which goes through getByte/setByte and calls them, checks that they agree. One thread: a block read here was written through
    * this view or an older one, which the view still covers, so only a malloc can need a new view.
    */
-  private replaceFlat(pairs: Int32Array, from: number, to: number): void {
+  private replaceFlat(from: number, to: number): void {
     const a = this.a;
     const s = this.slots;
+    const at = this.pairsAt;
     let u8 = this.u8!;
     let h = this.checksum | 0;
     let corrupt = 0;
-    for (let k = from * Pair.WORDS, end = to * Pair.WORDS; k < end; k += Pair.WORDS) {
-      const w = pairs[k]!;
+    for (let k = at + from * Pair.WORDS, end = at + to * Pair.WORDS; k < end; k += Pair.WORDS) {
+      const w = s[k]!;
       const p = s[w]! >>> 0;
       const old = s[w + 1]!;
       const r = s[w + 2]!;
@@ -157,8 +176,8 @@ export class BlockTable {
       h = Math.imul(h ^ (first | (last << 8)), 0x01000193);
       h ^= h >>> 15;
       a.free(p);
-      const size = pairs[k + 1]!;
-      const r2 = pairs[k + 2]!;
+      const size = s[k + 1]!;
+      const r2 = s[k + 2]!;
       const q = a.malloc(size);
       if (q + size > u8.length) u8 = this.refresh();
       u8[q] = (r2 & 0x7f) | 0x80;
@@ -171,13 +190,14 @@ export class BlockTable {
     this.corrupt += corrupt;
   }
 
-  private replaceGeneric(pairs: Int32Array, from: number, to: number): void {
+  private replaceGeneric(from: number, to: number): void {
     const a = this.a;
     const s = this.slots;
+    const at = this.pairsAt;
     let h = this.checksum;
     let corrupt = 0;
-    for (let k = from * Pair.WORDS, end = to * Pair.WORDS; k < end; k += Pair.WORDS) {
-      const w = pairs[k]!;
+    for (let k = at + from * Pair.WORDS, end = at + to * Pair.WORDS; k < end; k += Pair.WORDS) {
+      const w = s[k]!;
       const p = s[w]! >>> 0;
       const r = s[w + 2]!;
       const first = a.getByte(p, 0);
@@ -185,8 +205,8 @@ export class BlockTable {
       if (first !== tagFirst(r) || last !== tagLast(r)) corrupt++;
       h = fold(h, first | (last << 8));
       a.free(p);
-      const size = pairs[k + 1]!;
-      const r2 = pairs[k + 2]!;
+      const size = s[k + 1]!;
+      const r2 = s[k + 2]!;
       const q = a.malloc(size);
       a.setByte(q, 0, tagFirst(r2));
       a.setByte(q, size - 1, tagLast(r2));

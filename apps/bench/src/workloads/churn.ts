@@ -1,7 +1,7 @@
 import { RefAllocator } from '../adapters/ref';
 import { type Allocator, tooLarge } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
-import { BlockTable, PAIR_WORDS, SLOT_WORDS } from './blocks';
+import { BlockTable } from './blocks';
 import type { Measurement, Suite, Workload } from './types';
 
 /**
@@ -43,7 +43,8 @@ const SLOW_PAIRS: Record<string, (window: number) => number> = {
 };
 
 export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; cpuNs: number; table: BlockTable } {
-  const t = new BlockTable(a, c.window);
+  // The pairs are drawn into the table's own array (one typed array for the timed loop).
+  const t = new BlockTable(a, c.window, undefined, c.pairs);
   const range = c.maxSize - c.minSize + 1;
   let s = seedOf(c.seed, c.window);
   for (let i = 0; i < c.window; i++) {
@@ -54,19 +55,18 @@ export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; cpuNs: num
   }
   // The draws are made before the clock starts, so the timed loop is the allocator's work and
   // the block touches (first and last byte written, read back before the free), not the PRNG.
-  const pairs = new Int32Array(c.pairs * PAIR_WORDS);
   for (let k = 0; k < c.pairs; k++) {
     s = xorshift32(s);
-    pairs[k * PAIR_WORDS] = (s % c.window) * SLOT_WORDS;
+    const slot = s % c.window;
     s = xorshift32(s);
-    pairs[k * PAIR_WORDS + 1] = c.minSize + (s % range);
+    const size = c.minSize + (s % range);
     s = xorshift32(s);
-    pairs[k * PAIR_WORDS + 2] = s;
+    t.setPair(k, slot, size, s);
   }
   // Warm-up: the first pairs, untimed, in short calls, so the loop is optimised code (and the
   // allocator's paths are warm) before the clock starts. Every pair is still checked.
   const warm = Math.floor(c.pairs / CHURN_WARMUP);
-  for (let k = 0; k < warm; k += WARMUP_CALL) t.replace(pairs, k, Math.min(warm, k + WARMUP_CALL));
+  for (let k = 0; k < warm; k += WARMUP_CALL) t.replace(k, Math.min(warm, k + WARMUP_CALL));
   // The rest is timed in CHURN_SEGMENTS equal parts; the median part is the result, so a burst
   // of other load on the machine does not decide the number.
   // Each part's process CPU time is kept too: on a loaded machine it shows how much of the wall
@@ -77,7 +77,7 @@ export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; cpuNs: num
     const to = warm + Math.floor(((c.pairs - warm) * (seg + 1)) / CHURN_SEGMENTS);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    t.replace(pairs, from, to);
+    t.replace(from, to);
     const t1 = performance.now();
     const cpu = process.cpuUsage(cpu0);
     if (to > from) {
