@@ -62,7 +62,16 @@ import {
   threadState,
   threadTierWords,
 } from './threads';
-import { type ArenaTier, tierEntry, tierFind, tierInfo, tierKindAt, tierList, tierOpen } from './tiers';
+import {
+  type ArenaTier,
+  tierEntry,
+  tierExpect,
+  tierFind,
+  tierInfo,
+  tierKindAt,
+  tierList,
+  tierOpen,
+} from './tiers';
 
 /** Options of Arena.attach. */
 export interface ArenaAttachOptions {
@@ -450,16 +459,30 @@ export class Arena {
    * The id of the tier of kind `kind`, adding it to the directory (with a zero-filled root block
    * of `rootWords` words and the request sizes [minSize, maxSize]) when the heap has none yet.
    * Every thread that opens the same kind gets the same id and root. ERR_INVALID_OPTION for a
-   * bad kind or range; ERR_HEAP_INCOMPATIBLE when the kind exists with another size range;
-   * ERR_OUT_OF_MEMORY when the directory is full (255 tier ids) or maxBytes has no room for it.
+   * bad kind, range or version; ERR_HEAP_INCOMPATIBLE when the kind exists with another size
+   * range or another `layoutVersion` (the version of the layer's own format, recorded with the
+   * tier: both are named); ERR_OUT_OF_MEMORY when the directory is full (255 tier ids) or
+   * maxBytes has no room for it.
    */
-  tierOpen(kind: string, minSize: number, maxSize: number, rootWords: number): number {
-    return tierOpen(this, kind, minSize, maxSize, rootWords);
+  tierOpen(kind: string, minSize: number, maxSize: number, rootWords: number, layoutVersion = 1): number {
+    return tierOpen(this, kind, minSize, maxSize, rootWords, layoutVersion);
   }
 
-  /** Id of the tier of kind `kind`, 0 when the heap has none. */
-  tierFind(kind: string): number {
-    return tierFind(this, kind);
+  /**
+   * Id of the tier of kind `kind`, 0 when the heap has none. With `layoutVersion`, a tier of that
+   * kind recorded with another layout version is ERR_HEAP_INCOMPATIBLE, naming both versions.
+   */
+  tierFind(kind: string, layoutVersion?: number): number {
+    return tierFind(this, kind, layoutVersion);
+  }
+
+  /**
+   * Tier `id` as a layer of kind `kind` and layout `layoutVersion` expects it (its directory
+   * entry): ERR_HEAP_INCOMPATIBLE when the id names another kind or a tier recorded by another
+   * layout version (both named); `who` names the caller in the message.
+   */
+  tierExpect(id: number, kind: string, layoutVersion: number, who: string): ArenaTier {
+    return tierExpect(this, id, kind, layoutVersion, who);
   }
 
   /** Every tier of the directory, in id order. */

@@ -55,6 +55,7 @@ import {
   TD_MIN,
   TD_ROOT,
   TD_ROOT_WORDS,
+  TD_VERSION,
   THREAD_CHUNK0_SHIFT,
   THREAD_RECORD_WORDS,
   TIER_COUNT,
@@ -322,6 +323,8 @@ export function arenaCheckLocked(arena: Arena): void {
     kinds.add(kind);
     if (i32[e + TD_MIN]! < 0 || u32[e + TD_MAX]! < i32[e + TD_MIN]!)
       throw corrupted(`tier ${id} ('${kind}') has size range ${i32[e + TD_MIN]}..${u32[e + TD_MAX]}`);
+    if (i32[e + TD_VERSION]! < 1)
+      throw corrupted(`tier ${id} ('${kind}') has layout version ${i32[e + TD_VERSION]}`);
     if (words < 1 || root * 4 <= base || (root + words) * 4 > end * PAGE_SIZE)
       throw corrupted(
         `tier ${id} ('${kind}') has its root of ${words} words at ${root * 4}, outside the heap`,

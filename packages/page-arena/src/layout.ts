@@ -123,6 +123,8 @@
  * | TD_MIN/MAX | the request sizes the composition gives it (inclusive)                 |
  * | TD_ROOT    | i32 index of its root block (metaAlloc, zero-filled, owned by the tier) |
  * | TD_ROOT_WORDS | words of that block                                                  |
+ * | TD_VERSION | layout version of the layer that opened it (its root, lists and blocks); |
+ * |            | a layer meeting another version is ERR_HEAP_INCOMPATIBLE, naming both    |
  *
  * A tier's per-thread words: TIER_THREAD_WORDS words per tier id in a per-thread block (metaAlloc)
  * named by the thread record's TR_TIER_WORDS (capacity in tiers at TR_TIER_SLOTS). Only the
@@ -169,7 +171,7 @@ export const PAGE_SHIFT = 16;
 /** Page size: 64 KiB, one WebAssembly page. */
 export const PAGE_SIZE = 65536;
 /** Bumped on any change of this layout; attach refuses another version. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 /** 'HAKM' little-endian. */
 export const HEAP_MAGIC = 0x4d4b4148;
 /** The largest maxBytes: 4 GiB (page numbers fit in 16 bits). */
@@ -243,8 +245,10 @@ export const TD_MIN = 4;
 export const TD_MAX = 5;
 export const TD_ROOT = 6;
 export const TD_ROOT_WORDS = 7;
-/** Words of a directory entry. */
-export const TD_WORDS = 8;
+/** The layout version of the layer that opened the tier (its own format of root and blocks). */
+export const TD_VERSION = 8;
+/** Words of a directory entry (words 9 … 11 reserved, zero). */
+export const TD_WORDS = 12;
 /** Entries of the first directory array. */
 export const TIER_DIR_CAP0 = 8;
 /** Longest tier kind name. */

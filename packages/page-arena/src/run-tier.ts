@@ -18,6 +18,8 @@ const USABLE_BOUND_MAX = 1024 * 1024;
 
 /** Words of the run tier's root block (it keeps its state in the page map). */
 const RUN_ROOT_WORDS = 4;
+/** Layout version of the run tier (its root block and run format), recorded in the tier directory. */
+export const RUN_LAYOUT_VERSION = 1;
 
 /**
  * The page-run tier: every block is a run of whole 64 KiB pages straight from the arena, 64 KiB
@@ -39,11 +41,10 @@ export class RunTier implements Tier {
   constructor(arena: Arena, id?: number) {
     this.arena = arena;
     const tierId =
-      id ?? (arena.tierFind('run') || arena.tierOpen('run', 0, MAX_BYTES_LIMIT - 1, RUN_ROOT_WORDS));
-    const info = arena.tierInfo(tierId);
-    if (info.kind !== 'run') {
-      throw new HakmemError('ERR_HEAP_INCOMPATIBLE', `RunTier: tier ${tierId} is a '${info.kind}' tier`);
-    }
+      id ??
+      (arena.tierFind('run', RUN_LAYOUT_VERSION) ||
+        arena.tierOpen('run', 0, MAX_BYTES_LIMIT - 1, RUN_ROOT_WORDS, RUN_LAYOUT_VERSION));
+    const info = arena.tierExpect(tierId, 'run', RUN_LAYOUT_VERSION, 'RunTier');
     this.id = tierId;
     this.minSize = info.minSize;
     this.maxSize = info.maxSize;
@@ -172,6 +173,7 @@ export const runTier: TierFactory<RunTier> = {
   kind: 'run',
   sizeLimit: MAX_BYTES_LIMIT - 1,
   rootWords: RUN_ROOT_WORDS,
+  layoutVersion: RUN_LAYOUT_VERSION,
   create(arena: Arena, id: number): RunTier {
     return new RunTier(arena, id);
   },

@@ -73,6 +73,12 @@ export interface TierFactory<T extends Tier = Tier> {
   readonly sizeLimit: number;
   /** Words of its root block in the tier directory. */
   readonly rootWords: number;
+  /**
+   * Version of the layer's own layout (its root, lists and block format), recorded with the tier
+   * in the heap's directory; a heap recorded by another version is ERR_HEAP_INCOMPATIBLE. Bump it
+   * on any change of that layout. Default 1.
+   */
+  readonly layoutVersion?: number;
   /** This thread's handle on tier `id` of `arena` (the id `arena.tierOpen` gave). */
   create(arena: Arena, id: number): T;
 }

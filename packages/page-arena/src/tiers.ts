@@ -18,6 +18,7 @@ import {
   TD_MIN,
   TD_ROOT,
   TD_ROOT_WORDS,
+  TD_VERSION,
   TD_WORDS,
   TIER_DIR_CAP0,
   TIER_FIRST,
@@ -35,6 +36,8 @@ export interface ArenaTier {
   maxSize: number;
   /** i32 index of the tier's root block. */
   root: number;
+  /** Layout version of the layer that opened the tier. */
+  layoutVersion: number;
 }
 
 /**
@@ -50,8 +53,10 @@ export function tierOpen(
   minSize: number,
   maxSize: number,
   rootWords: number,
+  layoutVersion = 1,
 ): number {
   tierValidateKind(kind);
+  tierValidateVersion(kind, layoutVersion);
   if (
     !Number.isInteger(minSize) ||
     !Number.isInteger(maxSize) ||
@@ -75,6 +80,7 @@ export function tierOpen(
     const found = tierFindLocked(arena, kind);
     if (found !== 0) {
       const e = tierEntry(arena, found);
+      tierVersionCheck(arena, e, kind, layoutVersion, 'tierOpen');
       if (arena.i32[e + TD_MIN] !== minSize || arena.u32[e + TD_MAX] !== maxSize) {
         throw new HakmemError(
           'ERR_HEAP_INCOMPATIBLE',
@@ -83,20 +89,52 @@ export function tierOpen(
       }
       return found;
     }
-    return tierAddLocked(arena, kind, minSize, maxSize, rootWords);
+    return tierAddLocked(arena, kind, minSize, maxSize, rootWords, layoutVersion);
   } finally {
     arena.unlock();
   }
 }
 
-/** Id of the tier of kind `kind`, 0 when the heap has none. */
-export function tierFind(arena: Arena, kind: string): number {
+/**
+ * Id of the tier of kind `kind`, 0 when the heap has none. With `layoutVersion`, a tier of that
+ * kind recorded with another layout version is ERR_HEAP_INCOMPATIBLE, naming both versions.
+ */
+export function tierFind(arena: Arena, kind: string, layoutVersion?: number): number {
+  if (layoutVersion !== undefined) tierValidateVersion(kind, layoutVersion);
   arena.lock();
   try {
-    return tierFindLocked(arena, kind);
+    const id = tierFindLocked(arena, kind);
+    if (id !== 0 && layoutVersion !== undefined)
+      tierVersionCheck(arena, tierEntry(arena, id), kind, layoutVersion, 'tierFind');
+    return id;
   } finally {
     arena.unlock();
   }
+}
+
+/**
+ * Tier `id` as a layer of kind `kind` and layout `layoutVersion` expects it: its directory entry,
+ * or ERR_HEAP_INCOMPATIBLE when the id names another kind (e.g. a 'run' tier given to the mid
+ * layer) or a tier recorded by another layout version of the layer (both versions named).
+ * `who` names the caller in the message.
+ */
+export function tierExpect(
+  arena: Arena,
+  id: number,
+  kind: string,
+  layoutVersion: number,
+  who: string,
+): ArenaTier {
+  const info = tierInfo(arena, id);
+  if (info.kind !== kind) {
+    throw new HakmemError(
+      'ERR_HEAP_INCOMPATIBLE',
+      `${who}: tier ${id} of this heap is a '${info.kind}' tier, not a '${kind}' tier`,
+    );
+  }
+  if (info.layoutVersion !== layoutVersion)
+    throw tierVersionError(kind, info.layoutVersion, layoutVersion, who);
+  return info;
 }
 
 /** Every tier of the directory, in id order. */
@@ -137,6 +175,7 @@ function tierAt(arena: Arena, id: number): ArenaTier {
     minSize: arena.i32[e + TD_MIN]!,
     maxSize: arena.u32[e + TD_MAX]!,
     root: arena.i32[e + TD_ROOT]!,
+    layoutVersion: arena.i32[e + TD_VERSION]!,
   };
 }
 
@@ -170,6 +209,7 @@ function tierAddLocked(
   minSize: number,
   maxSize: number,
   rootWords: number,
+  layoutVersion: number,
 ): number {
   const hdr = arena.hdr;
   const count = hdr[HDR_TIER_COUNT]!;
@@ -201,6 +241,7 @@ function tierAddLocked(
   arena.u32[e + TD_MAX] = maxSize;
   arena.i32[e + TD_ROOT] = root >>> 2;
   arena.i32[e + TD_ROOT_WORDS] = rootWords;
+  arena.i32[e + TD_VERSION] = layoutVersion;
   Atomics.store(arena.hdr, HDR_TIER_COUNT, count + 1);
   return id;
 }
@@ -212,6 +253,31 @@ export function tierValidateKind(kind: unknown): void {
       `tier kind ${describe(kind)} is not a name of 1 to ${TIER_KIND_MAX} characters a-z, 0-9, '-' starting with a letter`,
     );
   }
+}
+
+function tierValidateVersion(kind: string, layoutVersion: unknown): void {
+  if (
+    !Number.isInteger(layoutVersion) ||
+    (layoutVersion as number) < 1 ||
+    (layoutVersion as number) > 0x7fffffff
+  ) {
+    throw new HakmemError(
+      'ERR_INVALID_OPTION',
+      `tier '${kind}': layoutVersion ${describe(layoutVersion)} is not an integer in [1, 2^31 − 1]`,
+    );
+  }
+}
+
+function tierVersionCheck(arena: Arena, e: number, kind: string, layoutVersion: number, who: string): void {
+  const found = arena.i32[e + TD_VERSION]!;
+  if (found !== layoutVersion) throw tierVersionError(kind, found, layoutVersion, who);
+}
+
+function tierVersionError(kind: string, found: number, expected: number, who: string): HakmemError {
+  return new HakmemError(
+    'ERR_HEAP_INCOMPATIBLE',
+    `${who}: this heap's '${kind}' tier has layout version ${found}; this code reads the '${kind}' layout version ${expected} only (a heap is read by the layer versions that formatted it)`,
+  );
 }
 
 function tierNoRoom(kind: string, maxBytes: number): HakmemError {

@@ -68,8 +68,8 @@ describe('format', () => {
     const b = Arena.attach(a.memory);
     expect(b.strict).toBe(false);
     expect(b.tierList().map(({ root: _root, ...t }) => t)).toEqual([
-      { id: 2, kind: 'tiny', minSize: 0, maxSize: 512 },
-      { id: 3, kind: 'bump', minSize: 513, maxSize: 65536 },
+      { id: 2, kind: 'tiny', minSize: 0, maxSize: 512, layoutVersion: 1 },
+      { id: 3, kind: 'bump', minSize: 513, maxSize: 65536, layoutVersion: 1 },
     ]);
     expect(b.tierOpen('bump', 513, 65536, 8)).toBe(3);
     expect(b.tierFind('tiny')).toBe(2);

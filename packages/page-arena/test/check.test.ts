@@ -146,6 +146,39 @@ describe('mutex over any i32 word', () => {
     expectCode(() => a.tierInfo(42), 'ERR_INVALID_OPTION');
   });
 
+  it("each tier records its layer's layout version: another version is ERR_HEAP_INCOMPATIBLE naming both, and changes nothing", () => {
+    const memory = new SharedArrayBuffer(4 * P);
+    const a = Arena.format({ memory, maxBytes: 4 * P });
+    const id = a.tierOpen('layer', 0, 100, 8, 3);
+    expect(a.tierInfo(id)).toMatchObject({ kind: 'layer', layoutVersion: 3 });
+    expect(a.tierOpen('plain', 0, 100, 8)).toBe(id + 1);
+    expect(a.tierInfo(id + 1).layoutVersion).toBe(1); // the default
+    const b = Arena.attach(memory);
+    expect(b.tierOpen('layer', 0, 100, 8, 3)).toBe(id);
+    expect(b.tierFind('layer', 3)).toBe(id);
+    expect(b.tierExpect(id, 'layer', 3, 'test').root).toBe(a.tierInfo(id).root);
+    const both = /'layer' tier has layout version 3; this code reads the 'layer' layout version 4 only/;
+    expectCode(() => b.tierOpen('layer', 0, 100, 8, 4), 'ERR_HEAP_INCOMPATIBLE', both);
+    expectCode(() => b.tierFind('layer', 4), 'ERR_HEAP_INCOMPATIBLE', both);
+    expectCode(() => b.tierExpect(id, 'layer', 4, 'test'), 'ERR_HEAP_INCOMPATIBLE', both);
+    expectCode(
+      () => b.tierExpect(id, 'other', 3, 'test'),
+      'ERR_HEAP_INCOMPATIBLE',
+      /is a 'layer' tier, not a 'other' tier/,
+    );
+    expectCode(
+      () => b.tierOpen('layer', 0, 100, 8, 0),
+      'ERR_INVALID_OPTION',
+      /layoutVersion 0 is not an integer/,
+    );
+    expectCode(() => b.tierFind('layer', 1.5), 'ERR_INVALID_OPTION', /layoutVersion 1.5/);
+    expect(b.tierList().map((t) => [t.kind, t.layoutVersion])).toEqual([
+      ['layer', 3],
+      ['plain', 1],
+    ]);
+    b.check();
+  });
+
   it('the directory and the lock registry grow in a non-shared WebAssembly.Memory that replaces its buffer', () => {
     const memory = new WebAssembly.Memory({ initial: 2, maximum: 256 });
     const a = Arena.format({ memory });
