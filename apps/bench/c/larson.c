@@ -7,8 +7,11 @@
  * Each of THREADS persistent threads fills its array of CHUNKS blocks; then, in generation g,
  * thread w works on array (w + g) mod THREADS: ROUNDS × CHUNKS replacements (free a random block
  * of the array, malloc one of random size in its place), so after generation 0 it frees blocks
- * another thread allocated. A barrier separates generations. Time runs from the barrier after the
- * fills to the one after the last generation; then each thread frees the array it would take next.
+ * another thread allocated. A barrier separates generations. As in the JS harness, each
+ * generation's draws (slot, size, tag; and the owner bookkeeping that counts cross-thread frees)
+ * are made into the thread's pair arrays before its clock starts; the time is the sum over
+ * generations of barrier (draws done) to barrier (loops done). Then each thread frees the array it
+ * would take next.
  * Same draws, checksum and cross-thread free count as the JS model. Prints one JSON line.
  */
 #include <pthread.h>
@@ -33,6 +36,10 @@ struct worker {
   uint32_t total;    /* sum of the generations' and the drain's checksums */
   long cross;
   long corrupt;
+  double timed_ns; /* sum of the generations' timed parts */
+  int32_t *pair_slot; /* this generation's pre-drawn pairs */
+  int32_t *pair_size;
+  uint32_t *pair_tag;
 };
 
 static void place(int i, int size, uint32_t r) {
@@ -79,20 +86,28 @@ static void *work(void *arg) {
     long n = (long)rounds * chunks;
     uint32_t parts[3] = {seed, (uint32_t)arr, (uint32_t)g};
     s = seed_of(parts, 3);
-    me->checksum = 0;
     for (long k = 0; k < n; k++) {
       s = xorshift32(s);
       int i = base + (int)(s % (uint32_t)chunks);
       me->cross += owner[i] != w;
-      release(me, i);
-      s = xorshift32(s);
-      int size = min_size + (int)(s % range);
-      s = xorshift32(s);
-      place(i, size, s);
       owner[i] = w;
+      me->pair_slot[k] = i;
+      s = xorshift32(s);
+      me->pair_size[k] = min_size + (int)(s % range);
+      s = xorshift32(s);
+      me->pair_tag[k] = s;
+    }
+    pthread_barrier_wait(&generation_barrier);
+    double t0 = now_ns();
+    me->checksum = 0;
+    for (long k = 0; k < n; k++) {
+      int i = me->pair_slot[k];
+      release(me, i);
+      place(i, me->pair_size[k], me->pair_tag[k]);
     }
     me->total += me->checksum;
     pthread_barrier_wait(&generation_barrier);
+    me->timed_ns += now_ns() - t0;
   }
   pthread_barrier_wait(&edge_barrier);
   int base = ((w + generations) % threads) * chunks;
@@ -124,6 +139,9 @@ int main(int argc, char **argv) {
   pthread_barrier_init(&edge_barrier, NULL, (unsigned)threads + 1);
   for (int w = 0; w < threads; w++) {
     workers[w].w = w;
+    workers[w].pair_slot = xmalloc(sizeof(int32_t) * (size_t)rounds * (size_t)chunks);
+    workers[w].pair_size = xmalloc(sizeof(int32_t) * (size_t)rounds * (size_t)chunks);
+    workers[w].pair_tag = xmalloc(sizeof(uint32_t) * (size_t)rounds * (size_t)chunks);
     int e = pthread_create(&workers[w].thread, NULL, work, &workers[w]);
     if (e) {
       fprintf(stderr, "pthread_create failed (%d)\n", e);
@@ -131,9 +149,8 @@ int main(int argc, char **argv) {
     }
   }
   pthread_barrier_wait(&edge_barrier);
-  double t0 = now_ns();
   pthread_barrier_wait(&edge_barrier);
-  double ns = now_ns() - t0;
+  double ns = 0;
   uint32_t checksum = 0;
   long cross = 0, corrupt = 0;
   for (int w = 0; w < threads; w++) {
@@ -141,6 +158,7 @@ int main(int argc, char **argv) {
     checksum += workers[w].total;
     cross += workers[w].cross;
     corrupt += workers[w].corrupt;
+    if (workers[w].timed_ns > ns) ns = workers[w].timed_ns;
   }
   long ops = (long)threads * generations * rounds * chunks;
   printf("{\"opsPerSec\":%.1f,\"ops\":%ld,\"ms\":%.3f,\"crossFrees\":%ld,\"checksum\":%u,\"corrupt\":%ld,\"malloc\":\"%s\"}\n",

@@ -57,9 +57,14 @@ export class BlockTable {
      * array: one typed array for the loop to load and check instead of two.
      */
     pairs = 0,
+    /**
+     * Where this table's pre-drawn pairs start in `slots` (default: right after the table). Workers
+     * sharing one table each draw their pairs into their own stretch of the shared array.
+     */
+    pairsAt = capacity * Slot.WORDS,
   ) {
-    this.slots = slots ?? new Int32Array(capacity * Slot.WORDS + pairs * Pair.WORDS);
-    this.pairsAt = capacity * Slot.WORDS;
+    this.slots = slots ?? new Int32Array(pairsAt + pairs * Pair.WORDS);
+    this.pairsAt = pairsAt;
     this.u8 = a.bytes();
   }
 
@@ -150,6 +155,50 @@ export class BlockTable {
   replace(from: number, to: number): void {
     if (this.u8 !== null) this.replaceFlat(from, to);
     else this.replaceGeneric(from, to);
+  }
+
+  /**
+   * replace on a table workers share (larson): the blocks read back may have been written by
+   * another thread after the memory grew beyond this thread's view, so the read is bounds-checked
+   * too. Otherwise the same loop as replace.
+   */
+  replaceShared(from: number, to: number): void {
+    if (this.u8 !== null) this.replaceFlatShared(from, to);
+    else this.replaceGeneric(from, to);
+  }
+
+  /** replaceFlat with the read of another thread's block checked against the view's length. */
+  private replaceFlatShared(from: number, to: number): void {
+    const a = this.a;
+    const s = this.slots;
+    const at = this.pairsAt;
+    let u8 = this.u8!;
+    let h = this.checksum | 0;
+    let corrupt = 0;
+    for (let k = at + from * Pair.WORDS, end = at + to * Pair.WORDS; k < end; k += Pair.WORDS) {
+      const w = s[k]!;
+      const p = s[w]! >>> 0;
+      const old = s[w + 1]!;
+      const r = s[w + 2]!;
+      if (p + old > u8.length) u8 = this.refresh();
+      const first = u8[p]!;
+      const last = u8[p + old - 1]!;
+      if (first !== ((r & 0x7f) | 0x80) || last !== ((r >>> 8) & 0x7f || 1)) corrupt++;
+      h = Math.imul(h ^ (first | (last << 8)), 0x01000193);
+      h ^= h >>> 15;
+      a.free(p);
+      const size = s[k + 1]!;
+      const r2 = s[k + 2]!;
+      const q = a.malloc(size);
+      if (q + size > u8.length) u8 = this.refresh();
+      u8[q] = (r2 & 0x7f) | 0x80;
+      u8[q + size - 1] = (r2 >>> 8) & 0x7f || 1;
+      s[w] = q;
+      s[w + 1] = size;
+      s[w + 2] = r2;
+    }
+    this.checksum = h >>> 0;
+    this.corrupt += corrupt;
   }
 
   /**

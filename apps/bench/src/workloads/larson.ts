@@ -2,7 +2,7 @@ import { allocatorInfo } from '../adapters';
 import { RefAllocator } from '../adapters/ref';
 import type { AdapterName, Allocator, AllocatorInfo } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
-import { BlockTable, SLOT_WORDS } from './blocks';
+import { BlockTable, PAIR_WORDS, SLOT_WORDS } from './blocks';
 import { barrierWait, CONTROL_WORDS, runWorkers, type WorkerReport, wallMs } from './threads';
 import type { Suite, Workload } from './types';
 
@@ -14,6 +14,12 @@ import type { Suite, Workload } from './types';
  * workers stay and the arrays rotate instead: in generation g, worker w works on array
  * (w + g) mod T, so it frees blocks another worker allocated (cross-thread frees). A barrier
  * separates generations. Throughput counts replacements (one free + one malloc) per second.
+ *
+ * As in churn, each generation's draws (slot, size, tag) are made before its clock starts, into
+ * the worker's stretch of the shared table's array, and the timed loop is `BlockTable.replace`'s:
+ * the allocator's work and the block touches, in locals, with no PRNG, object or megamorphic call
+ * in it. The time is the sum over generations of barrier (draws done) to barrier (loops done).
+ * The C port (c/larson.c) does the same draws, touches and checksum the same way.
  */
 export interface LarsonConfig {
   threads: number;
@@ -32,7 +38,7 @@ export interface LarsonWorkerData {
   budgetBytes: number;
   config: LarsonConfig;
   worker: number;
-  /** The block table's slots (BlockTable.slots), shared by the workers. */
+  /** The block table's slots (BlockTable.slots), shared by the workers, then each worker's pre-drawn pairs. */
   slots: SharedArrayBuffer;
   owner: SharedArrayBuffer;
   control: SharedArrayBuffer;
@@ -58,8 +64,12 @@ export function larsonFill(t: BlockTable, owner: Int32Array, c: LarsonConfig, w:
   }
 }
 
-/** One generation of worker w on array arr; returns its cross-thread frees (checksum in t). */
-export function larsonGeneration(
+/**
+ * Draws generation `gen` on array `arr` for worker w into the table's pre-drawn pairs (untimed):
+ * the same draws as C larson's loop (slot, size, tag), and the owner bookkeeping, which tells
+ * how many of the frees will be cross-thread. Returns that count.
+ */
+export function larsonDraw(
   t: BlockTable,
   owner: Int32Array,
   c: LarsonConfig,
@@ -68,26 +78,28 @@ export function larsonGeneration(
   w: number,
 ): number {
   const range = c.maxSize - c.minSize + 1;
-  const base = arr * c.chunks;
-  const n = c.rounds * c.chunks;
+  const chunks = c.chunks;
+  const base = arr * chunks;
+  const n = c.rounds * chunks;
   let s = seedOf(c.seed, arr, gen);
   let cross = 0;
-  t.checksum = 0;
   for (let k = 0; k < n; k++) {
     s = xorshift32(s);
-    const i = base + (s % c.chunks);
-    // Branch-free count: in generation 0 no free is cross-thread, so a `cross++` behind an `if`
-    // has no type feedback when generation 1 first takes it and V8 deoptimises this whole loop
-    // (every allocator paid a re-optimisation in generation 1 of a multi-worker run).
+    const i = base + (s % chunks);
     cross += owner[i] !== w ? 1 : 0;
-    t.release(i);
+    owner[i] = w;
     s = xorshift32(s);
     const size = c.minSize + (s % range);
     s = xorshift32(s);
-    t.place(i, size, s);
-    owner[i] = w;
+    t.setPair(k, i, size, s);
   }
   return cross;
+}
+
+/** The timed part of one generation: the pairs larsonDraw drew (checksum in t). */
+export function larsonReplace(t: BlockTable, c: LarsonConfig): void {
+  t.checksum = 0;
+  t.replaceShared(0, c.rounds * c.chunks);
 }
 
 /** Frees the array worker w would take next (after the last generation), checksum in t. */
@@ -97,25 +109,51 @@ export function larsonDrain(t: BlockTable, c: LarsonConfig, w: number): void {
   for (let k = 0; k < c.chunks; k++) t.release(base + k);
 }
 
+/** A Larson worker's report: the common one, and the time its generations' loops took. */
+export interface LarsonWorkerReport extends WorkerReport {
+  /** Σ over generations of the timed part: from the barrier after the draws to the one after the loops. */
+  timedMs: number;
+}
+
+/** Pairs per generation: the words of each worker's stretch of the shared table. */
+const pairsPerGeneration = (c: LarsonConfig) => c.rounds * c.chunks;
+/** Int32 words of the shared table: the blocks, then each worker's pre-drawn pairs. */
+const tableWords = (c: LarsonConfig) =>
+  c.threads * c.chunks * SLOT_WORDS + c.threads * pairsPerGeneration(c) * PAIR_WORDS;
+
 /** Body of one Larson worker (build/worker.mjs). */
-export async function larsonWorker(d: LarsonWorkerData): Promise<WorkerReport> {
+export async function larsonWorker(d: LarsonWorkerData): Promise<LarsonWorkerReport> {
   const info = allocatorInfo(d.alloc);
   const a =
     d.shared === null ? await info.create({ budgetBytes: d.budgetBytes }) : await info.attach!(d.shared);
   const c = d.config;
   const n = c.threads * c.chunks;
-  const t = new BlockTable(a, n, new Int32Array(d.slots));
+  const perGen = pairsPerGeneration(c);
+  const t = new BlockTable(
+    a,
+    n,
+    new Int32Array(d.slots),
+    perGen,
+    n * SLOT_WORDS + d.worker * perGen * PAIR_WORDS,
+  );
   const owner = new Int32Array(d.owner);
   const ctl = new Int32Array(d.control);
   larsonFill(t, owner, c, d.worker);
   barrierWait(ctl, c.threads);
   const startMs = wallMs();
+  let timedMs = 0;
   let checksum = 0;
   let crossFrees = 0;
   for (let g = 0; g < c.generations; g++) {
-    crossFrees += larsonGeneration(t, owner, c, (d.worker + g) % c.threads, g, d.worker);
+    // Each generation's draws are made before its clock starts (as churn's): the timed loop is
+    // the allocator's work and the block touches, not the PRNG and the owner bookkeeping.
+    crossFrees += larsonDraw(t, owner, c, (d.worker + g) % c.threads, g, d.worker);
+    barrierWait(ctl, c.threads);
+    const t0 = wallMs();
+    larsonReplace(t, c);
     checksum = (checksum + t.checksum) >>> 0;
     barrierWait(ctl, c.threads);
+    timedMs += wallMs() - t0;
   }
   const endMs = wallMs();
   larsonDrain(t, c, d.worker);
@@ -125,6 +163,7 @@ export async function larsonWorker(d: LarsonWorkerData): Promise<WorkerReport> {
     worker: d.worker,
     startMs,
     endMs,
+    timedMs,
     ops: c.generations * c.rounds * c.chunks,
     crossFrees,
     checksum,
@@ -136,14 +175,15 @@ export async function larsonWorker(d: LarsonWorkerData): Promise<WorkerReport> {
 export function larsonModel(c: LarsonConfig): { ops: number; crossFrees: number; checksum: number } {
   const a = new RefAllocator();
   const n = c.threads * c.chunks;
-  const t = new BlockTable(a, n);
+  const t = new BlockTable(a, n, undefined, pairsPerGeneration(c));
   const owner = new Int32Array(n);
   for (let w = 0; w < c.threads; w++) larsonFill(t, owner, c, w);
   let checksum = 0;
   let crossFrees = 0;
   for (let g = 0; g < c.generations; g++) {
     for (let w = 0; w < c.threads; w++) {
-      crossFrees += larsonGeneration(t, owner, c, (w + g) % c.threads, g, w);
+      crossFrees += larsonDraw(t, owner, c, (w + g) % c.threads, g, w);
+      larsonReplace(t, c);
       checksum = (checksum + t.checksum) >>> 0;
     }
   }
@@ -182,20 +222,21 @@ export async function larsonRun(
     shared,
     budgetBytes,
     config: c,
-    slots: sab(n * SLOT_WORDS * 4),
+    slots: sab(tableWords(c) * 4),
     owner: sab(n * 4),
     control: sab(CONTROL_WORDS * 4),
   };
   const data: LarsonWorkerData[] = [];
   for (let w = 0; w < c.threads; w++) data.push({ ...common, worker: w });
-  const reports = await runWorkers(workerUrl, data);
+  const reports = (await runWorkers(workerUrl, data)) as LarsonWorkerReport[];
   creator?.detach();
-  const start = Math.min(...reports.map((r) => r.startMs));
-  const end = Math.max(...reports.map((r) => r.endMs));
+  // Every worker leaves both barriers of a generation together, so their timed sums agree; the
+  // largest is the run's.
+  const ms = Math.max(...reports.map((r) => r.timedMs));
   const ops = reports.reduce((s, r) => s + r.ops, 0);
   return {
-    ms: end - start,
-    opsPerSec: (ops * 1000) / (end - start),
+    ms,
+    opsPerSec: (ops * 1000) / ms,
     ops,
     crossFrees: reports.reduce((s, r) => s + r.crossFrees, 0),
     checksum: reports.reduce((s, r) => (s + r.checksum) >>> 0, 0),
@@ -210,7 +251,7 @@ export const larson: Workload<LarsonConfig> = {
   unit: 'ops/s',
   better: 'higher',
   describe: (suite) =>
-    `larson 8–1000 B, 5,000 blocks per worker, ${GENERATIONS[suite]} generations of 100 × 5,000 replacements per worker, arrays rotated between workers after each generation (workers kept, not restarted); replacements per second`,
+    `larson 8–1000 B, 5,000 blocks per worker, ${GENERATIONS[suite]} generations of 100 × 5,000 replacements per worker, arrays rotated between workers after each generation (workers kept, not restarted); each generation's draws made before its clock starts; replacements per second`,
   variants: (suite, threads) =>
     threads.map((t) => ({
       variant: variantName(t),
