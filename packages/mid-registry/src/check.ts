@@ -42,6 +42,7 @@ import {
   TS_FULL_COUNT,
   TS_PARTIAL,
   TS_SPARE,
+  TS_SPARE_PAGES,
   TS_THREAD,
   TW_SPANS,
 } from './layout';
@@ -132,6 +133,7 @@ export function spansCheck(s: MidSpans): Float64Array {
       const area = offset >>> 2;
       if (i32[area + TS_THREAD] !== tid)
         throw corrupted(`thread ${tid}'s mid area names thread ${i32[area + TS_THREAD]}`);
+      let sparePages = 0;
       for (let cls = 0; cls < MID_CLASS_COUNT; cls++) {
         for (const [head, state] of [
           [TS_PARTIAL, SPAN_PARTIAL],
@@ -161,9 +163,11 @@ export function spansCheck(s: MidSpans): Float64Array {
             );
           }
         }
-        const spare = i32[area + TS_SPARE + cls]!;
-        if (spare !== 0) {
-          if (inList.has(spare)) throw corrupted(`spare span descriptor ${spare * 4} is also in a list`);
+        for (let spare = i32[area + TS_SPARE + cls]!; spare !== 0; spare = i32[spare + SP_NEXT]!) {
+          if (inList.has(spare))
+            throw corrupted(
+              `spare span descriptor ${spare * 4} is also in a list (or the spare list has a cycle)`,
+            );
           inList.add(spare);
           if (
             i32[spare + SP_STATE] !== SPAN_SPARE ||
@@ -175,7 +179,13 @@ export function spansCheck(s: MidSpans): Float64Array {
               `thread ${tid}'s spare span of class ${cls} at ${u32[spare + SP_START]} has state ${i32[spare + SP_STATE]}, class ${i32[spare + SP_CLASS]}, owner ${i32[spare + SP_OWNER]}, used ${i32[spare + SP_USED]}`,
             );
           }
+          sparePages += i32[spare + SP_PAGES]!;
         }
+      }
+      if (sparePages !== i32[area + TS_SPARE_PAGES]) {
+        throw corrupted(
+          `thread ${tid} keeps ${sparePages} pages of empty spans, its count says ${i32[area + TS_SPARE_PAGES]}`,
+        );
       }
     }
     // Abandoned lists.
@@ -270,7 +280,7 @@ export function spansCheck(s: MidSpans): Float64Array {
       const mine: number[] = [];
       for (const head of [TS_PARTIAL, TS_FULL])
         for (let d = i32[s.area + head + cls]!; d !== 0; d = i32[d + SP_NEXT]!) mine.push(d);
-      if (i32[s.area + TS_SPARE + cls] !== 0) mine.push(i32[s.area + TS_SPARE + cls]!);
+      for (let d = i32[s.area + TS_SPARE + cls]!; d !== 0; d = i32[d + SP_NEXT]!) mine.push(d);
       for (const d of mine) {
         if (owned[2 * (u32[d + SP_START]! >>> 16)] !== d) {
           throw corrupted(

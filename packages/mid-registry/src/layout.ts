@@ -79,7 +79,8 @@
  * | TS_FULL + c        | head of class c's full list (spans found exhausted)              |
  * | TS_FULL_COUNT + c  | its length                                                      |
  * | TS_FULL_CURSOR + c | where the next bounded scan of the full list for remote frees starts |
- * | TS_SPARE + c       | one empty span kept out of the lists for the class (hysteresis), 0 = none |
+ * | TS_SPARE_PAGES     | pages of all the thread's kept empty spans (the TS_SPARE lists)     |
+ * | TS_SPARE + c       | head of class c's kept empty spans (linked by SP_NEXT, SP_PREV 0; LIFO), 0 = none |
  *
  * Written only by its thread (and by `reclaim` once the thread is dead).
  *
@@ -97,7 +98,8 @@
  *    descriptor, SP_START / SP_PAGES match the run, SP_REG is its registry index; the registry
  *    holds R_REG_COUNT distinct spans and R_PAGES = Σ SP_PAGES.
  * 2. A PARTIAL / FULL span is owned by a live thread and is in exactly that list of its owner's
- *    area; a SPARE span is its owner's TS_SPARE of its class and has used 0; an ABANDONED span has
+ *    area; a SPARE span is in its owner's TS_SPARE list of its class and has used 0 (the
+ *    thread's TS_SPARE_PAGES = Σ their pages); an ABANDONED span has
  *    owner 0 and is in the abandoned list of its class.
  * 3. used = carved − (local free list length); every listed block is in the span, on the class
  *    grid, below carved, and listed once (local, remote or a thread cache).
@@ -164,7 +166,7 @@ export const SPAN_FULL = 2;
 export const SPAN_ABANDONED = 3;
 /** Owned but in no list (being moved, reclaimed or released). */
 export const SPAN_DETACHED = 4;
-/** Empty, kept by its owner in TS_SPARE of its class. */
+/** Empty, kept by its owner in the TS_SPARE list of its class. */
 export const SPAN_SPARE = 5;
 
 // Tier root words.
@@ -183,6 +185,7 @@ export const CLASS_COUNT = 40;
 
 // Thread area words.
 export const TS_THREAD = 0;
+export const TS_SPARE_PAGES = 1;
 export const TS_PARTIAL = 4;
 export const TS_FULL = TS_PARTIAL + CLASS_COUNT;
 export const TS_FULL_COUNT = TS_FULL + CLASS_COUNT;
@@ -205,10 +208,43 @@ export const TW_SPANS = 0;
 /** Byte offset of the thread's tls-cache area (the cache in front of the spans). */
 export const TW_CACHE = 1;
 
-/** Per-thread byte budget of the cache in front (its capacities add up to at most this). */
-export const CACHE_BUDGET_BYTES = 2 * 2 ** 20;
-/** Most bytes one class of the cache may hold: 512 × 1 KiB, 16 × 32 KiB. */
-export const CACHE_CLASS_BYTES = 512 * 1024;
+/**
+ * Per-thread byte budget of the cache in front (its capacities add up to at most this), in a
+ * heap of at least CACHE_SHARE_BUDGET times it; a smaller heap gives 1/32 of maxBytes (≥ 256 KiB).
+ */
+export const CACHE_BUDGET_BYTES = 4 * 2 ** 20;
+export const CACHE_SHARE_BUDGET = 32;
+/**
+ * Most bytes one class of the cache may grow to: 1,024 × 1 KiB (also the count cap), 256 ×
+ * 4 KiB, 32 × 32 KiB; in a heap of less than CACHE_SHARE_CLASS times it, 1/128 of maxBytes
+ * (≥ 64 KiB).
+ */
+export const CACHE_CLASS_BYTES = 2 ** 20;
+export const CACHE_SHARE_CLASS = 128;
+/**
+ * Most bytes of empty spans a thread keeps for reuse beyond one per class (always kept), in a
+ * heap of at least SPARE_SHARE times it; a smaller heap keeps 1/64 of maxBytes. trim() and a
+ * malloc that finds no room give them back.
+ */
+export const SPARE_KEEP_BYTES = 2 * 2 ** 20;
+export const SPARE_SHARE = 64;
+
+/** The cache's byte budget per thread in a heap of `maxBytes`. */
+export function midCacheBudget(maxBytes: number): number {
+  const share = Math.floor(maxBytes / CACHE_SHARE_BUDGET / 65536) * 65536;
+  return Math.min(CACHE_BUDGET_BYTES, Math.max(256 * 1024, share));
+}
+
+/** The cache's per-class byte cap in a heap of `maxBytes`. */
+export function midCacheClassBytes(maxBytes: number): number {
+  const share = Math.floor(maxBytes / CACHE_SHARE_CLASS / 65536) * 65536;
+  return Math.min(CACHE_CLASS_BYTES, Math.max(65536, share));
+}
+
+/** Pages of empty spans a thread keeps beyond one per class, in a heap of `maxBytes`. */
+export function midSpareKeepPages(maxBytes: number): number {
+  return Math.floor(Math.min(SPARE_KEEP_BYTES, maxBytes / SPARE_SHARE) / 65536);
+}
 
 // The layout is pinned: the root words must fit the root block, the thread words their slot.
 if (R_ABANDONED + CLASS_COUNT > ROOT_WORDS) throw new Error('mid-registry layout: tier root overflow');

@@ -1,7 +1,17 @@
 import { Arena, HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, RunTier } from '@hakmem/page-arena';
 import { describe, expect, it } from 'vitest';
 import { spanStats } from './check';
-import { R_REG_CAP, REG_CAP0, SP_OWNER } from './layout';
+import {
+  CACHE_BUDGET_BYTES,
+  CACHE_CLASS_BYTES,
+  midCacheBudget,
+  midCacheClassBytes,
+  R_REG_CAP,
+  REG_CAP0,
+  SP_OWNER,
+  SPARE_KEEP_BYTES,
+  TS_SPARE_PAGES,
+} from './layout';
 import { MidTier } from './mid-tier';
 import {
   MID_CLASS_BLOCKS,
@@ -444,15 +454,81 @@ describe('MidTier exact cases', () => {
       for (let i = 0; i < 100; i++) held.push(mid.malloc(32768));
       while (held.length > 0) mid.free(held.pop()!);
     }
-    expect(mid.stats().classes[big]!.capacity).toBe(16); // 512 KiB of 32 KiB blocks
+    expect(mid.stats().classes[big]!.capacity).toBe(32); // 1 MiB of 32 KiB blocks
     for (let round = 0; round < 30; round++) {
       for (let i = 0; i < 3000; i++) held.push(mid.malloc(1024));
       while (held.length > 0) mid.free(held.pop()!);
     }
     const s = mid.stats().classes[small]!;
-    expect(s.capacity).toBe(512); // not the 1,024 blocks the count cap alone allows
-    expect(s.cachedBlocks).toBeLessThanOrEqual(512);
+    expect(s.capacity * 1024).toBeLessThanOrEqual(CACHE_CLASS_BYTES); // no more bytes than the 32 KiB class
+    expect(s.cachedBlocks).toBeLessThanOrEqual(s.capacity);
     expect(s.hits).toBeGreaterThan(s.misses * 10);
+    // Together within the thread's byte budget.
+    const bytes = mid.stats().classes.reduce((sum, c) => sum + c.capacity * c.size, 0);
+    expect(bytes).toBeLessThanOrEqual(CACHE_BUDGET_BYTES);
+    mid.check();
+  });
+
+  it('the cache bounds are a share of maxBytes: a small heap caches less per class and per thread', () => {
+    expect(midCacheClassBytes(128 * MiB)).toBe(CACHE_CLASS_BYTES);
+    expect(midCacheBudget(128 * MiB)).toBe(CACHE_BUDGET_BYTES);
+    expect(midCacheClassBytes(16 * MiB)).toBe(128 * 1024);
+    expect(midCacheBudget(16 * MiB)).toBe(512 * 1024);
+    const { mid } = tier('strict', 16 * MiB);
+    const big = classIndex(32768);
+    const held: number[] = [];
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 50; i++) held.push(mid.malloc(32768));
+      while (held.length > 0) mid.free(held.pop()!);
+    }
+    expect(mid.stats().classes[big]!.capacity).toBe(4); // 128 KiB of 32 KiB blocks
+    const bytes = mid.stats().classes.reduce((sum, c) => sum + c.capacity * c.size, 0);
+    expect(bytes).toBeLessThanOrEqual(512 * 1024);
+    mid.check();
+  });
+
+  it('empty spans are kept for reuse within a share of maxBytes (one per class always), then trim() returns them', () => {
+    const { arena, mid } = tier('strict', 128 * MiB);
+    expect(mid.spans.spareKeepPages).toBe(SPARE_KEEP_BYTES / PAGE_SIZE);
+    const cls = classIndex(4096); // one-page spans of 16 blocks
+    const blocks = Array.from({ length: 16 * 64 }, () => mid.malloc(4096));
+    const spans = mid.stats().spans;
+    expect(spans).toBeGreaterThanOrEqual(64);
+    for (const p of blocks) mid.free(p);
+    mid.flush();
+    const kept = mid.stats();
+    // All but the current span are empty; the thread keeps SPARE_KEEP_BYTES of them, the rest went back.
+    expect(kept.spareSpans).toBe(SPARE_KEEP_BYTES / PAGE_SIZE);
+    expect(kept.spans).toBe(kept.spareSpans + 1);
+    expect(arena.i32[mid.spans.area + TS_SPARE_PAGES]).toBe(kept.spareSpans);
+    mid.check();
+    // Reused: the same blocks come back without a new span.
+    const again = Array.from({ length: 16 * 20 }, () => mid.malloc(4096));
+    expect(mid.stats().spans).toBe(kept.spans);
+    expect(mid.stats().classes[cls]!.spans).toBe(kept.spans);
+    mid.check();
+    for (const p of again) mid.free(p);
+    // Another class keeps its one spare even when the byte share is used up.
+    const other = Array.from({ length: 2 * MID_CLASS_BLOCKS[classIndex(8192)]! }, () => mid.malloc(8192));
+    for (const p of other) mid.free(p);
+    mid.flush();
+    expect(mid.stats().classes[classIndex(8192)]!.spans).toBe(2); // the current one and one spare
+    mid.check();
+    const bytes = mid.trim();
+    expect(bytes).toBe((kept.spans + 2) * PAGE_SIZE);
+    expect(mid.stats()).toMatchObject({ spans: 0, spareSpans: 0 });
+    expect(arena.i32[mid.spans.area + TS_SPARE_PAGES]).toBe(0);
+    mid.check();
+    arena.check();
+  });
+
+  it('a small heap keeps fewer empty spans: 1/64 of maxBytes', () => {
+    const { mid } = tier('fast', 16 * MiB);
+    expect(mid.spans.spareKeepPages).toBe(4);
+    const blocks = Array.from({ length: 16 * 20 }, () => mid.malloc(4096));
+    for (const p of blocks) mid.free(p);
+    mid.flush();
+    expect(mid.stats().spareSpans).toBe(4);
     mid.check();
   });
 

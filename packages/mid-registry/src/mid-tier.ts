@@ -12,8 +12,8 @@ import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from 
 import { type SpanStats, spanStats, spansCheck } from './check';
 import { describeValue } from './errors';
 import {
-  CACHE_BUDGET_BYTES,
-  CACHE_CLASS_BYTES,
+  midCacheBudget,
+  midCacheClassBytes,
   ROOT_WORDS,
   SP_BITMAP,
   SP_CARVED,
@@ -164,8 +164,8 @@ export class MidTier implements Tier {
       threadWord: this.spans.cacheThreadWord,
       classSizes: MID_CLASS_SIZE,
       rootWord: this.spans.cacheRoot,
-      budgetBytes: CACHE_BUDGET_BYTES,
-      classBytes: CACHE_CLASS_BYTES,
+      budgetBytes: midCacheBudget(arena.maxBytes),
+      classBytes: midCacheClassBytes(arena.maxBytes),
     });
     this.records = this.cache.records;
     this.owned = this.spans.owned;

@@ -12,6 +12,7 @@ import type { CacheBackend } from '@hakmem/tls-cache';
 import { corrupted, hex } from './errors';
 import {
   FULL_SCAN_STEP,
+  midSpareKeepPages,
   R_ABANDONED,
   R_CACHE_ROOT,
   R_LOCK,
@@ -44,6 +45,7 @@ import {
   TS_FULL_CURSOR,
   TS_PARTIAL,
   TS_SPARE,
+  TS_SPARE_PAGES,
   TS_THREAD,
   TS_WORDS,
   TW_CACHE,
@@ -87,6 +89,8 @@ export class MidSpans implements CacheBackend {
   refilled = 0;
   /** Bytes of spans this handle gave back to the arena (trim counts them). */
   releasedBytes = 0;
+  /** Pages of empty spans this thread may keep beyond one per class (a share of maxBytes). */
+  readonly spareKeepPages: number;
   /**
    * @internal This thread's spans by page (thread-private): [2p] the descriptor's i32 index of
    * the span it owns at page p (0: not its own), [2p + 1] the span's class.
@@ -138,6 +142,7 @@ export class MidSpans implements CacheBackend {
       Atomics.store(arena.i32, record, offset);
     }
     this.area = offset >>> 2;
+    this.spareKeepPages = midSpareKeepPages(arena.maxBytes);
     this.owned = new Int32Array(2 * Math.ceil(arena.maxBytes / PAGE_SIZE));
     // Another handle of this thread id may own spans already: map them.
     const i32 = arena.i32;
@@ -145,8 +150,8 @@ export class MidSpans implements CacheBackend {
       for (const head of [TS_PARTIAL, TS_FULL]) {
         for (let d = i32[this.area + head + cls]!; d !== 0; d = i32[d + SP_NEXT]!) this.spanMapOwned(d, cls);
       }
-      const spare = i32[this.area + TS_SPARE + cls]!;
-      if (spare !== 0) this.spanMapOwned(spare, cls);
+      for (let d = i32[this.area + TS_SPARE + cls]!; d !== 0; d = i32[d + SP_NEXT]!)
+        this.spanMapOwned(d, cls);
     }
   }
 
@@ -484,9 +489,8 @@ export class MidSpans implements CacheBackend {
    */
   private spanFind(cls: number): boolean {
     if (this.spanScanFull(cls, FULL_SCAN_STEP)) return true;
-    const spare = this.i32[this.area + TS_SPARE + cls]!;
+    const spare = this.spanPopSpare(cls);
     if (spare !== 0) {
-      this.i32[this.area + TS_SPARE + cls] = 0;
       this.spanPushPartial(spare, cls);
       return true;
     }
@@ -587,7 +591,8 @@ export class MidSpans implements CacheBackend {
 
   /**
    * Owner: span `d` has no block out. It stays when it is the class's only partial span; else
-   * it becomes the class's spare (one kept per class and thread), or goes back to the arena.
+   * it is kept empty for reuse (always when the class keeps none; more while the thread's kept
+   * pages stay within `spareKeepPages`), or goes back to the arena.
    */
   private spanRetire(d: number, cls: number): void {
     const i32 = this.i32;
@@ -600,13 +605,30 @@ export class MidSpans implements CacheBackend {
     } else {
       return;
     }
-    const spare = this.area + TS_SPARE + cls;
-    if (i32[spare] === 0) {
+    const head = i32[this.area + TS_SPARE + cls]!;
+    const pages = i32[this.area + TS_SPARE_PAGES]! + i32[d + SP_PAGES]!;
+    if (head === 0 || pages <= this.spareKeepPages) {
+      // Linked first, published with one store (termination-safe); the page count follows.
+      i32[d + SP_NEXT] = head;
+      i32[d + SP_PREV] = 0;
       i32[d + SP_STATE] = SPAN_SPARE;
-      i32[spare] = d;
+      i32[this.area + TS_SPARE + cls] = d;
+      i32[this.area + TS_SPARE_PAGES] = pages;
       return;
     }
     this.spanRelease(d);
+  }
+
+  /** @internal Owner: takes the newest kept empty span of `cls` off its list (state DETACHED); 0 when none. */
+  spanPopSpare(cls: number): number {
+    const i32 = this.i32;
+    const d = i32[this.area + TS_SPARE + cls]!;
+    if (d === 0) return 0;
+    i32[this.area + TS_SPARE + cls] = i32[d + SP_NEXT]!;
+    i32[this.area + TS_SPARE_PAGES] = i32[this.area + TS_SPARE_PAGES]! - i32[d + SP_PAGES]!;
+    i32[d + SP_NEXT] = 0;
+    i32[d + SP_STATE] = SPAN_DETACHED;
+    return d;
   }
 
   /** @internal Owner: span `d` (in no list, nothing out) back to the arena. */
@@ -695,10 +717,7 @@ export class MidSpans implements CacheBackend {
     let released = 0;
     const area = this.area;
     for (let cls = 0; cls < MID_CLASS_COUNT; cls++) {
-      const spare = this.i32[area + TS_SPARE + cls]!;
-      if (spare !== 0) {
-        this.i32[area + TS_SPARE + cls] = 0;
-        this.i32[spare + SP_STATE] = SPAN_DETACHED;
+      for (let spare = this.spanPopSpare(cls); spare !== 0; spare = this.spanPopSpare(cls)) {
         this.spanRelease(spare);
         released++;
       }
@@ -760,10 +779,7 @@ export class MidSpans implements CacheBackend {
         this.spanUnlinkFull(d, cls);
         this.spanLetGo(d);
       }
-      const spare = this.i32[area + TS_SPARE + cls]!;
-      if (spare !== 0) {
-        this.i32[area + TS_SPARE + cls] = 0;
-        this.i32[spare + SP_STATE] = SPAN_DETACHED;
+      for (let spare = this.spanPopSpare(cls); spare !== 0; spare = this.spanPopSpare(cls)) {
         this.spanLetGo(spare);
       }
     }
