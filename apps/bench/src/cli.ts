@@ -4,7 +4,6 @@ import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AdapterName, ALLOCATOR_NAMES, type AllocatorName, allocatorInfo, tooLarge } from './adapters';
 import { hakmemMissing } from './adapters/hakmem';
@@ -40,7 +39,9 @@ const USAGE = `usage: pnpm bench [--full] [--workload w1,w2] [--alloc a1,a2] [--
                (glibc, mimalloc, em-dlmalloc, em-emmalloc: C ports of churn and larson, built now where cc/emcc exist)
   --threads    worker counts for larson (default 1,2,4)
   --render F   re-render the table, Markdown and charts from a saved report (e.g. results/latest.json)
-  --readme     also write the table and the throughput chart into the root README (between its bench markers)`;
+  --readme     publish this run (whole suite only): results/latest.*, the charts in results/, and the
+               table and throughput chart in the root README (between its bench markers). Without it a
+               run writes only to results/runs/ (git-ignored), so the working tree stays clean`;
 
 function parseList<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
   if (!value) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -304,7 +305,7 @@ async function main(): Promise<void> {
   if (o.render) {
     const report = JSON.parse(readFileSync(o.render, 'utf8')) as RunReport;
     const allocs = report.allocators.map((a) => a.name);
-    await writeOutputs(report, allocs, basename(o.render) === 'latest.json');
+    await writeOutputs(report, allocs, o.readme);
     if (o.readme) writeReadme(report, allocs);
     return;
   }
@@ -411,8 +412,11 @@ async function main(): Promise<void> {
   );
   report.totalMs = performance.now() - started;
 
-  await writeOutputs(report, o.allocs, o.complete);
-  if (o.readme) writeReadme(report, o.allocs);
+  const publish = o.readme && o.complete;
+  await writeOutputs(report, o.allocs, publish);
+  if (publish) writeReadme(report, o.allocs);
+  else if (o.readme)
+    println('--readme publishes the whole suite only: this partial run stays in results/runs/');
   println(`done in ${formatSeconds(report.totalMs)}`);
 }
 
@@ -430,8 +434,8 @@ function writeReadme(report: RunReport, allocs: readonly AllocatorName[]): void 
   const section = [
     README_START,
     `\`${report.command}\` runs every workload on hakmem and on the allocators a user would pick instead, each`,
-    'in a fresh process, checks every run against a model, and writes `apps/bench/results/` (JSON,',
-    'Markdown, SVG charts). The table below is its latest run',
+    'in a fresh process, checks every run against a model, and writes `apps/bench/results/runs/` (JSON,',
+    'Markdown, SVG charts; git-ignored). The table below is the run published with `--readme`',
     `(${m.cpu}, ${m.cores} cores, Node ${report.node}, ${report.date.slice(0, 10)}, commit ${report.commit});`,
     'each cell shows the number and, in parentheses, its ratio to the same number for the row’s reference',
     '(hakmem where it has one). Workloads, allocators and notes: [apps/bench/results/latest.md](apps/bench/results/latest.md).',
@@ -445,11 +449,15 @@ function writeReadme(report: RunReport, allocs: readonly AllocatorName[]): void 
   println('wrote the bench section of README.md');
 }
 
-/** Prints the table and writes the JSON, the Markdown and the charts. */
+/**
+ * Prints the table and writes the JSON, the Markdown and the charts: always into results/runs/
+ * (git-ignored); with `publish` (--readme) also as results/latest.* and results/*.svg, the
+ * committed copies.
+ */
 async function writeOutputs(
   report: RunReport,
   allocs: readonly AllocatorName[],
-  complete: boolean,
+  publish: boolean,
 ): Promise<void> {
   const table = buildTable(report, allocs);
   println('');
@@ -465,8 +473,8 @@ async function writeOutputs(
     ['latency.svg', latencySpec(report)],
     ['memory.svg', memorySpec(report)],
   ];
-  const dir = complete ? results : runs;
-  const prefix = complete ? '' : `${stamp}-`;
+  const dir = publish ? results : runs;
+  const prefix = publish ? '' : `${stamp}-`;
   const written: string[] = [];
   for (const [name, spec] of charts) {
     if (!spec) continue;
@@ -477,13 +485,13 @@ async function writeOutputs(
   const json = `${JSON.stringify(report, null, 2)}\n`;
   writeFileSync(`${runs}${stamp}.json`, json);
   writeFileSync(`${runs}${stamp}.md`, md);
-  if (complete) {
+  if (publish) {
     writeFileSync(`${results}latest.json`, json);
     writeFileSync(`${results}latest.md`, md);
     println(`wrote results/latest.json, latest.md, ${written.join(', ')} (copy in results/runs/${stamp}.*)`);
   } else {
     println(
-      `partial selection: wrote results/runs/${stamp}.json, .md and charts (results/latest.* are kept)`,
+      `wrote results/runs/${stamp}.json, .md and charts (git-ignored; --readme publishes a whole-suite run as results/latest.* and in the README)`,
     );
   }
 }
