@@ -140,7 +140,7 @@ export function factoriesFor(recorded: ArenaTier[], given: PlannedTier[] | null)
         `attachHeap: the heap was composed of [${describeTiers(recorded)}], but attachHeap was given [${describeTiers(given)}]`,
       );
     }
-    return given.map((g) => g.factory);
+    return given.map((g, i) => sameLayout(recorded[i]!, g.factory));
   }
   return recorded.map((r) => {
     const factory = BUILT_IN.find((f) => f.kind === r.kind);
@@ -150,8 +150,20 @@ export function factoriesFor(recorded: ArenaTier[], given: PlannedTier[] | null)
         `attachHeap: the heap has a '${r.kind}' tier (sizes ${r.minSize}..${r.maxSize}) that is not built into hakmem; pass attachHeap(memory, { tiers }) with the composition createHeap was given`,
       );
     }
-    return factory;
+    return sameLayout(r, factory);
   });
+}
+
+/** `factory`, when it reads the layout version the heap recorded for tier `r`; else ERR_HEAP_INCOMPATIBLE naming both. */
+function sameLayout(r: ArenaTier, factory: TierFactory): TierFactory {
+  const version = factory.layoutVersion ?? 1;
+  if (r.layoutVersion !== version) {
+    throw new HakmemError(
+      'ERR_HEAP_INCOMPATIBLE',
+      `attachHeap: the heap's '${r.kind}' tier has layout version ${r.layoutVersion}; the '${r.kind}' tier of this code reads layout version ${version} only (attach with the layer versions that formatted the heap)`,
+    );
+  }
+  return factory;
 }
 
 /** The largest block a heap of these bounds can hold (the header page and one page of metadata stay). */

@@ -25,7 +25,7 @@ import {
   planTiers,
   type TierSpec,
 } from './composition';
-import { type ElementType, MALLOC_AS_TYPES } from './layout';
+import { type AnyTypedArray, type ElementType, MALLOC_AS_TYPES } from './layout';
 import { describeValue, invalidSize, validateAlignment } from './validate';
 
 /** createHeap's options: those of the page arena (validated and persisted by it), and the composition. */
@@ -65,18 +65,6 @@ export interface SnapshotRun {
   /** Fraction of the run's bytes handed out to users (0 for free and meta runs). */
   occupancy: number;
 }
-
-type AnyTypedArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
 
 const HEAP_OPTION_KEYS: readonly string[] = [
   'memory',
@@ -561,7 +549,8 @@ export function createHeap(options: HeapOptions = {}): Heap {
   const arena = Arena.format(arenaOptions);
   const plan = planTiers(tiers, largestBlock(arena.maxBytes, arena.base));
   arena.threadAttach();
-  for (const t of plan) arena.tierOpen(t.kind, t.minSize, t.maxSize, t.factory.rootWords);
+  for (const t of plan)
+    arena.tierOpen(t.kind, t.minSize, t.maxSize, t.factory.rootWords, t.factory.layoutVersion ?? 1);
   return new Heap(
     arena,
     plan.map((t) => t.factory),

@@ -22,4 +22,4 @@ export {
   type HeapStats,
   type SnapshotRun,
 } from './heap';
-export { type ElementType, MAX_ALIGNMENT, MIN_ALIGNMENT } from './layout';
+export { type AnyTypedArray, type ElementType, MAX_ALIGNMENT, MIN_ALIGNMENT } from './layout';

@@ -17,8 +17,27 @@
  * `reclaimThread` breaks the dead thread's locks, reclaims it in every tier, releases its slot.
  */
 
-/** Element types accepted by `mallocAs`, with their typed-array constructors' element sizes. */
-export const MALLOC_AS_TYPES = {
+/**
+ * Element types accepted by `mallocAs`: u8/i8 (1 byte), u16/i16 (2), u32/i32/f32 (4),
+ * f64/i64/u64 (8).
+ */
+export type ElementType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'f32' | 'f64' | 'i64' | 'u64';
+
+/** A typed array `mallocAs` returns (and `free` accepts). */
+export type AnyTypedArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** @internal Element sizes of the element types, in bytes. */
+export const MALLOC_AS_TYPES: Readonly<Record<ElementType, number>> = {
   u8: 1,
   i8: 1,
   u16: 2,
@@ -29,9 +48,7 @@ export const MALLOC_AS_TYPES = {
   f64: 8,
   i64: 8,
   u64: 8,
-} as const;
-
-export type ElementType = keyof typeof MALLOC_AS_TYPES;
+};
 
 /** Smallest and largest alignment `memalign` accepts (posix_memalign's lower bound). */
 export const MIN_ALIGNMENT = 8;

@@ -106,6 +106,43 @@ describe('compositions', () => {
     plain.check();
   });
 
+  it("each layer's layout version is recorded with its tier: attaching code that reads another is ERR_HEAP_INCOMPATIBLE naming both, and takes no slot", () => {
+    const heap = createHeap({ maxBytes: 64 * MiB, tiers: custom });
+    expect(
+      Arena.attach(heap.memory)
+        .tierList()
+        .map((t) => [t.kind, t.layoutVersion]),
+    ).toEqual([
+      ['tiny', tinyTier.layoutVersion ?? 1],
+      ['bump', 1],
+      ['run', runTier.layoutVersion ?? 1],
+    ]);
+    const newer: TierSpec[] = custom.map((s) =>
+      s.tier === bumpTier ? { ...s, tier: { ...bumpTier, layoutVersion: 2 } } : s,
+    );
+    expect(messageOf(() => attachHeap(heap.memory, { tiers: newer }))).toMatch(
+      /ERR_HEAP_INCOMPATIBLE\] attachHeap: the heap's 'bump' tier has layout version 1; the 'bump' tier of this code reads layout version 2 only/,
+    );
+    // A heap formatted by a newer layout of a built-in layer (its directory word says so).
+    const plain = createHeap({ maxBytes: 16 * MiB });
+    const arena = Arena.attach(plain.memory);
+    const mid = arena.tierList().find((t) => t.kind === 'mid')!;
+    // The directory entry's TD_VERSION word (tierEntry is internal to page-arena).
+    const e = (arena as unknown as { tierEntry(id: number): number }).tierEntry(mid.id);
+    arena.i32[e + 8]! += 1;
+    expect(messageOf(() => attachHeap(plain.memory))).toMatch(
+      new RegExp(
+        `the heap's 'mid' tier has layout version ${mid.layoutVersion + 1}; the 'mid' tier of this code reads layout version ${mid.layoutVersion} only`,
+      ),
+    );
+    arena.i32[e + 8]! -= 1;
+    expect(heap.stats().threads).toBe(1);
+    expect(plain.stats().threads).toBe(1);
+    attachHeap(plain.memory).detach();
+    heap.check();
+    plain.check();
+  });
+
   it('a tiny-only heap: sizes above its tiers are ERR_INVALID_SIZE', () => {
     const heap = createHeap({ maxBytes: 16 * MiB, tiers: [{ tier: tinyTier }] });
     expect(heap.malloc(1024)).toBeGreaterThan(0);
