@@ -212,7 +212,7 @@ export const TW_CACHE = 1;
  * Per-thread byte budget of the cache in front (its capacities add up to at most this), in a
  * heap of at least CACHE_SHARE_BUDGET times it; a smaller heap gives 1/32 of maxBytes (≥ 256 KiB).
  */
-export const CACHE_BUDGET_BYTES = 4 * 2 ** 20;
+export const CACHE_BUDGET_BYTES = 8 * 2 ** 20;
 export const CACHE_SHARE_BUDGET = 32;
 /**
  * Most bytes one class of the cache may grow to: 1,024 × 1 KiB (also the count cap), 256 ×

@@ -465,13 +465,14 @@ describe('MidTier exact cases', () => {
     expect(s.hits).toBeGreaterThan(s.misses * 10);
     // Together within the thread's byte budget.
     const bytes = mid.stats().classes.reduce((sum, c) => sum + c.capacity * c.size, 0);
-    expect(bytes).toBeLessThanOrEqual(CACHE_BUDGET_BYTES);
+    expect(bytes).toBeLessThanOrEqual(midCacheBudget(128 * MiB));
     mid.check();
   });
 
   it('the cache bounds are a share of maxBytes: a small heap caches less per class and per thread', () => {
     expect(midCacheClassBytes(128 * MiB)).toBe(CACHE_CLASS_BYTES);
-    expect(midCacheBudget(128 * MiB)).toBe(CACHE_BUDGET_BYTES);
+    expect(midCacheBudget(256 * MiB)).toBe(CACHE_BUDGET_BYTES);
+    expect(midCacheBudget(128 * MiB)).toBe(4 * MiB);
     expect(midCacheClassBytes(16 * MiB)).toBe(128 * 1024);
     expect(midCacheBudget(16 * MiB)).toBe(512 * 1024);
     const { mid } = tier('strict', 16 * MiB);
