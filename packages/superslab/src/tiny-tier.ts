@@ -19,6 +19,7 @@ import {
   SL_SHIFT,
   SL_START,
   SL_USED,
+  SLAB_BYTES,
   SLAB_SHIFT,
 } from './layout';
 import {
@@ -58,6 +59,8 @@ const enum Tiny {
 const enum Owned {
   PageShift = 16,
   ClassMask = 31,
+  /** A slab is one page: a pointer's offset in its slab. */
+  PageMask = 0xffff,
 }
 if (
   Sl.Start !== SL_START ||
@@ -73,6 +76,7 @@ if (
   Tiny.CcShift !== CC_SHIFT ||
   Tiny.Max !== TINY_MAX_SIZE ||
   Owned.PageShift !== SLAB_SHIFT ||
+  Owned.PageMask !== SLAB_BYTES - 1 ||
   Owned.ClassMask !== OWNED_CLASS_MASK
 ) {
   throw new Error('tiny-tier: the inlined layout offsets differ from the slab layout or @hakmem/tls-cache');
@@ -154,6 +158,8 @@ export class TinyTier implements Tier {
       threadWord: this.slabs.cacheThreadWord,
       classSizes: TINY_CLASS_SIZE,
       rootWord: this.slabs.cacheRoot,
+      // The fast paths below touch no live counter: CC_LIVE holds live + cached blocks.
+      liveWithCached: true,
     });
     this.records = this.cache.records;
     this.owned = this.slabs.owned;
@@ -187,7 +193,6 @@ export class TinyTier implements Tier {
     i32[h + Cc.Head] = u32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
-    i32[h + Cc.Live]!++;
     return p;
   }
 
@@ -205,8 +210,9 @@ export class TinyTier implements Tier {
     if ((e & Owned.ClassMask) !== cls || !(e > 0)) return this.tinyMallocCorrupt(p, cls);
     const i32 = arena.i32;
     const d = (e & ~Owned.ClassMask) >>> 1;
-    // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a block start.
-    const x = Math.imul(p - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
+    // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a block start. A slab
+    // is one 64 KiB page, so its offset in the slab is the pointer's low 16 bits (no SL_START load).
+    const x = Math.imul(p & Owned.PageMask, i32[d + Sl.Inv]!);
     const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
     const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
     const bits = i32[w]!;
@@ -215,7 +221,6 @@ export class TinyTier implements Tier {
     i32[h + Cc.Head] = u32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
-    i32[h + Cc.Live]!++;
     return p;
   }
 
@@ -306,7 +311,6 @@ export class TinyTier implements Tier {
         u32[ptr >>> 2] = u32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
         i32[h + Cc.Count] = n + 1;
-        i32[h + Cc.Live]!--;
         return true;
       }
     }
@@ -338,7 +342,7 @@ export class TinyTier implements Tier {
       const u32 = arena.u32;
       const i32 = arena.i32;
       const d = (e & ~Owned.ClassMask) >>> 1;
-      const x = Math.imul(ptr - u32[d + Sl.Start]!, i32[d + Sl.Inv]!);
+      const x = Math.imul(ptr & Owned.PageMask, i32[d + Sl.Inv]!);
       const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
       const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
       const bits = i32[w]!;
@@ -356,7 +360,6 @@ export class TinyTier implements Tier {
         u32[ptr >>> 2] = u32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
         i32[h + Cc.Count] = n + 1;
-        i32[h + Cc.Live]!--;
         return true;
       }
     }
@@ -405,7 +408,6 @@ export class TinyTier implements Tier {
     u32[ptr >>> 2] = u32[h + CC_HEAD]!;
     i32[h + CC_HEAD] = ptr;
     i32[h + CC_COUNT]!++;
-    i32[h + CC_LIVE]!--;
   }
 
   /** A block of another thread's slab (or of an abandoned one): its slab's remote list. */

@@ -37,7 +37,7 @@
  * | CC_HEAD       | first cached block (u32 offset, 0 = empty)                    |
  * | CC_COUNT      | blocks in the list (≤ CC_CAP)                                 |
  * | CC_CAP        | capacity in blocks (CACHE_MIN_CAP … CACHE_MAX_CAP)            |
- * | CC_LIVE       | blocks this thread handed to users minus blocks it took back (any thread's; may be negative) |
+ * | CC_LIVE       | blocks this thread handed to users minus blocks it took back (any thread's; may be negative); with `liveWithCached`, that plus CC_COUNT (a hit or a push leaves it alone) |
  * | CC_HITS       | allocations served from the list (u32, wraps)                 |
  * | CC_MISSES     | refills (allocations that found the list empty)               |
  * | CC_SPILLS     | spills (frees that found the list full)                       |

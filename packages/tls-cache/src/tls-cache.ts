@@ -98,6 +98,15 @@ export interface TlsCacheOptions {
    * budget lets a class of large blocks hold more than a handful.
    */
   classBytes?: number;
+  /**
+   * The fronting tier runs its own fast path and touches no counter there (a hit and a push
+   * only move a block between the user and the list): CC_LIVE then holds live + cached blocks,
+   * changed only where a block enters or leaves the thread's hands (refill, spill, flush,
+   * reclaim, `cacheNoteFree`), and live = CC_LIVE − CC_COUNT when stats ask. Every cache of
+   * one tier word must agree (the tier that creates them passes it). Default false: CC_LIVE is
+   * the live count and `cachePop`/`cachePush` change it.
+   */
+  liveWithCached?: boolean;
 }
 
 /** Heap-wide figures of one class (Σ attached threads + departed threads' counters). */
@@ -133,6 +142,8 @@ export class TlsCache {
   /** Block size per class. */
   readonly sizes: Int32Array;
   readonly rootWord: number;
+  /** CC_LIVE holds live + cached blocks (options.liveWithCached). */
+  readonly liveWithCached: boolean;
   /** i32 index of this thread's area (0 after release). */
   area: number;
   /** i32 index of class 0's record: `records + (cls << CC_SHIFT)`. */
@@ -183,6 +194,7 @@ export class TlsCache {
     this.classes = classes;
     this.sizes = Int32Array.from(classSizes);
     this.rootWord = rootWord;
+    this.liveWithCached = options.liveWithCached === true;
     arena.refresh();
     this.global = this.cacheGlobal();
     const record = arena.threadTierWords(tier) + threadWord;
@@ -290,7 +302,7 @@ export class TlsCache {
     i32[h + CC_HEAD] = u32[p >>> 2]!;
     i32[h + CC_COUNT]!--;
     i32[h + CC_HITS]!++;
-    i32[h + CC_LIVE]!++;
+    if (!this.liveWithCached) i32[h + CC_LIVE]!++;
     return p;
   }
 
@@ -303,7 +315,7 @@ export class TlsCache {
     if (this.strict) this.backend.cacheCheckOut(cls, p);
     i32[h + CC_HEAD] = this.u32[p >>> 2]!;
     i32[h + CC_COUNT]!--;
-    i32[h + CC_LIVE]!++;
+    if (!this.liveWithCached) i32[h + CC_LIVE]!++;
     return p;
   }
 
@@ -320,7 +332,7 @@ export class TlsCache {
     this.u32[ptr >>> 2] = this.u32[h + CC_HEAD]!;
     i32[h + CC_HEAD] = ptr;
     i32[h + CC_COUNT] = i32[h + CC_COUNT]! + 1;
-    i32[h + CC_LIVE]!--;
+    if (!this.liveWithCached) i32[h + CC_LIVE]!--;
   }
 
   /** A block of class `cls` that this thread freed into another thread's structures: counts it no longer live. */
@@ -351,6 +363,7 @@ export class TlsCache {
     if (count === 0) {
       i32[h + CC_HEAD] = head;
       i32[h + CC_COUNT] = n;
+      if (this.liveWithCached) i32[h + CC_LIVE] = i32[h + CC_LIVE]! + n;
     } else {
       this.cacheAppend(h, head, n, count);
     }
@@ -366,6 +379,7 @@ export class TlsCache {
     u32[tail >>> 2] = u32[h + CC_HEAD]!;
     this.i32[h + CC_HEAD] = head;
     this.i32[h + CC_COUNT] = count + n;
+    if (this.liveWithCached) this.i32[h + CC_LIVE] = this.i32[h + CC_LIVE]! + n;
   }
 
   /**
@@ -394,12 +408,14 @@ export class TlsCache {
       chain = u32[h + CC_HEAD]!;
       i32[h + CC_HEAD] = 0;
       i32[h + CC_COUNT] = 0;
+      if (this.liveWithCached) i32[h + CC_LIVE] = i32[h + CC_LIVE]! - count;
     } else {
       let last = u32[h + CC_HEAD]!;
       for (let i = 1; i < keep; i++) last = u32[last >>> 2]!;
       chain = u32[last >>> 2]!;
       u32[last >>> 2] = 0;
       i32[h + CC_COUNT] = keep;
+      if (this.liveWithCached) i32[h + CC_LIVE] = i32[h + CC_LIVE]! - (count - keep);
     }
     this.backend.cacheSpill(cls, chain, count - keep);
     this.cacheRefreshViews();
@@ -468,7 +484,7 @@ export class TlsCache {
     for (let cls = 0; cls < this.classes; cls++) {
       const h = area + TC_HEADER_WORDS + (cls << CC_SHIFT);
       const gc = g + G_HEADER_WORDS + cls * G_WORDS;
-      Atomics.add(i32, gc + G_LIVE, i32[h + CC_LIVE]!);
+      Atomics.add(i32, gc + G_LIVE, this.cacheLiveOf(h));
       Atomics.add(i32, gc + G_HITS, i32[h + CC_HITS]!);
       Atomics.add(i32, gc + G_MISSES, i32[h + CC_MISSES]!);
       Atomics.add(i32, gc + G_SPILLS, i32[h + CC_SPILLS]!);
@@ -509,6 +525,7 @@ export class TlsCache {
         p = next;
       }
       this.cacheRefreshViews();
+      if (this.liveWithCached) this.i32[h + CC_LIVE] = this.cacheLiveOf(h);
       this.i32[h + CC_HEAD] = 0;
       this.i32[h + CC_COUNT] = 0;
     }
@@ -524,6 +541,12 @@ export class TlsCache {
     const words = this.arena.threadTierWords(this.tier, threadId);
     if (words === 0) return 0;
     return (Atomics.load(this.i32, words + this.threadWord) >>> 0) >>> 2;
+  }
+
+  /** Live blocks the class record at i32 index `h` counts (CC_LIVE, less the cached ones when it holds both). */
+  private cacheLiveOf(h: number): number {
+    const i32 = this.i32;
+    return this.liveWithCached ? i32[h + CC_LIVE]! - i32[h + CC_COUNT]! : i32[h + CC_LIVE]!;
   }
 
   /** This thread's capacity of class `cls` in blocks. */
@@ -560,7 +583,7 @@ export class TlsCache {
       for (let cls = 0; cls < this.classes; cls++) {
         const h = area + TC_HEADER_WORDS + (cls << CC_SHIFT);
         const s = out[cls]!;
-        s.live += i32[h + CC_LIVE]!;
+        s.live += this.cacheLiveOf(h);
         s.cached += i32[h + CC_COUNT]!;
         s.capacity += i32[h + CC_CAP]!;
         s.hits += i32[h + CC_HITS]! >>> 0;
