@@ -10,6 +10,8 @@ import {
   PM_TIER,
   PM_TIER_MASK,
   rejectUnknownKeys,
+  THREAD_FREE,
+  THREAD_RECLAIMING,
   TIER_FREE,
   TIER_META,
   type Tier,
@@ -281,7 +283,8 @@ export class Heap {
   mallocAs(type: ElementType, count: number): AnyTypedArray;
   mallocAs(type: ElementType, count: number): AnyTypedArray {
     this.assertAttached();
-    const elementSize = Object.hasOwn(MALLOC_AS_TYPES, type) ? MALLOC_AS_TYPES[type] : 0;
+    const elementSize =
+      typeof type === 'string' && Object.hasOwn(MALLOC_AS_TYPES, type) ? MALLOC_AS_TYPES[type] : 0;
     if (elementSize === 0) {
       throw new HakmemError(
         'ERR_INVALID_OPTION',
@@ -466,17 +469,27 @@ export class Heap {
         `reclaimThread(${threadId}): a thread cannot reclaim itself; call detach() instead`,
       );
     }
-    // threadState reads the record without the arena mutex, which the dead thread may hold.
-    let attached = false;
+    // Claim the slot (live → reclaiming, one CAS, no lock: the dead thread may hold them all).
+    // Of two reclaims of one thread only one gets past this line; the other changed nothing.
+    let claimed = false;
     try {
-      attached = arena.threadState(threadId) !== 0;
+      arena.threadClaim(threadId);
+      claimed = true;
     } catch {
-      attached = false;
+      claimed = false;
     }
-    if (!attached) {
+    if (!claimed) {
+      let state = THREAD_FREE;
+      try {
+        state = arena.threadState(threadId); // ERR_INVALID_THREAD for an id never handed out
+      } catch {
+        state = THREAD_FREE;
+      }
       throw new HakmemError(
         'ERR_INVALID_THREAD',
-        `reclaimThread(${threadId}): thread ${threadId} is not attached to this heap`,
+        state === THREAD_RECLAIMING
+          ? `reclaimThread(${threadId}): thread ${threadId} is already being reclaimed (by another call)`
+          : `reclaimThread(${threadId}): thread ${threadId} is not attached to this heap`,
       );
     }
     arena.breakLocksOf(threadId); // first: every later step may take a lock the dead thread held

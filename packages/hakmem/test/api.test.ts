@@ -213,6 +213,8 @@ describe('malloc family', () => {
     }
     expect(heap.stats().liveBlocks).toBe(0);
     expectRejected(heap, 'ERR_INVALID_OPTION', () => heap.mallocAs('u128' as 'u8', 1));
+    // An array whose string form names a type is not a type (Object.hasOwn would coerce it).
+    expectRejected(heap, 'ERR_INVALID_OPTION', () => heap.mallocAs(['u8'] as unknown as 'u8', 16));
   });
 
   it('views stay current after the memory grows', () => {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { Arena } from '@hakmem/page-arena';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHeap, type Heap } from '../src/index';
 
@@ -110,6 +111,43 @@ describe('workers share one heap', () => {
     heap.reclaimThread(id); // would wait forever on the mutex if it took it before breaking it
     expect(heap.stats().threads).toBe(1);
     heap.free(heap.malloc(100_000)); // the arena mutex is free again
+    heap.check();
+  });
+
+  it('two reclaims of one dead thread at once: exactly one reclaims it, the other is ERR_INVALID_THREAD and changes nothing', async () => {
+    const heap = createHeap({ initialBytes: 2 ** 20, maxBytes: 64 * 2 ** 20 });
+    const [b, c] = [start(heap), start(heap)];
+    for (let round = 0; round < 6; round++) {
+      const dying = start(heap);
+      const made = await ask(dying, { op: 'alloc', sizes: [16, 800, 3000, 40_000, 2_000_000] });
+      const { threadId } = await ask(dying, { op: 'hang' });
+      await dying.terminate();
+      const gate = new Int32Array(new SharedArrayBuffer(8));
+      const replies = [b, c].map((w) =>
+        ask<{ code: string }>(w, { op: 'reclaim', id: threadId, gate: gate.buffer }),
+      );
+      while (Atomics.load(gate, 1) < 2) await new Promise((r) => setTimeout(r, 1));
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      const codes = (await Promise.all(replies)).map((r) => r.code).sort();
+      expect(codes).toEqual(['ERR_INVALID_THREAD', 'ok']);
+      expect(heap.stats().threads).toBe(3);
+      for (const blk of made.blocks) heap.free(blk.ptr); // the dead thread's blocks stay valid
+      heap.check();
+    }
+    expect(heap.stats().liveBlocks).toBe(0);
+  });
+
+  it('a thread already claimed by another reclaim: reclaimThread is ERR_INVALID_THREAD and changes nothing', async () => {
+    const heap = createHeap({ initialBytes: 2 ** 20, maxBytes: 64 * 2 ** 20 });
+    const worker = start(heap);
+    const { threadId } = await ask(worker, { op: 'hang' });
+    await worker.terminate();
+    const arena = Arena.attach(heap.memory);
+    arena.threadClaim(threadId); // as another reclaim would, first
+    expect(() => heap.reclaimThread(threadId)).toThrow(/ERR_INVALID_THREAD.*already being reclaimed/);
+    expect(heap.stats().threads).toBe(2);
+    expect(() => arena.threadClaim(threadId)).toThrow(/already being reclaimed/);
     heap.check();
   });
 });

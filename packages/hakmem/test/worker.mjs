@@ -43,6 +43,20 @@ parentPort.on('message', (msg) => {
         heap.detach();
         parentPort.postMessage({ ok: true });
         break;
+      case 'reclaim': {
+        // Wait at the gate (so two reclaimers start together), then reclaim thread msg.id.
+        const gate = new Int32Array(msg.gate);
+        Atomics.add(gate, 1, 1);
+        Atomics.wait(gate, 0, 0);
+        let code = 'ok';
+        try {
+          heap.reclaimThread(msg.id);
+        } catch (error) {
+          code = error.code ?? String(error);
+        }
+        parentPort.postMessage({ ok: true, code, threadId: heap.threadId });
+        break;
+      }
       case 'hang':
         parentPort.postMessage({ ok: true, threadId: heap.threadId });
         for (;;) {} // terminated from outside

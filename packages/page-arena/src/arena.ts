@@ -56,6 +56,7 @@ import {
   arenaRegisteredLocks,
   arenaRegisterLock,
   threadAttach,
+  threadClaim,
   threadIds,
   threadRecord,
   threadRelease,
@@ -408,6 +409,16 @@ export class Arena {
   /** TR_STATE of thread `id` (Atomics read). */
   threadState(id: number): number {
     return threadState(this, id);
+  }
+
+  /**
+   * Claims thread `id` for reclaiming (live → reclaiming by CAS, no lock taken): of two reclaims
+   * of one thread exactly one goes on. With `generation`, the slot must still hold it. Returns
+   * the generation; ERR_INVALID_THREAD with nothing changed when the slot is free, already being
+   * reclaimed, or of another generation. `threadRelease` frees the slot when the reclaim is done.
+   */
+  threadClaim(id: number, generation?: number): number {
+    return threadClaim(this, id, generation);
   }
 
   /** Takes a thread slot (a released one first) for this instance; sets and returns threadId (≥ 1). */

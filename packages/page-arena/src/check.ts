@@ -271,7 +271,8 @@ export function arenaCheckLocked(arena: Arena): void {
   let free = 0;
   for (let id = 1; id <= high; id++) {
     const state = Atomics.load(i32, arena.threadRecord(id) + TR_STATE);
-    if (state < 0 || state > 1) throw corrupted(`thread ${id} has state ${state}, not 0 or 1`);
+    if (state < 0 || state > 2)
+      throw corrupted(`thread ${id} has state ${state}, not 0 (free), 1 (live) or 2 (being reclaimed)`);
     if (state === 0) free++;
     else live++;
     const record = arena.threadRecord(id);

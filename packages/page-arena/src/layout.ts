@@ -216,10 +216,11 @@ export const LEAF_DIR_WORDS = MAX_PAGES_LIMIT / LEAF_PAGES;
 
 // Thread record: THREAD_RECORD_WORDS i32 words at arena.threadRecord(id) in arena.i32.
 export const THREAD_RECORD_WORDS = 16;
-/** Atomics: 0 free, 1 live. */
+/** Atomics: 0 free, 1 live, 2 being reclaimed (claimed by CAS from live; released to free). */
 export const TR_STATE = 0;
 export const THREAD_FREE = 0;
 export const THREAD_LIVE = 1;
+export const THREAD_RECLAIMING = 2;
 /** Atomics: incremented at each attach of this slot. */
 export const TR_GENERATION = 1;
 /** Arena-internal: next id on the free-id list (state 0 only). */

@@ -21,6 +21,7 @@ import {
   LOCK_OWNER_ANON,
   THREAD_CHUNK0_SHIFT,
   THREAD_LIVE,
+  THREAD_RECLAIMING,
   THREAD_RECORD_WORDS,
   TIER_FIRST,
   TIER_LAST,
@@ -55,6 +56,40 @@ export function threadRecord(arena: Arena, id: number): number {
 /** TR_STATE of thread `id` (Atomics read). */
 export function threadState(arena: Arena, id: number): number {
   return Atomics.load(arena.i32, threadRecord(arena, id) + TR_STATE);
+}
+
+/**
+ * Claims thread `id` for reclaiming: its state goes live → reclaiming by one CAS, without any
+ * lock (the dead thread may hold them all), so of two reclaims of one thread exactly one goes on.
+ * With `generation`, the slot must still hold that generation (the thread the caller saw, not a
+ * later one attached to the same slot). Returns the slot's generation. ERR_INVALID_THREAD, with
+ * nothing changed, when the slot is free, already being reclaimed, or of another generation.
+ */
+export function threadClaim(arena: Arena, id: number, generation?: number): number {
+  const record = threadRecord(arena, id);
+  const i32 = arena.i32;
+  const seen = Atomics.load(i32, record + TR_GENERATION);
+  if (generation !== undefined && seen !== generation) {
+    throw new HakmemError(
+      'ERR_INVALID_THREAD',
+      `threadClaim(${id}): the slot holds generation ${seen}, not ${describe(generation)} (the thread it named is gone)`,
+    );
+  }
+  const state = Atomics.compareExchange(i32, record + TR_STATE, THREAD_LIVE, THREAD_RECLAIMING);
+  if (state !== THREAD_LIVE) {
+    throw new HakmemError(
+      'ERR_INVALID_THREAD',
+      state === THREAD_RECLAIMING
+        ? `threadClaim(${id}): thread ${id} is already being reclaimed by another thread`
+        : `threadClaim(${id}): thread ${id} is not attached`,
+    );
+  }
+  if (generation !== undefined && Atomics.load(i32, record + TR_GENERATION) !== generation) {
+    // The slot was released and taken again between the two reads: give the new thread back.
+    Atomics.store(i32, record + TR_STATE, THREAD_LIVE);
+    throw new HakmemError('ERR_INVALID_THREAD', `threadClaim(${id}): generation ${generation} is gone`);
+  }
+  return seen;
 }
 
 /** Takes a thread slot (a released one first) for this instance; sets and returns threadId (≥ 1). */

@@ -12,7 +12,7 @@ import {
   TIER_FREE,
   TIER_META,
 } from '../src/index';
-import { HDR_MAX_PAGES, HDR_VERSION } from '../src/layout';
+import { HDR_MAX_PAGES, HDR_VERSION, THREAD_FREE, THREAD_LIVE, THREAD_RECLAIMING } from '../src/layout';
 import { expectCode, runsOf, stateOf } from './helpers';
 
 const P = PAGE_SIZE;
@@ -502,6 +502,26 @@ describe('metaAlloc', () => {
 });
 
 describe('thread registry', () => {
+  it('threadClaim: live → reclaiming by CAS, once; a wrong generation or a free slot is ERR_INVALID_THREAD and changes nothing', () => {
+    const a = small(4, 256);
+    const b = Arena.attach(a.memory);
+    const id = b.threadAttach();
+    const generation = a.i32[a.threadRecord(id) + 1]!;
+    expectCode(() => a.threadClaim(id, generation + 1), 'ERR_INVALID_THREAD', /holds generation/);
+    expect(a.threadState(id)).toBe(THREAD_LIVE);
+    expect(a.threadClaim(id, generation)).toBe(generation);
+    expect(a.threadState(id)).toBe(THREAD_RECLAIMING);
+    expectCode(() => a.threadClaim(id), 'ERR_INVALID_THREAD', /already being reclaimed/);
+    expect(a.threadIds()).toContain(id);
+    expect(a.stats().threads).toBe(1);
+    a.check(); // a slot being reclaimed is occupied
+    a.threadRelease(id);
+    expect(a.threadState(id)).toBe(THREAD_FREE);
+    expectCode(() => a.threadClaim(id), 'ERR_INVALID_THREAD', /is not attached/);
+    expectCode(() => a.threadClaim(99), 'ERR_INVALID_THREAD', /never handed out/);
+    a.check();
+  });
+
   it('hands out ids from 1 without limit, reuses released ids and bumps generations', () => {
     const a = small(4, 256);
     const instances = Array.from({ length: 200 }, () => Arena.attach(a.memory));
