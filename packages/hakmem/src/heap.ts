@@ -436,12 +436,17 @@ export class Heap {
     for (const tier of this.ordered) tier.check();
   }
 
-  /** Returns cached and empty memory to the arena (shrinks a non-shared resizable heap). */
+  /**
+   * Every tier gives its cached and empty memory back to the arena's free pages; a non-shared
+   * resizable heap then shrinks its buffer to its last used page. Returns the bytes released,
+   * none counted twice: the larger of what the tiers gave back and what the buffer shrank by
+   * (the two overlap when the pages the tiers gave back were the last ones).
+   */
   trim(): number {
     this.assertAttached();
     let bytes = 0;
     for (const tier of this.ordered) bytes += tier.trim();
-    return bytes + this.arena.trim();
+    return Math.max(bytes, this.arena.trim());
   }
 
   /** Flushes this thread's caches and releases its slot; the object is unusable afterwards. */

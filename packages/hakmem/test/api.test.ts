@@ -381,9 +381,21 @@ describe('whole-heap operations', () => {
     const heap = createHeap({ shared: false, initialBytes: MiB, maxBytes: 32 * MiB });
     const p = heap.malloc(10 * MiB);
     heap.free(p);
+    const committed = heap.stats().committedBytes;
     const released = heap.trim();
     expect(released).toBeGreaterThanOrEqual(9 * MiB);
     expect(heap.stats().committedBytes).toBeLessThan(2 * MiB);
+    // Each byte counted once: never more than the memory the heap held beyond its floor.
+    expect(released).toBeLessThanOrEqual(committed - heap.stats().committedBytes + 2 * MiB);
+    // Tiny blocks freed, their slabs cached: trim gives them back; a second trim has nothing left.
+    const blocks = Array.from({ length: 20_000 }, () => heap.malloc(200));
+    for (const b of blocks) heap.free(b);
+    const before = heap.stats().committedBytes;
+    const again = heap.trim();
+    const shrunk = before - heap.stats().committedBytes;
+    expect(again).toBeGreaterThanOrEqual(shrunk);
+    expect(again).toBeLessThanOrEqual(Math.max(shrunk, 20_000 * 256));
+    expect(heap.trim()).toBe(0);
     heap.check();
   });
 });
