@@ -523,6 +523,31 @@ describe('MidTier exact cases', () => {
     arena.check();
   });
 
+  it('a refill larger than a span takes the kept empty spans in turn: one batch, spans reused, nothing created', () => {
+    const { mid } = tier('strict', 128 * MiB);
+    const cls = classIndex(4096); // 16 blocks per span
+    const blocks = Array.from({ length: 16 * 8 }, () => mid.malloc(4096));
+    for (const p of blocks) mid.free(p);
+    mid.flush();
+    const spans = mid.stats().spans;
+    expect(mid.stats().spareSpans).toBe(spans - 1);
+    const s = mid.spans;
+    const head = s.cacheRefill(cls, 60);
+    expect(s.refilled).toBe(60);
+    const seen = new Set<number>();
+    const pages = new Set<number>();
+    for (let p = head; p !== 0; p = s.u32[p >>> 2]!) {
+      expect(seen.has(p)).toBe(false);
+      seen.add(p);
+      pages.add(p >>> 16);
+    }
+    expect(seen.size).toBe(60);
+    expect(pages.size).toBe(4); // four spans of 16 blocks
+    expect(mid.stats().spans).toBe(spans);
+    s.cacheSpill(cls, head, 60);
+    mid.check();
+  });
+
   it('a small heap keeps fewer empty spans: 1/64 of maxBytes', () => {
     const { mid } = tier('fast', 16 * MiB);
     expect(mid.spans.spareKeepPages).toBe(4);

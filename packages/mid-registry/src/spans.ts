@@ -87,6 +87,8 @@ export class MidSpans implements CacheBackend {
   area: number;
   /** Length of the chain the last cacheRefill returned. */
   refilled = 0;
+  /** Last block of the chain the last spanTake returned (its link is 0). */
+  private takenTail = 0;
   /** Bytes of spans this handle gave back to the arena (trim counts them). */
   releasedBytes = 0;
   /** Pages of empty spans this thread may keep beyond one per class (a share of maxBytes). */
@@ -405,26 +407,54 @@ export class MidSpans implements CacheBackend {
   // ───────────────────────────── cache backend: refill and spill ─────────────────────────────
 
   /**
-   * Detaches up to `want` free blocks of class `cls` from this thread's current span (a new,
-   * spare, adopted or collected span when it must), linked through their first word; returns
-   * the chain head and sets `refilled`, or 0 when maxBytes cannot hold another span.
+   * Detaches up to `want` free blocks of class `cls`, linked through their first word; returns
+   * the chain head and sets `refilled`, or 0 when maxBytes cannot hold another span. The blocks
+   * come from the current span; when it runs out and no other span is partial, from the kept
+   * empty spans in turn (memory the thread holds already: one refill, one slow event of the
+   * cache, for a batch larger than a span). Only when those give nothing does it look further
+   * (a full span with remote frees, an abandoned span, a new span: spanFind).
    */
   cacheRefill(cls: number, want: number): number {
     this.arena.refresh();
+    const listHead = this.area + TS_PARTIAL + cls;
+    let head = 0;
+    let tail = 0;
+    let got = 0;
+    let last = 0;
     for (;;) {
-      const listHead = this.area + TS_PARTIAL + cls;
-      let d = this.i32[listHead]!;
-      while (d !== 0) {
-        const p = this.spanTake(d, want);
-        if (p !== 0) return p;
+      const d = this.i32[listHead]!;
+      // Once blocks are in hand, another partial span is left for later refills (a batch from
+      // one span at a time keeps the cache's blocks together); kept empty spans are taken.
+      if (got > 0 && d !== 0 && d !== last) break;
+      if (d === 0) {
+        if (got > 0) {
+          const spare = this.spanPopSpare(cls);
+          if (spare !== 0) {
+            this.spanPushPartial(spare, cls);
+            last = spare;
+            continue;
+          }
+          break;
+        }
+        if (!this.spanFind(cls)) break;
+        continue;
+      }
+      const p = this.spanTake(d, want - got);
+      if (p === 0) {
         this.spanMoveToFull(d, cls);
-        d = this.i32[listHead]!;
+        last = 0;
+        continue;
       }
-      if (!this.spanFind(cls)) {
-        this.refilled = 0;
-        return 0;
-      }
+      last = d;
+      // The chain grows at its tail: one store links the new piece (in flight until returned).
+      if (head === 0) head = p;
+      else this.u32[tail >>> 2] = p;
+      tail = this.takenTail;
+      got += this.refilled;
+      if (got >= want) break;
     }
+    this.refilled = got;
+    return head;
   }
 
   /** Takes up to `want` blocks from span `d`: local list, else its remote list, else carving. */
@@ -456,6 +486,7 @@ export class MidSpans implements CacheBackend {
     i32[d + SP_FREE] = rest;
     i32[d + SP_USED] = i32[d + SP_USED]! + n;
     this.refilled = n;
+    this.takenTail = tail;
     return head;
   }
 
@@ -478,22 +509,24 @@ export class MidSpans implements CacheBackend {
     i32[d + SP_CARVED] = carved + n;
     i32[d + SP_USED] = i32[d + SP_USED]! + n;
     this.refilled = n;
+    this.takenTail = p;
     return first;
   }
 
   /**
-   * Makes a span with free blocks the head of the partial list of `cls`: a full span with
-   * remote frees, the spare, an abandoned span, a new span; at maxBytes every full span is
+   * Makes a span with free blocks the head of the partial list of `cls`: a kept empty span (no
+   * full span is looked at while the thread holds one), a full span with remote frees, an
+   * abandoned span, a new span; at maxBytes every full span is
    * looked at, this thread's empty spans of other classes are given back, and a shorter span is
    * tried. False when nothing fits.
    */
   private spanFind(cls: number): boolean {
-    if (this.spanScanFull(cls, FULL_SCAN_STEP)) return true;
     const spare = this.spanPopSpare(cls);
     if (spare !== 0) {
       this.spanPushPartial(spare, cls);
       return true;
     }
+    if (this.spanScanFull(cls, FULL_SCAN_STEP)) return true;
     if (this.spanAdopt(cls)) return true;
     const pages = MID_CLASS_PAGES[cls]!;
     if (this.spanNew(cls, pages)) return true;
