@@ -4,6 +4,7 @@ import { BigTier, bigTier } from './big-tier';
 import { bigLock, cacheLink } from './cache';
 import {
   AGE_LIMIT,
+  BIG_LAYOUT_VERSION,
   BIG_MIN_SIZE,
   N_NEXT,
   N_PAGES,
@@ -17,18 +18,20 @@ import { bucketOf } from './size';
 
 const MiB = 2 ** 20;
 const P = PAGE_SIZE;
+/** These exact cases test the shared cache: handles without a thread cache (thread-cache.test.ts tests it). */
+const SHARED_ONLY = { threadCache: false };
 
 function tier(safety: 'strict' | 'fast' = 'strict', maxBytes = 64 * MiB, shared = true) {
   const arena = Arena.format({ initialBytes: MiB, maxBytes, safety, shared });
   arena.threadAttach();
-  return { arena, big: new BigTier(arena) };
+  return { arena, big: new BigTier(arena, undefined, SHARED_ONLY) };
 }
 
 /** Another thread slot on the same memory (same JS thread: enough for cross-thread frees). */
 function second(arena: Arena) {
   const other = Arena.attach(arena.memory);
   other.threadAttach();
-  return { arena: other, big: new BigTier(other) };
+  return { arena: other, big: new BigTier(other, undefined, SHARED_ONLY) };
 }
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -315,6 +318,93 @@ describe('BigTier exact cases', () => {
     arena.threadAttach();
     const run = new RunTier(arena);
     expect(codeOf(() => new BigTier(arena, run.id))).toBe('ERR_HEAP_INCOMPATIBLE');
+  });
+
+  it('refuses a big tier recorded by another layout version, naming both', () => {
+    const arena = Arena.format({ maxBytes: 64 * MiB });
+    arena.threadAttach();
+    const id = arena.tierOpen('big', BIG_MIN_SIZE, 32 * MiB, bigTier.rootWords, BIG_LAYOUT_VERSION + 1);
+    let error: unknown;
+    try {
+      new BigTier(arena, id);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(HakmemError);
+    expect((error as HakmemError).code).toBe('ERR_HEAP_INCOMPATIBLE');
+    expect((error as HakmemError).message).toContain(String(BIG_LAYOUT_VERSION + 1));
+    expect(codeOf(() => new BigTier(arena))).toBe('ERR_HEAP_INCOMPATIBLE'); // tierFind checks it too
+    expect(bigTier.layoutVersion).toBe(BIG_LAYOUT_VERSION);
+  });
+});
+
+describe('BigTier thread cache', () => {
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: the owner's malloc and free take no lock once warm; other paths see a cached run`, () => {
+      const arena = Arena.format({ initialBytes: MiB, maxBytes: 128 * MiB, safety });
+      arena.threadAttach();
+      const big = new BigTier(arena);
+      const ptrs = [0, 1, 2].map(() => big.malloc(2 * MiB));
+      for (const p of ptrs) big.free(p); // the first frees reserve room under the lock
+      const before = big.stats();
+      expect(before).toMatchObject({ threadCachedRuns: 3, threadCachedBytes: 6 * MiB, liveBlocks: 0 });
+      for (let k = 0; k < 100; k++) {
+        const again = [0, 1, 2].map(() => big.malloc(2 * MiB - 100));
+        expect(new Set(again)).toEqual(new Set(ptrs)); // the same runs back
+        for (const p of again) big.free(p);
+      }
+      const after = big.stats();
+      expect(after.locks.acquisitions - before.locks.acquisitions).toBe(1); // stats() itself
+      expect(after.hits - before.hits).toBe(300);
+      // A cached run freed again, here or by another thread: ERR_DOUBLE_FREE, nothing changed.
+      expect(codeOf(() => big.free(ptrs[0]!))).toBe('ERR_DOUBLE_FREE');
+      const other = Arena.attach(arena.memory);
+      other.threadAttach();
+      const big2 = new BigTier(other);
+      expect(codeOf(() => big2.free(ptrs[1]!))).toBe('ERR_DOUBLE_FREE');
+      expect(codeOf(() => big.usableSize(ptrs[2]!))).toBe('ERR_INVALID_POINTER');
+      big.check();
+      // Another thread's free goes to its own cache; check() sees both.
+      const q = big.malloc(2 * MiB);
+      big2.free(q);
+      expect(big.stats()).toMatchObject({ threadCachedRuns: 3, liveBlocks: 0 });
+      big.check();
+      // A damaged slot is refused, never handed out.
+      const a = big.area;
+      arena.i32[a + 8] = ptrs[1]! + 65536; // slot 0's run: not a run head of this thread's cache
+      arena.i32[a + 9] = 32;
+      arena.i32[a + 11] = ptrs[2]!;
+      arena.i32[a + 12] = 32;
+      expect(codeOf(() => big.malloc(2 * MiB))).toBe('ERR_HEAP_CORRUPTED');
+      expect(codeOf(() => big.malloc(2 * MiB))).toBe('ERR_HEAP_CORRUPTED'); // both bad slots dropped
+      // detach passes the rest on; trim() of any thread returns it.
+      big2.detach();
+      expect(big.trim()).toBeGreaterThan(0);
+      big.detach();
+      expect(arena.stats().pagesByTier[big.id] ?? 0).toBe(2 * 32); // the two runs the damaged slots stranded
+    });
+  }
+
+  it("a dead thread's cache is reclaimed: its runs to the shared cache, its counters to the root", () => {
+    const arena = Arena.format({ initialBytes: MiB, maxBytes: 128 * MiB, safety: 'strict' });
+    arena.threadAttach();
+    const big = new BigTier(arena);
+    const other = Arena.attach(arena.memory);
+    const dead = other.threadAttach();
+    const big2 = new BigTier(other);
+    const p = big2.malloc(3 * MiB);
+    const q = big2.malloc(3 * MiB);
+    big2.free(p);
+    big2.free(q);
+    const live = big2.malloc(3 * MiB); // from its cache
+    expect(big.stats()).toMatchObject({ threadCachedRuns: 1, liveBlocks: 1 });
+    arena.breakLocksOf(dead);
+    big.reclaim(dead);
+    expect(big.stats()).toMatchObject({ threadCachedRuns: 0, cachedRuns: 1, liveBlocks: 1, hits: 1 });
+    big.check();
+    big.free(live);
+    big.check();
+    arena.check();
   });
 });
 

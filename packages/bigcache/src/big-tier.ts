@@ -17,6 +17,7 @@ import { bigLock, bigUnlock, cachePut, cacheResize, cacheTake, cacheTrimLocked }
 import { type BigStats, bigCheckLocked, bigStatsLocked } from './check';
 import {
   BIG_KIND,
+  BIG_LAYOUT_VERSION,
   BIG_MIN_SIZE,
   BIG_SIZE_LIMIT,
   CAP_SHIFT,
@@ -25,7 +26,24 @@ import {
   R_LOCK_REG,
   ROOT_WORDS,
 } from './layout';
+import {
+  localDetachLocked,
+  localFlushLocked,
+  localMarker,
+  localPut,
+  localReclaimLocked,
+  localTake,
+} from './local';
 import { liveDesc, pagesFor, usableOf } from './size';
+
+/** Options of a BigTier handle. */
+export interface BigTierOptions {
+  /**
+   * Keep a thread cache of up to LOCAL_SLOTS runs this thread freed, which its own mallocs take
+   * back without a lock (default true). false: every free goes to the shared cache.
+   */
+  threadCache?: boolean;
+}
 
 /**
  * The big tier as one thread sees it: every block a run of whole 64 KiB pages from the page
@@ -59,8 +77,14 @@ export class BigTier implements Tier {
   tierWord: number;
   /** @internal The largest request served (maxSize, or less when maxBytes cannot hold it); -1 once detached. */
   limit: number;
+  /** @internal PM_DESC of a run in this thread's cache (localMarker(threadId)). */
+  readonly marker: number;
+  /** @internal i32 index of this thread's cache area, 0 until its first free (and after detach). */
+  area = 0;
+  /** Whether this handle keeps a thread cache (default true; false: every free goes to the shared cache). */
+  readonly threadCache: boolean;
 
-  constructor(arena: Arena, id?: number) {
+  constructor(arena: Arena, id?: number, options?: BigTierOptions) {
     if (!(arena.threadId >= 1)) {
       throw new HakmemError(
         'ERR_INVALID_THREAD',
@@ -74,15 +98,16 @@ export class BigTier implements Tier {
     const largest = arena.maxBytes - arena.base - 2 * PAGE_SIZE;
     const tierId =
       id ??
-      (arena.tierFind(BIG_KIND) ||
+      (arena.tierFind(BIG_KIND, BIG_LAYOUT_VERSION) ||
         arena.tierOpen(
           BIG_KIND,
           BIG_MIN_SIZE,
           Math.max(BIG_MIN_SIZE, Math.min(BIG_SIZE_LIMIT, largest)),
           ROOT_WORDS,
+          BIG_LAYOUT_VERSION,
         ));
-    const info = arena.tierInfo(tierId);
-    if (info.kind !== BIG_KIND || info.maxSize > BIG_SIZE_LIMIT) {
+    const info = arena.tierExpect(tierId, BIG_KIND, BIG_LAYOUT_VERSION, 'BigTier');
+    if (info.maxSize > BIG_SIZE_LIMIT) {
       throw new HakmemError(
         'ERR_HEAP_INCOMPATIBLE',
         `BigTier: tier ${tierId} is a '${info.kind}' tier of sizes ${info.minSize}..${info.maxSize}, not a big tier (≤ ${BIG_SIZE_LIMIT})`,
@@ -93,6 +118,8 @@ export class BigTier implements Tier {
     this.maxSize = info.maxSize;
     this.root = info.root;
     this.tierWord = tierId | PM_FLAG_HEAD;
+    this.marker = localMarker(this.threadId);
+    this.threadCache = options?.threadCache ?? true;
     this.limit = Math.min(info.maxSize, largest);
     this.capPages = Math.floor(arena.maxBytes / PAGE_SIZE) >>> CAP_SHIFT;
     if (Atomics.load(arena.i32, this.root + R_LOCK_REG) === 0) {
@@ -108,7 +135,13 @@ export class BigTier implements Tier {
   malloc(size: number): number {
     if (!(size >>> 0 === size && size >= this.minSize && size <= this.limit))
       return this.bigInvalidSize(size);
-    return cacheTake(this, pagesFor(size), liveDesc(size));
+    const pages = pagesFor(size);
+    const desc = liveDesc(size);
+    if (this.area > 0) {
+      const run = localTake(this, this.area, pages, desc);
+      if (run !== 0) return run;
+    }
+    return cacheTake(this, pages, desc);
   }
 
   /** Runs are 64 KiB aligned: any power of two up to 65536 holds; 0 for larger alignments. */
@@ -139,6 +172,7 @@ export class BigTier implements Tier {
   free(ptr: number): void {
     const e = ptr >>> 0 === ptr && this.tierWord > 0 ? this.arena.pageEntry(ptr) : -1;
     if (e < 0) throw this.bigFreeError(ptr, 'free');
+    if (this.area > 0 && localPut(this, this.area, ptr, e)) return;
     cachePut(this, ptr, e);
   }
 
@@ -147,6 +181,7 @@ export class BigTier implements Tier {
     const arena = this.arena;
     const e = this.tierWord > 0 ? arena.pageEntry(ptr) : -1;
     if (e < 0 || (arena.u32[e + PM_TIER]! & PM_TIER_MASK) !== this.id) return false;
+    if (this.area > 0 && localPut(this, this.area, ptr, e)) return true;
     cachePut(this, ptr, e);
     return true;
   }
@@ -236,19 +271,35 @@ export class BigTier implements Tier {
 
   // ───────────────────────────── whole-tier operations ─────────────────────────────
 
-  /** Nothing per thread: the cache is shared. */
-  flush(): void {}
+  /** This thread's cache into the shared cache (any thread may take its runs then). */
+  flush(): void {
+    if (this.tierWord < 0 || this.area === 0) return;
+    bigLock(this);
+    try {
+      localFlushLocked(this, false);
+    } finally {
+      bigUnlock(this);
+    }
+  }
 
-  /** The thread is leaving: the cache is shared, so nothing moves; the handle refuses every later call (ERR_INVALID_THREAD). */
+  /** The thread is leaving: its cache goes to the shared cache and its area back; the handle refuses every later call (ERR_INVALID_THREAD). */
   detach(): void {
+    if (this.tierWord > 0 && this.area > 0) {
+      bigLock(this);
+      try {
+        localDetachLocked(this);
+      } finally {
+        bigUnlock(this);
+      }
+    }
     this.tierWord = -1;
     this.limit = -1;
   }
 
   /**
-   * A dead or terminated thread (the caller ran arena.breakLocksOf(threadId) first): it owns
-   * nothing here, but if it died inside the tier's critical section the next lock holder
-   * rebuilds the cache from the page map — this takes the lock, so that is done on return.
+   * A dead or terminated thread (the caller ran arena.breakLocksOf(threadId) first): its thread
+   * cache goes to the shared cache (its counters to the root), and if it died inside the tier's
+   * critical section the lock holder rebuilds the cache from the page map first.
    */
   reclaim(threadId: number): void {
     if (!Number.isInteger(threadId) || threadId < 1 || threadId === this.threadId) {
@@ -259,7 +310,11 @@ export class BigTier implements Tier {
     }
     this.bigAttached('reclaim');
     bigLock(this);
-    bigUnlock(this);
+    try {
+      localReclaimLocked(this, threadId);
+    } finally {
+      bigUnlock(this);
+    }
   }
 
   /** Every cached run back to the arena (they coalesce), and the node chunks to metaAlloc; returns the bytes of the runs. */
@@ -316,6 +371,7 @@ export const bigTier: TierFactory<BigTier> = {
   kind: BIG_KIND,
   sizeLimit: BIG_SIZE_LIMIT,
   rootWords: ROOT_WORDS,
+  layoutVersion: BIG_LAYOUT_VERSION,
   create(arena: Arena, id: number): BigTier {
     return new BigTier(arena, id);
   },

@@ -37,8 +37,16 @@ import {
   R_MISSES,
   R_NODE_FREE,
   R_NODES,
+  R_RESERVED,
   WHOLE_SHIFT,
 } from './layout';
+import {
+  isLocalDesc,
+  localEvictRunLocked,
+  localFlushLocked,
+  localPutLocked,
+  localTakeLargerLocked,
+} from './local';
 import { bigRepairLocked } from './repair';
 import { bucketOf, liveDesc, pagesFor, usableOf } from './size';
 
@@ -254,9 +262,24 @@ function cacheTakeSlow(
       cacheEvictAged(t, clock);
       return run;
     }
+    // A larger run of this thread's cache: cut to size like a shared one.
+    const mine = localTakeLargerLocked(t, pages);
+    if (mine !== 0) {
+      const minePages = arena.u32[arena.pageEntry(mine) + Pm.RunPages]!;
+      let have = minePages;
+      if (minePages - pages > pages >>> K.WholeShift && arena.resizeRun(mine, pages)) have = pages;
+      arena.setPageDesc(mine >>> 16, desc);
+      i32 = arena.i32;
+      i32[root + R.Hits]!++;
+      i32[root + R.LiveBlocks]!++;
+      i32[root + R.LiveBytes]! += usableOf(desc, have);
+      cacheEvictAged(t, clock);
+      return mine;
+    }
     i32[root + R.Misses]!++;
     let run = arena.allocRun(pages, t.id);
-    if (run === 0 && arena.i32[root + R.CachedRuns]! > 0) {
+    if (run === 0 && (arena.i32[root + R.CachedRuns]! > 0 || t.area > 0)) {
+      localFlushLocked(t, true);
       cacheEvictAll(t);
       run = arena.allocRun(pages, t.id);
     }
@@ -298,69 +321,58 @@ function cacheSmallestAbove(i32: Int32Array, root: number, b: number): number {
 // ───────────────────────────── free ─────────────────────────────
 
 /**
- * Frees the run at `ptr` (page-map entry `e`) into the cache: validated under the lock (a
- * live run head of this tier, else the precise error with nothing changed), then a node from
- * the pool is filled, linked into its bucket and at the young end of the age list, and
- * PM_DESC names it. No node left, a run above the byte bound, or evictions: cachePutSlow.
+ * Frees the run at `ptr` (page-map entry `e`) off the thread cache's fast path: validated
+ * under the lock (a live run head of this tier, else the precise error with nothing changed),
+ * then into this thread's cache (growing its reservation), else into the shared cache.
  */
 export function cachePut(t: BigTier, ptr: number, e: number): void {
-  const arena = t.arena;
   // Checked before the lock too, so a rejected free changes nothing (not even lock statistics).
   if (!cacheIsLive(t, ptr, e)) throw t.bigFreeError(ptr, 'free');
-  let i32 = bigLock(t);
-  const u32 = arena.u32;
-  const desc = u32[e + Pm.Desc]!;
-  if (u32[e + Pm.Tier] !== t.tierWord || (ptr & 0xffff) !== 0 || (desc & K.Cached) !== 0) {
-    bigUnlock(t);
-    throw t.bigFreeError(ptr, 'free');
-  }
-  const root = t.root;
-  const pages = u32[e + Pm.RunPages]!;
-  const clock = (i32[root + R.Clock]! + 1) | 0;
-  i32[root + R.Clock] = clock;
-  i32[root + R.LiveBlocks]!--;
-  i32[root + R.LiveBytes]! -= usableOf(desc, pages);
-  const n = i32[root + R.NodeFree]!;
-  if (!(n > 0) || pages > t.capPages) {
-    cachePutSlow(t, ptr, pages, clock);
-    return;
-  }
-  if (__DEV__) cacheAssertState(i32, n, Node.Free, 'taken from the free node list');
-  i32[root + R.NodeFree] = i32[n + N.Next]!;
-  cacheLink(i32, root, n, ptr, pages, clock);
-  arena.setPageDesc(ptr >>> 16, n * 4 + K.Cached);
-  i32 = arena.i32;
-  const cached = i32[root + R.CachedPages]! + pages;
-  i32[root + R.CachedPages] = cached;
-  i32[root + R.CachedRuns]!++;
-  if (cached > t.capPages || ((clock - i32[i32[root + R.AgeHead]! + N.Stamp]!) | 0) > K.AgeLimit) {
-    cacheEvictSlow(t, clock);
-    return;
-  }
-  bigUnlock(t);
-}
-
-/** free off the fast path (lock held; released here): a run above the byte bound goes straight back; else a new node chunk first (none: straight back too). */
-function cachePutSlow(t: BigTier, ptr: number, pages: number, clock: number): void {
   const arena = t.arena;
-  const root = t.root;
+  const i32 = bigLock(t);
   try {
-    if (pages > t.capPages || !cacheNodesGrow(t)) {
-      arena.freeRun(ptr);
-      return;
+    const u32 = arena.u32;
+    const desc = u32[e + Pm.Desc]!;
+    if (u32[e + Pm.Tier] !== t.tierWord || (ptr & 0xffff) !== 0 || (desc & K.Cached) !== 0) {
+      throw t.bigFreeError(ptr, 'free');
     }
-    const i32 = arena.i32;
-    const n = i32[root + R.NodeFree]!;
-    i32[root + R.NodeFree] = i32[n + N.Next]!;
-    cacheLink(i32, root, n, ptr, pages, clock);
-    arena.setPageDesc(ptr >>> 16, n * 4 + K.Cached);
-    arena.i32[root + R.CachedPages]! += pages;
-    arena.i32[root + R.CachedRuns]!++;
-    cacheEvictOver(t);
+    const root = t.root;
+    const pages = u32[e + Pm.RunPages]!;
+    const clock = (i32[root + R.Clock]! + 1) | 0;
+    i32[root + R.Clock] = clock;
+    const usable = usableOf(desc, pages);
+    if (localPutLocked(t, ptr, pages, usable)) return;
+    arena.i32[root + R.LiveBlocks]!--;
+    arena.i32[root + R.LiveBytes]! -= usable;
+    cachePutShared(t, ptr, pages, clock);
     cacheEvictAged(t, clock);
   } finally {
     bigUnlock(t);
   }
+}
+
+/**
+ * Puts the run at `ptr` (of `pages` pages, no longer live) into the shared cache (lock held):
+ * a node from the pool (a new chunk when it is empty; none: straight back to the arena, as is a
+ * run above the byte bound), linked into its bucket and at the young end of the age list, then
+ * PM_DESC names it; the oldest runs leave while the cache is over its bound.
+ */
+export function cachePutShared(t: BigTier, ptr: number, pages: number, clock: number): void {
+  const arena = t.arena;
+  const root = t.root;
+  if (pages > t.capPages || (!(arena.i32[root + R.NodeFree]! > 0) && !cacheNodesGrow(t))) {
+    arena.freeRun(ptr);
+    return;
+  }
+  const i32 = arena.i32;
+  const n = i32[root + R.NodeFree]!;
+  if (__DEV__) cacheAssertState(i32, n, Node.Free, 'taken from the free node list');
+  i32[root + R.NodeFree] = i32[n + N.Next]!;
+  cacheLink(i32, root, n, ptr, pages, clock);
+  arena.setPageDesc(ptr >>> 16, n * 4 + K.Cached);
+  arena.i32[root + R.CachedPages]! += pages;
+  arena.i32[root + R.CachedRuns]!++;
+  cacheEvictOver(t);
 }
 
 /** Evictions after a free (lock held; released here): the oldest runs until the cache is within its bytes and age bounds. */
@@ -425,7 +437,9 @@ function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): 
     const tier = u32[e + Pm.Tier]!;
     if (tier !== t.tierWord && (tier & 0xff) !== 0) break; // another tier's run
     if (tier === t.tierWord) {
-      if ((u32[e + Pm.Desc]! & K.Cached) === 0) break; // a live block
+      const desc = u32[e + Pm.Desc]!;
+      if ((desc & K.Cached) === 0) break; // a live block
+      if (isLocalDesc(desc) && desc !== t.marker) break; // in another thread's cache
       (evict ??= []).push(next);
     }
     room += u32[e + Pm.RunPages]!;
@@ -434,7 +448,9 @@ function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): 
   if (evict !== null && room >= need - have) {
     // From the last one back: the ones before it still head their runs.
     for (let k = evict.length - 1; k >= 0; k--) {
-      cacheEvict(t, arena.u32[arena.pageEntry(evict[k]!) + Pm.Desc]! >>> 2);
+      const desc = arena.u32[arena.pageEntry(evict[k]!) + Pm.Desc]!;
+      if (isLocalDesc(desc)) localEvictRunLocked(t, evict[k]!);
+      else cacheEvict(t, desc >>> 2);
     }
   }
   return arena.resizeRun(ptr, need);
@@ -442,7 +458,7 @@ function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): 
 
 /** Every cached run back to the arena and every node chunk back to metaAlloc (lock held); returns the bytes of the runs. */
 export function cacheTrimLocked(t: BigTier): number {
-  const bytes = cacheEvictAll(t);
+  const bytes = localFlushLocked(t, true) * 65536 + cacheEvictAll(t);
   cacheNodesRelease(t);
   return bytes;
 }
@@ -543,11 +559,11 @@ function cacheEvictAged(t: BigTier, clock: number): void {
   }
 }
 
-/** Evicts the oldest runs while the cache holds more than its byte bound (lock held). */
+/** Evicts the oldest runs while the cache and the thread caches' reservations hold more than the byte bound (lock held). */
 export function cacheEvictOver(t: BigTier): void {
   const root = t.root;
   for (let n = t.arena.i32[root + R.AgeHead]!; n > 0; n = t.arena.i32[root + R.AgeHead]!) {
-    if (t.arena.i32[root + R.CachedPages]! <= t.capPages) return;
+    if (t.arena.i32[root + R.CachedPages]! + t.arena.i32[root + R_RESERVED]! <= t.capPages) return;
     cacheEvict(t, n);
   }
 }

@@ -1,10 +1,15 @@
 import { HakmemError, type LockStats, mutexStats, PAGE_SIZE } from '@hakmem/page-arena';
 import type { BigTier } from './big-tier';
 import {
+  A_COUNT,
+  A_PAGES,
+  A_RESERVED,
+  A_SLOTS,
   BUCKETS,
   C_NEXT,
   C_NODES,
   D_CACHED,
+  LOCAL_SLOTS,
   N_NEWER,
   N_NEXT,
   N_OLDER,
@@ -35,7 +40,12 @@ import {
   R_NODE_FREE,
   R_NODES,
   R_REPAIRS,
+  R_RESERVED,
+  S_PAGES,
+  S_RUN,
+  SLOT_WORDS,
 } from './layout';
+import { isLocalDesc, localAreas, localMarker, localSums } from './local';
 import { bucketOf, usableOf } from './size';
 
 /** Heap-wide figures of the big tier (exact: read under the tier lock). */
@@ -50,10 +60,14 @@ export interface BigStats {
   misses: number;
   /** Cached runs given back to the arena (age, byte bound, memory pressure, trim, resize). */
   evictions: number;
-  /** Bytes of the runs in the cache. */
+  /** Bytes of the runs in the cache (shared and thread caches). */
   cachedBytes: number;
-  /** Runs in the cache. */
+  /** Runs in the cache (shared and thread caches). */
   cachedRuns: number;
+  /** Of those, the runs in thread caches (each thread's own mallocs take them without a lock). */
+  threadCachedRuns: number;
+  /** Bytes of the runs in thread caches. */
+  threadCachedBytes: number;
   /** The cache's byte bound (maxBytes / 8). */
   capacityBytes: number;
   /** Rebuilds after a thread died inside the tier's critical section. */
@@ -66,18 +80,21 @@ function corrupted(rule: string): HakmemError {
   return new HakmemError('ERR_HEAP_CORRUPTED', `big tier: ${rule}`);
 }
 
-/** The counters of the root (tier lock held). */
+/** The counters of the root and the thread caches (tier lock held; other threads' caches are exact when those threads are quiescent). */
 export function bigStatsLocked(t: BigTier): BigStats {
+  const sums = localSums(t);
   const i32 = t.arena.i32;
   const root = t.root;
   return {
-    liveBlocks: i32[root + R_LIVE_BLOCKS]!,
-    liveBytes: i32[root + R_LIVE_BYTES]! >>> 0,
-    hits: i32[root + R_HITS]! >>> 0,
+    liveBlocks: (i32[root + R_LIVE_BLOCKS]! + sums.liveBlocks) | 0,
+    liveBytes: (i32[root + R_LIVE_BYTES]! + sums.liveBytes) >>> 0,
+    hits: (i32[root + R_HITS]! + sums.hits) >>> 0,
     misses: i32[root + R_MISSES]! >>> 0,
     evictions: i32[root + R_EVICTIONS]! >>> 0,
-    cachedBytes: i32[root + R_CACHED_PAGES]! * PAGE_SIZE,
-    cachedRuns: i32[root + R_CACHED_RUNS]!,
+    cachedBytes: (i32[root + R_CACHED_PAGES]! + sums.pages) * PAGE_SIZE,
+    cachedRuns: i32[root + R_CACHED_RUNS]! + sums.runs,
+    threadCachedRuns: sums.runs,
+    threadCachedBytes: sums.pages * PAGE_SIZE,
     capacityBytes: t.capPages * PAGE_SIZE,
     repairs: i32[root + R_REPAIRS]! >>> 0,
     locks: mutexStats(i32, root + R_LOCK_STATS),
@@ -184,12 +201,51 @@ export function bigCheckLocked(t: BigTier): void {
       `${free} free + ${cached.size} cached nodes, but the chunks hold ${slots.size} (invariant 5)`,
     );
   }
-  // The page map (invariants 4 and 6).
+  // Thread caches (invariant 7).
+  const local = new Map<number, number>(); // run offset → PM_DESC its slot expects
+  let reserved = 0;
+  for (const [tid, a] of localAreas(t)) {
+    const count = i32[a + A_COUNT]!;
+    if (!(count >= 0 && count <= LOCAL_SLOTS)) {
+      throw corrupted(`thread ${tid}'s cache holds ${count} runs, outside 0 … ${LOCAL_SLOTS} (invariant 7)`);
+    }
+    let pages = 0;
+    for (let k = 0; k < count; k++) {
+      const s = a + A_SLOTS + k * SLOT_WORDS;
+      const run = i32[s + S_RUN]! >>> 0;
+      if (local.has(run) || cached.has(run))
+        throw corrupted(`the run at ${run} is in two caches (invariant 7)`);
+      local.set(run, localMarker(tid) + i32[s + S_PAGES]! * 2 ** 32);
+      pages += i32[s + S_PAGES]!;
+    }
+    if (pages !== i32[a + A_PAGES] || pages > i32[a + A_RESERVED]!) {
+      throw corrupted(
+        `thread ${tid}'s cache holds ${pages} pages, its area counts ${i32[a + A_PAGES]} of ${i32[a + A_RESERVED]} reserved (invariant 7)`,
+      );
+    }
+    reserved += i32[a + A_RESERVED]!;
+  }
+  if (reserved !== i32[root + R_RESERVED]) {
+    throw corrupted(
+      `the thread caches reserve ${reserved} pages, R_RESERVED counts ${i32[root + R_RESERVED]} (invariant 7)`,
+    );
+  }
+  // The page map (invariants 4, 6 and 7).
   let liveBlocks = 0;
   let liveBytes = 0;
   let named = 0;
+  let localNamed = 0;
   for (const run of runs) {
     if (run.tier !== t.id) continue;
+    if (isLocalDesc(run.desc)) {
+      if (local.get(run.offset) !== run.desc + run.pages * 2 ** 32) {
+        throw corrupted(
+          `the run at ${run.offset} (${run.pages} pages) says it is in thread ${run.desc >>> 2}'s cache, which does not hold it (invariant 7)`,
+        );
+      }
+      localNamed++;
+      continue;
+    }
     if ((run.desc & D_CACHED) === 0) {
       liveBlocks++;
       liveBytes += usableOf(run.desc, run.pages);
@@ -203,6 +259,11 @@ export function bigCheckLocked(t: BigTier): void {
     }
     named++;
   }
+  if (localNamed !== local.size) {
+    throw corrupted(
+      `${local.size} runs in thread caches but ${localNamed} such runs in the page map (invariant 7)`,
+    );
+  }
   if (named !== cached.size) {
     throw corrupted(`${cached.size} cached nodes but ${named} cached runs in the page map (invariant 4)`);
   }
@@ -211,12 +272,17 @@ export function bigCheckLocked(t: BigTier): void {
       `the cache holds ${cached.size} runs of ${cachedPages} pages, the root counts ${i32[root + R_CACHED_RUNS]} of ${i32[root + R_CACHED_PAGES]} (invariant 6)`,
     );
   }
-  if (cachedPages > t.capPages) {
-    throw corrupted(`the cache holds ${cachedPages} pages, above its bound of ${t.capPages} (invariant 6)`);
-  }
-  if (liveBlocks !== i32[root + R_LIVE_BLOCKS] || liveBytes % 2 ** 32 !== i32[root + R_LIVE_BYTES]! >>> 0) {
+  if (cachedPages + reserved > t.capPages) {
     throw corrupted(
-      `the page map holds ${liveBlocks} live runs of ${liveBytes} usable bytes, the root counts ${i32[root + R_LIVE_BLOCKS]} of ${i32[root + R_LIVE_BYTES]! >>> 0} (invariant 6)`,
+      `the cache holds ${cachedPages} pages and the thread caches reserve ${reserved}, above the bound of ${t.capPages} (invariant 6)`,
+    );
+  }
+  const sums = localSums(t);
+  const rootBlocks = (i32[root + R_LIVE_BLOCKS]! + sums.liveBlocks) | 0;
+  const rootBytes = (i32[root + R_LIVE_BYTES]! + sums.liveBytes) >>> 0;
+  if (liveBlocks !== rootBlocks || liveBytes % 2 ** 32 !== rootBytes) {
+    throw corrupted(
+      `the page map holds ${liveBlocks} live runs of ${liveBytes} usable bytes, the root and the thread caches count ${rootBlocks} of ${rootBytes} (invariant 6)`,
     );
   }
 }

@@ -1,3 +1,3 @@
-export { BigTier, bigTier } from './big-tier';
+export { BigTier, type BigTierOptions, bigTier } from './big-tier';
 export type { BigStats } from './check';
-export { AGE_LIMIT, BIG_KIND, BIG_MIN_SIZE, BIG_SIZE_LIMIT } from './layout';
+export { AGE_LIMIT, BIG_KIND, BIG_LAYOUT_VERSION, BIG_MIN_SIZE, BIG_SIZE_LIMIT, LOCAL_SLOTS } from './layout';

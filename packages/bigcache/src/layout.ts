@@ -69,6 +69,26 @@
  *   empty (no node: the run goes straight back to the arena); trim() returns them.
  * Evicted runs go back with `arena.freeRun`, so they coalesce with their free neighbours.
  *
+ * ## Thread caches (local.ts)
+ *
+ * Each thread keeps up to LOCAL_SLOTS runs it freed in its own area (metaAlloc, AREA_BYTES; its
+ * i32 index in the tier's per-thread word TW_AREA): slots of (RUN, PAGES, STAMP), counters
+ * A_COUNT … A_MIN_STAMP. A run there has PM_DESC = (threadId << 2) | D_LOCAL | D_CACHED, so
+ * every other path sees a cached run (another free: ERR_DOUBLE_FREE). The owner's malloc takes
+ * one (exact size or at most 1/8 larger; a larger one is cut under the lock) and its free puts
+ * one with plain loads and stores — no lock, no Atomics; all loads and calls come before the
+ * straight-line stores, so a terminated worker leaves the area consistent. The area's pages are
+ * covered by a reservation of the byte bound (A_RESERVED, Σ in R_RESERVED; shared cache +
+ * reservations ≤ maxBytes / 8, one thread ≤ half of it) grown under the lock; a fast free fits
+ * within it, a run beyond it or a full area goes through the lock (the oldest slot moves to the
+ * shared cache). Slots not reused within AGE_LIMIT of the thread's own operations go back to the
+ * arena. Live and hit counts of the fast paths are deltas in the area (A_LIVE_BLOCKS/BYTES,
+ * A_HITS), folded into the root on detach / reclaim. Left open, as in the tiny and L2.5 tiers: a
+ * free by the owner racing another thread's free of the same block at the same instant; strict
+ * and fast both check a slot against PM_DESC before handing it out (ERR_HEAP_CORRUPTED), so it
+ * is never handed out twice. A malloc about to fail empties this thread's cache and the shared
+ * cache, not other threads' caches (their reservations, ≤ maxBytes / 8 in all).
+ *
  * ## Invariants (checked by `check()`)
  *
  * 1. R_BUSY = 0 outside the lock.
@@ -79,7 +99,12 @@
  *    node; every run of this tier whose PM_DESC says cached is such a run.
  * 5. Free nodes + cached nodes = R_NODES; free nodes are FREE.
  * 6. R_CACHED_PAGES/R_CACHED_RUNS = Σ over cached nodes; R_LIVE_BLOCKS/R_LIVE_BYTES = the live
- *    runs of this tier in the page map (count, Σ usable); R_CACHED_PAGES ≤ cap.
+ *    runs of this tier in the page map (count, Σ usable) minus the thread caches' deltas;
+ *    R_CACHED_PAGES + R_RESERVED ≤ cap.
+ * 7. A thread area holds ≤ LOCAL_SLOTS runs, each heading a run of this tier of PAGES pages
+ *    whose PM_DESC names that thread; every run whose PM_DESC names a thread is in its area;
+ *    A_PAGES = Σ pages ≤ A_RESERVED; Σ A_RESERVED = R_RESERVED. (Exact when other threads are
+ *    quiescent: their fast paths do not take the lock.)
  *
  * ## Concurrency protocol
  *
@@ -126,6 +151,8 @@ export const R_CHUNKS = 17;
 export const R_CHUNK_COUNT = 18;
 export const R_NODES = 19;
 export const R_REPAIRS = 20;
+/** Σ A_RESERVED of the thread caches: pages of the byte bound they hold (cached + reserved ≤ cap). */
+export const R_RESERVED = 21;
 export const R_BITMAP = 24;
 /** Size buckets of cached runs. */
 export const BUCKETS = 112;
@@ -174,6 +201,42 @@ export const BIG_SIZE_LIMIT = 4294967295 - 65535;
 /** The tier's kind in the arena's tier directory. */
 export const BIG_KIND = 'big';
 
+/** The layout version recorded in the arena's tier directory (tierOpen / tierFind / tierExpect). */
+export const BIG_LAYOUT_VERSION = 1;
+
+// Thread caches (local.ts): the tier's per-thread word TW_AREA (arena.threadTierWords(id) + TW_AREA)
+// holds the i32 index of the thread's area (metaAlloc, AREA_BYTES), 0 = none.
+export const TW_AREA = 0;
+/** Runs in the thread cache (slots 0 … A_COUNT − 1). */
+export const A_COUNT = 0;
+/** Σ pages of those runs (≤ A_RESERVED). */
+export const A_PAGES = 1;
+/** Pages of the tier's byte bound this thread holds (counted in R_RESERVED). */
+export const A_RESERVED = 2;
+/** The thread's own age clock: +1 on each of its mallocs and frees served here. */
+export const A_CLOCK = 3;
+/** Live blocks / bytes this thread's cache took and gave (deltas, wrap; added to R_LIVE_BLOCKS / R_LIVE_BYTES). */
+export const A_LIVE_BLOCKS = 4;
+export const A_LIVE_BYTES = 5;
+/** Mallocs served by the thread cache (added to R_HITS). */
+export const A_HITS = 6;
+/** A stamp no newer than the oldest slot's (exact after each aged sweep). */
+export const A_MIN_STAMP = 7;
+/** First slot: SLOT_WORDS words each (S_RUN, S_PAGES, S_STAMP). */
+export const A_SLOTS = 8;
+export const S_RUN = 0;
+export const S_PAGES = 1;
+export const S_STAMP = 2;
+export const SLOT_WORDS = 3;
+/** Runs a thread cache holds at most. */
+export const LOCAL_SLOTS = 8;
+/** Bytes of a thread area (a metaAlloc class). */
+export const AREA_BYTES = 128;
+/** Bit 1 of a cached run's PM_DESC: in thread (desc >>> 2)'s cache, not a node (nodes are 32-byte aligned). */
+export const D_LOCAL = 2;
+/** A thread cache holds at most capPages >> LOCAL_CAP_SHIFT pages (half the tier's bound). */
+export const LOCAL_CAP_SHIFT = 1;
+
 /** A run not reused within this many mallocs and frees of the tier is evicted. */
 export const AGE_LIMIT = 1024;
 /** The cache holds at most maxBytes >> CAP_SHIFT bytes (1/8). */
@@ -185,4 +248,7 @@ export const WHOLE_SHIFT = 3;
 if (R_REPAIRS >= R_BITMAP) throw new Error('bigcache layout: root counters overlap the bitmap');
 if (BUCKET_WORDS * 32 < BUCKETS) throw new Error('bigcache layout: bitmap too small');
 if (PAGE_SIZE !== 65536) throw new Error('bigcache layout: pages must be 64 KiB');
+if ((A_SLOTS + LOCAL_SLOTS * SLOT_WORDS) * 4 > AREA_BYTES)
+  throw new Error('bigcache layout: thread area too small');
+if (R_RESERVED >= R_BITMAP) throw new Error('bigcache layout: R_RESERVED overlaps the bitmap');
 if (NODE_WORDS * 4 !== 32) throw new Error('bigcache layout: nodes are 32 bytes (D_CACHED needs bit 0 free)');

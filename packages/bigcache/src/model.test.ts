@@ -65,13 +65,14 @@ function pagesOf(size: number): number {
 /** Mallocs that found the memory full while the cache held runs (the scenario must occur). */
 let pressured = 0;
 
-function run(safety: 'strict' | 'fast', ops: Op[]): void {
+function run(safety: 'strict' | 'fast', threadCache: boolean, ops: Op[]): void {
   const arena = Arena.format({ initialBytes: MiB, maxBytes: 40 * MiB, safety });
   arena.threadAttach();
-  const big = new BigTier(arena);
+  const big = new BigTier(arena, undefined, { threadCache });
   const other = Arena.attach(arena.memory);
   other.threadAttach();
-  const big2 = new BigTier(other);
+  // The other thread flushes its thread cache after each free (this thread cannot empty it).
+  const big2 = new BigTier(other, undefined, { threadCache });
   const live: Block[] = [];
   let seed = 1;
   for (const o of ops) {
@@ -91,7 +92,12 @@ function run(safety: 'strict' | 'fast', ops: Op[]): void {
     } else if (o.op === 'free' && live.length > 0) {
       const [b] = live.splice(o.at % live.length, 1);
       expect(intact(arena, b!, b!.usable)).toBe(true);
-      (o.other ? big2 : big).free(b!.ptr);
+      if (o.other) {
+        big2.free(b!.ptr);
+        big2.flush();
+      } else {
+        big.free(b!.ptr);
+      }
     } else if (o.op === 'resize' && live.length > 0) {
       const b = live[o.at % live.length]!;
       if (big.resize(b.ptr, o.size)) {
@@ -139,11 +145,17 @@ function run(safety: 'strict' | 'fast', ops: Op[]): void {
 }
 
 describe('BigTier against a model of live blocks', () => {
-  for (const safety of ['strict', 'fast'] as const) {
-    it(`${safety}: random malloc / free / cross-thread free / resize / trim sequences`, () => {
+  for (const [safety, threadCache] of [
+    ['strict', true],
+    ['fast', true],
+    ['strict', false],
+  ] as const) {
+    it(`${safety}${threadCache ? '' : ', shared cache only'}: random malloc / free / cross-thread free / resize / trim sequences`, () => {
       pressured = 0;
       fc.assert(
-        fc.property(fc.array(op, { minLength: 1, maxLength: 100, size: 'max' }), (ops) => run(safety, ops)),
+        fc.property(fc.array(op, { minLength: 1, maxLength: 100, size: 'max' }), (ops) =>
+          run(safety, threadCache, ops),
+        ),
         { numRuns: 50 },
       );
       expect(pressured).toBeGreaterThan(0);

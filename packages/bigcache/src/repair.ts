@@ -29,6 +29,7 @@ import {
   R_NODES,
   R_REPAIRS,
 } from './layout';
+import { isLocalDesc, localSums } from './local';
 import { usableOf } from './size';
 
 /**
@@ -39,7 +40,8 @@ import { usableOf } from './size';
  * publishes a node, and stay while a taken node waits on the free list), in age order;
  * every other node goes to the free list. A run whose PM_DESC names no such node was being
  * evicted or cut: it goes back to the arena. Runs the dead thread held live stay live. Then the
- * byte bound holds again (the dead thread may have died before its evictions).
+ * byte bound holds again (the dead thread may have died before its evictions). Runs in thread
+ * caches stay there (their threads own them; reclaim takes a dead thread's).
  */
 export function bigRepairLocked(t: BigTier): void {
   const arena = t.arena;
@@ -63,7 +65,7 @@ export function bigRepairLocked(t: BigTier): void {
   let liveBlocks = 0;
   let liveBytes = 0;
   for (const run of runs) {
-    if (run.tier !== t.id) continue;
+    if (run.tier !== t.id || isLocalDesc(run.desc)) continue; // a thread cache's run stays there
     if ((run.desc & D_CACHED) === 0) {
       liveBlocks++;
       liveBytes += usableOf(run.desc, run.pages);
@@ -104,8 +106,10 @@ export function bigRepairLocked(t: BigTier): void {
   }
   i32[root + R_CACHED_PAGES] = cachedPages;
   i32[root + R_CACHED_RUNS] = kept.length;
-  i32[root + R_LIVE_BLOCKS] = liveBlocks;
-  i32[root + R_LIVE_BYTES] = liveBytes;
+  // The thread caches' deltas are the rest of the live counts.
+  const sums = localSums(t);
+  i32[root + R_LIVE_BLOCKS] = (liveBlocks - sums.liveBlocks) | 0;
+  i32[root + R_LIVE_BYTES] = (liveBytes - sums.liveBytes) | 0;
   i32[root + R_REPAIRS]!++;
   for (const run of strays) {
     arena.freeRun(run);

@@ -160,7 +160,9 @@ const handlers = {
       const p = big.malloc(size);
       if (p === 0) {
         failed = size;
-        cachedAtFailure = big.stats().cachedRuns;
+        const s = big.stats();
+        // The shared cache and this thread's went back; other threads' caches are theirs.
+        cachedAtFailure = s.cachedRuns - s.threadCachedRuns;
         Atomics.store(flag, 0, 1);
         break;
       }
@@ -179,6 +181,7 @@ const handlers = {
       big.free(p);
     }
     globalThis.held = [];
+    big.flush(); // this thread's cache to the shared one, which any thread's trim() empties
     return { damaged };
   },
   detach() {

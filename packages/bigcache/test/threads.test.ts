@@ -123,7 +123,12 @@ describe('BigTier across workers', () => {
     expect(freed + left).toBe(allocated);
     const st = big.stats();
     expect(st).toMatchObject({ liveBlocks: 0, liveBytes: 0 });
-    expect(st.hits).toBeGreaterThan(st.misses); // the shared cache serves most mallocs
+    // Each freeing worker keeps what it freed in its thread cache (reused by its own mallocs,
+    // spilled to the shared cache when full): a hand-off pattern hits less than a shared cache
+    // alone, but it hits.
+    expect(st.hits + st.misses).toBe(allocated);
+    expect(st.hits).toBeGreaterThan(0);
+    expect(st.threadCachedBytes).toBeLessThanOrEqual(st.capacityBytes);
     big.check();
     await Promise.all(team.map((w) => w.call('detach')));
     expect(big.trim()).toBe(st.cachedBytes);
