@@ -1,4 +1,5 @@
 export type { SpanStats } from './check';
+export { MID_LAYOUT_VERSION } from './layout';
 export { type MidClassStats, type MidStats, MidTier, midTier } from './mid-tier';
 export {
   MID_CLASS_BLOCKS,

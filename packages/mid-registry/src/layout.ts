@@ -180,6 +180,13 @@ export const R_LOCK_REG = 8;
 export const R_PAGES = 9;
 export const R_ABANDONED = 16;
 
+/**
+ * Version of this layout, recorded with the tier in the arena's tier directory (tierOpen /
+ * tierFind / tierExpect): a heap recorded by another version is ERR_HEAP_INCOMPATIBLE.
+ * 2: the thread area's TS_SPARE words head lists of kept empty spans, TS_SPARE_PAGES counts them.
+ */
+export const MID_LAYOUT_VERSION = 2;
+
 /** Size classes of the tier (size-classes.ts lists them). */
 export const CLASS_COUNT = 40;
 

@@ -4,6 +4,7 @@ import { spanStats } from './check';
 import {
   CACHE_BUDGET_BYTES,
   CACHE_CLASS_BYTES,
+  MID_LAYOUT_VERSION,
   midCacheBudget,
   midCacheClassBytes,
   R_REG_CAP,
@@ -12,7 +13,7 @@ import {
   SPARE_KEEP_BYTES,
   TS_SPARE_PAGES,
 } from './layout';
-import { MidTier } from './mid-tier';
+import { MidTier, midTier } from './mid-tier';
 import {
   MID_CLASS_BLOCKS,
   MID_CLASS_COUNT,
@@ -548,6 +549,23 @@ describe('MidTier exact cases', () => {
     mid.check();
   });
 
+  it('a heap whose mid tier another layout version recorded is ERR_HEAP_INCOMPATIBLE, naming both', () => {
+    const arena = Arena.format({ initialBytes: MiB, maxBytes: 16 * MiB });
+    arena.threadAttach();
+    const id = arena.tierOpen('mid', 1025, 32768, 64, 1);
+    let message = '';
+    try {
+      new MidTier(arena, id);
+    } catch (e) {
+      message = (e as Error).message;
+      expect(HakmemError.codeOf(e)).toBe('ERR_HEAP_INCOMPATIBLE');
+    }
+    expect(message).toMatch(/version 1/);
+    expect(message).toMatch(new RegExp(`version ${MID_LAYOUT_VERSION}`));
+    expect(codeOf(() => new MidTier(arena))).toBe('ERR_HEAP_INCOMPATIBLE');
+    expect(midTier.layoutVersion).toBe(MID_LAYOUT_VERSION);
+  });
+
   it('a small heap keeps fewer empty spans: 1/64 of maxBytes', () => {
     const { mid } = tier('fast', 16 * MiB);
     expect(mid.spans.spareKeepPages).toBe(4);
@@ -612,7 +630,7 @@ describe('MidTier exact cases', () => {
     // a composition's range: any size within the tier's limit is served
     const a2 = Arena.format({ initialBytes: MiB, maxBytes: 16 * MiB });
     a2.threadAttach();
-    const id = a2.tierOpen('mid', 513, 8192, 64);
+    const id = a2.tierOpen('mid', 513, 8192, 64, MID_LAYOUT_VERSION);
     const ranged = new MidTier(a2, id);
     expect([ranged.minSize, ranged.maxSize]).toEqual([513, 8192]);
     expect(ranged.usableSize(ranged.malloc(600))).toBe(640);

@@ -12,6 +12,7 @@ import { CC_CAP, CC_COUNT, CC_HEAD, CC_HITS, CC_LIVE, CC_SHIFT, TlsCache } from 
 import { type SpanStats, spanStats, spansCheck } from './check';
 import { describeValue } from './errors';
 import {
+  MID_LAYOUT_VERSION,
   midCacheBudget,
   midCacheClassBytes,
   ROOT_WORDS,
@@ -567,6 +568,7 @@ export const midTier: TierFactory<MidTier> = {
   kind: MID_KIND,
   sizeLimit: MID_MAX_SIZE,
   rootWords: ROOT_WORDS,
+  layoutVersion: MID_LAYOUT_VERSION,
   create(arena: Arena, id: number): MidTier {
     return new MidTier(arena, id);
   },

@@ -12,6 +12,7 @@ import type { CacheBackend } from '@hakmem/tls-cache';
 import { corrupted, hex } from './errors';
 import {
   FULL_SCAN_STEP,
+  MID_LAYOUT_VERSION,
   midSpareKeepPages,
   R_ABANDONED,
   R_CACHE_ROOT,
@@ -121,8 +122,10 @@ export class MidSpans implements CacheBackend {
     this.threadId = arena.threadId;
     arena.refresh();
     this.tier =
-      tier ?? (arena.tierFind(MID_KIND) || arena.tierOpen(MID_KIND, MID_MIN_SIZE, MID_MAX_SIZE, ROOT_WORDS));
-    this.root = arena.tierInfo(this.tier).root;
+      tier ??
+      (arena.tierFind(MID_KIND, MID_LAYOUT_VERSION) ||
+        arena.tierOpen(MID_KIND, MID_MIN_SIZE, MID_MAX_SIZE, ROOT_WORDS, MID_LAYOUT_VERSION));
+    this.root = arena.tierExpect(this.tier, MID_KIND, MID_LAYOUT_VERSION, 'MidSpans').root;
     this.cacheRoot = this.root + R_CACHE_ROOT;
     if (Atomics.load(arena.i32, this.root + R_LOCK_REG) === 0) {
       // Registered so arena.breakLocksOf frees it when a thread dies holding it.
