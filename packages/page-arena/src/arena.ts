@@ -10,7 +10,7 @@
  * page-map leaves from metaAlloc, metaAlloc takes runs): a cycle of function declarations only,
  * nothing in it runs while the modules are evaluated.
  */
-import { arenaCheckLocked } from './check';
+import { arenaCheckLocked, arenaVerifyAttach } from './check';
 import { HakmemError } from './errors';
 import { arenaTrim } from './growth';
 import { arenaFindHeader, arenaFormatHeader } from './header';
@@ -198,7 +198,7 @@ export class Arena {
       );
     }
     const arena = new Arena(memory, kind, base, header[HDR_MAX_PAGES]!, (flags & FLAG_STRICT) !== 0);
-    arena.refresh();
+    arenaVerifyAttach(arena); // refreshes the views; a scribbled heap is a coded error now, not a hang later
     return arena;
   }
 

@@ -18,6 +18,7 @@ import {
   HDR_BIN_SUMMARY,
   HDR_COMMITTED_PAGES,
   HDR_FREE_RUNS,
+  HDR_LOCK,
   HDR_LOCKREG_ARRAY,
   HDR_LOCKREG_CAP,
   HDR_LOCKREG_COUNT,
@@ -38,6 +39,8 @@ import {
   LAYOUT_VERSION,
   LEAF_BYTES,
   LEAF_SHIFT,
+  LOCK_OWNER_ANON,
+  LOCK_OWNER_MASK,
   MAX_PAGES_LIMIT,
   META_CLASSES,
   META_DESC_RUN,
@@ -72,6 +75,46 @@ import {
 
 function corrupted(detail: string): HakmemError {
   return new HakmemError('ERR_HEAP_CORRUPTED', `check: ${detail}`);
+}
+
+/**
+ * What attach proves before a new instance uses a heap it did not format, so a scribbled or
+ * foreign memory is a coded error in bounded time, never a hang or a RangeError later: the
+ * committed page count fits the memory, the arena mutex names a possible owner (a word naming
+ * a thread that never existed would block every lock() forever), then the whole arena check —
+ * every walk in it is bounded by the heap's size — under the lock. Errors other than
+ * HakmemError (a typed-array access out of range on a scribbled index) become ERR_HEAP_CORRUPTED.
+ */
+export function arenaVerifyAttach(arena: Arena): void {
+  const hdr = arena.hdr;
+  const committed = Atomics.load(hdr, HDR_COMMITTED_PAGES);
+  if (!(committed > arena.basePage && committed <= arena.maxPages)) {
+    throw new HakmemError(
+      'ERR_HEAP_CORRUPTED',
+      `attach: the header's committed page count ${committed} is not in [${arena.basePage + 1}, ${arena.maxPages}] (the heap's header is overwritten)`,
+    );
+  }
+  arena.refresh();
+  const owner = Atomics.load(hdr, HDR_LOCK) & LOCK_OWNER_MASK;
+  const high = hdr[HDR_THREAD_HIGH]!;
+  if (owner !== 0 && owner !== LOCK_OWNER_ANON && !(owner <= high)) {
+    throw new HakmemError(
+      'ERR_HEAP_CORRUPTED',
+      `attach: the arena mutex names owner ${owner}, a thread id never handed out (ids 1..${high}): the heap's header is overwritten`,
+    );
+  }
+  arena.lock();
+  try {
+    arenaCheckLocked(arena);
+  } catch (error) {
+    if (error instanceof HakmemError) throw error;
+    throw new HakmemError(
+      'ERR_HEAP_CORRUPTED',
+      `attach: the heap's structures are overwritten (${error instanceof Error ? error.message : String(error)})`,
+    );
+  } finally {
+    arena.unlock();
+  }
 }
 
 /**
