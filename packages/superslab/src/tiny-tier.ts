@@ -163,6 +163,8 @@ export class TinyTier implements Tier {
     });
     this.records = this.cache.records;
     this.owned = this.slabs.owned;
+    this.malloc = this.strict ? this.tinyMallocStrict : this.tinyMallocFast;
+    this.freeOwned = this.strict ? this.tinyFreeStrict : this.tinyFreeFast;
     arena.refresh();
   }
 
@@ -174,15 +176,28 @@ export class TinyTier implements Tier {
    * the head must lie in a slab of this class that this thread owns, on its grid below the carve
    * mark, and must not be live (else the list was overwritten after a free: ERR_HEAP_CORRUPTED,
    * nothing handed out). Then its alloc bit is set.
+   *
+   * Strict or fast is chosen once, at construction: `malloc` and `freeOwned` are the mode's own
+   * functions (one target per call site, no mode test, and the whole path within V8's
+   * inlining budget of a caller that also inlines an adapter and the umbrella).
    */
-  malloc(size: number): number {
+  readonly malloc: (size: number) => number;
+
+  /**
+   * The umbrella's first try on every free (`ptr` a u32): frees `ptr` and returns true when it
+   * lies in a tiny slab — this thread's (its private map says so, no page map) or another
+   * thread's (the page map names this tier: the slab's remote list); false for anything else
+   * (another tier, outside the heap, this tier detached), which the umbrella routes itself.
+   * Own and remote frees leave the caller through the same return, so a caller optimised on
+   * own frees only is not deoptimised by the first cross-thread free. The mode's own function,
+   * chosen at construction (see `malloc`).
+   */
+  readonly freeOwned: (ptr: number) => boolean;
+
+  /** Fast mode's malloc: pop the head of the class's cache. */
+  private tinyMallocFast(size: number): number {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
     const cls = this.classBySize8[(size + 7) >>> 3]!;
-    return this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
-  }
-
-  /** Fast mode: pop the head of the class's cache. */
-  private tinyMallocFast(cls: number): number {
     const h = this.records + (cls << Tiny.CcShift);
     const arena = this.arena;
     const u32 = arena.u32;
@@ -197,10 +212,12 @@ export class TinyTier implements Tier {
   }
 
   /**
-   * Strict mode: the head must lie in a slab of this class that this thread owns (its page's
-   * entry in the owned map), be a carved block start and not be live; its alloc bit is set.
+   * Strict mode's malloc: the head must lie in a slab of this class that this thread owns (its
+   * page's entry in the owned map), be a carved block start and not be live; its alloc bit is set.
    */
-  private tinyMallocStrict(cls: number): number {
+  private tinyMallocStrict(size: number): number {
+    if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
+    const cls = this.classBySize8[(size + 7) >>> 3]!;
     const h = this.records + (cls << Tiny.CcShift);
     const arena = this.arena;
     const u32 = arena.u32;
@@ -213,7 +230,8 @@ export class TinyTier implements Tier {
     // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a block start. A slab
     // is one 64 KiB page, so its offset in the slab is the pointer's low 16 bits (no SL_START load).
     const x = Math.imul(p & Owned.PageMask, i32[d + Sl.Inv]!);
-    const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
+    const shift = i32[d + Sl.Shift]!;
+    const idx = (x >>> shift) | (x << -shift);
     const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
     const bits = i32[w]!;
     if (idx >>> 0 >= i32[d + Sl.Carved]! || (bits & (1 << idx)) !== 0) return this.tinyMallocCorrupt(p, cls);
@@ -228,7 +246,7 @@ export class TinyTier implements Tier {
   mallocAligned(alignment: number, size: number): number {
     const cls = tinyClassAligned(alignment, size);
     if (cls < 0) return 0;
-    return this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
+    return this.malloc(TINY_CLASS_SIZE[cls]!);
   }
 
   /**
@@ -239,12 +257,11 @@ export class TinyTier implements Tier {
     const arena = this.arena;
     arena.refresh();
     const h = this.records + (cls << CC_SHIFT);
-    if (arena.u32[h + CC_HEAD] !== 0) {
-      return this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
-    }
+    // A class's own size maps to the class.
+    if (arena.u32[h + CC_HEAD] !== 0) return this.malloc(TINY_CLASS_SIZE[cls]!);
     const n = this.cache.cacheRefill(cls);
     if (n === 0) return 0;
-    const p = this.strict ? this.tinyMallocStrict(cls) : this.tinyMallocFast(cls);
+    const p = this.malloc(TINY_CLASS_SIZE[cls]!);
     arena.i32[h + CC_HITS]!--;
     return p;
   }
@@ -274,23 +291,8 @@ export class TinyTier implements Tier {
    * with nothing changed.
    */
   free(ptr: number): void {
-    const ok =
-      typeof ptr === 'number' &&
-      ptr >>> 0 === ptr &&
-      (this.strict ? this.tinyFreeStrict(ptr) : this.tinyFreeFast(ptr));
+    const ok = typeof ptr === 'number' && ptr >>> 0 === ptr && this.freeOwned(ptr);
     if (!ok) throw this.tinyNotMine('free', ptr);
-  }
-
-  /**
-   * The umbrella's first try on every free (`ptr` a u32): frees `ptr` and returns true when it
-   * lies in a tiny slab — this thread's (its private map says so, no page map) or another
-   * thread's (the page map names this tier: the slab's remote list); false for anything else
-   * (another tier, outside the heap, this tier detached), which the umbrella routes itself.
-   * Own and remote frees leave the caller through the same return, so a caller optimised on
-   * own frees only is not deoptimised by the first cross-thread free.
-   */
-  freeOwned(ptr: number): boolean {
-    return this.strict ? this.tinyFreeStrict(ptr) : this.tinyFreeFast(ptr);
   }
 
   /**
