@@ -162,7 +162,7 @@ export class Heap {
   malloc(size: number): number {
     // The first tier's test is repeated here rather than calling tryMalloc, so that callers can
     // inline the whole fast path within V8's inlining budget.
-    if (size >>> 0 === size && size <= this.firstMax) {
+    if (typeof size === 'number' && size >>> 0 === size && size <= this.firstMax) {
       const ptr = this.first.malloc(size);
       if (ptr !== 0) return ptr;
     }
@@ -177,7 +177,7 @@ export class Heap {
 
   /** As malloc, but 0 instead of ERR_OUT_OF_MEMORY. */
   tryMalloc(size: number): number {
-    if (size >>> 0 === size && size <= this.firstMax) {
+    if (typeof size === 'number' && size >>> 0 === size && size <= this.firstMax) {
       const ptr = this.first.malloc(size);
       if (ptr !== 0) return ptr;
     }
