@@ -1,11 +1,12 @@
 import { HakmemError, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
 import type { L25Tier } from './l25-tier';
-import { Bs, CACHE_BUDGET_BYTES, CR_WORDS, Cr, KEEP_EMPTY_PAGES, Sh, Shift, Sp, Ta, Tw } from './layout';
+import { Bs, CR_WORDS, Cr, Sh, Shift, Sp, Ta, Tw } from './layout';
 import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
-import { L25_CLASS_CACHE_CAP, L25_CLASS_COUNT, L25_CLASS_SIZE } from './size-classes';
+import { L25_CLASS_CACHE_CAP, L25_CLASS_COUNT, L25_CLASS_SIZE, L25_CLASS_SLOTS } from './size-classes';
 import {
   corrupted,
   descCacheFree,
+  shardKeep,
   shardRefill,
   shardReleaseEmpty,
   spanBlockIndex,
@@ -17,16 +18,18 @@ import {
 } from './spans';
 
 /**
- * The per-thread cache: per class a small stack of free blocks (out of band, in the thread's
- * area), at most L25_CLASS_CACHE_CAP blocks and CACHE_BUDGET_BYTES in all. Its slow paths:
- * refill (home shard, then stealing, then a new span), spill and flush (blocks back to their
- * spans), and the reclaim of a dead thread's area.
+ * The per-thread cache: per class a stack of free blocks (out of band, in the thread's area) whose
+ * capacity starts at L25_CLASS_CACHE_CAP and grows fourfold, up to L25_CLASS_SLOTS, when frees
+ * find it full Limit.GrowOverflows times with no refill between (a batch of frees) and the
+ * thread's cache holds less than its byte budget (t.cacheBudget, a share of maxBytes). Its slow paths: refill (home shard, then stealing, then a new span; a batch under
+ * one lock), spill (half a class's blocks under one lock per shard) and flush (blocks back to
+ * their spans), and the reclaim of a dead thread's area.
  */
 
 /** Words of a thread area. */
 export const AREA_WORDS: number = (() => {
   let words = Ta.Header + L25_CLASS_COUNT * CR_WORDS;
-  for (let c = 0; c < L25_CLASS_COUNT; c++) words += L25_CLASS_CACHE_CAP[c]!;
+  for (let c = 0; c < L25_CLASS_COUNT; c++) words += L25_CLASS_SLOTS[c]!;
   return words;
 })();
 
@@ -52,7 +55,7 @@ export function areaEnsure(t: L25Tier): number {
     i32[h + Cr.Cap] = L25_CLASS_CACHE_CAP[c]!;
     i32[h + Cr.Size] = L25_CLASS_SIZE[c]!;
     i32[h + Cr.Slots] = slots;
-    slots += L25_CLASS_CACHE_CAP[c]!;
+    slots += L25_CLASS_SLOTS[c]!;
   }
   Atomics.store(i32, arena.threadTierWords(t.id) + Tw.Area, offset);
   return area;
@@ -71,8 +74,10 @@ export function cacheRefill(t: L25Tier, cls: number): number {
   const size = L25_CLASS_SIZE[cls]!;
   const room = i32[h + Cr.Cap]! - i32[h + Cr.Count]!;
   let want = Math.max(1, Math.min(room, i32[h + Cr.Cap]! >>> 1));
-  while (want > 1 && i32[t.area + Ta.CachedBytes]! + want * size > CACHE_BUDGET_BYTES) want--;
+  const budget = t.cacheBudget - i32[t.area + Ta.CachedBytes]!;
+  if (want * size > budget) want = Math.max(1, Math.floor(budget / size));
   i32[h + Cr.Misses] = i32[h + Cr.Misses]! + 1;
+  i32[h + Cr.Overflows] = 0;
   for (let attempt = 0; attempt < 2; attempt++) {
     const n = cacheTake(t, cls, want, h);
     if (n > 0) return n;
@@ -164,6 +169,49 @@ export function cacheFlushArea(t: L25Tier, area: number, cachedTag: number, leni
   }
 }
 
+/**
+ * Up to `count` blocks from the top of this thread's cache record `h` (class `cls`) back to their
+ * spans: one shard lock for each run of blocks of one shard. A slot that names no block of the
+ * class is ERR_HEAP_CORRUPTED (the blocks spilled before it are spilled; nothing else changes).
+ */
+export function cacheSpill(t: L25Tier, cls: number, h: number, count: number): void {
+  const where = t.scratch;
+  const area = t.area;
+  let left = count;
+  while (left > 0) {
+    t.arena.refresh();
+    let i32 = t.arena.i32;
+    let n = i32[h + Cr.Count]!;
+    if (!(n > 0)) return;
+    let p = t.arena.u32[i32[h + Cr.Slots]! + n - 1]!;
+    if (!(blockLocate(t, p, where) && i32[where[0]! + Sp.Class] === cls)) throw spillCorrupt(t, cls, p);
+    const sh = i32[where[0]! + Sp.Shard]!;
+    shardLock(t, sh);
+    try {
+      i32 = t.arena.i32;
+      for (;;) {
+        const r = spanReturn(t, sh, where[0]!, where[1]!, t.cachedTag, h, area);
+        if (r !== 0) throw spillCorrupt(t, cls, p);
+        left--;
+        n--;
+        if (left === 0 || n === 0) break;
+        p = t.arena.u32[i32[h + Cr.Slots]! + n - 1]!;
+        if (!(blockLocate(t, p, where) && i32[where[0]! + Sp.Class] === cls)) throw spillCorrupt(t, cls, p);
+        if (i32[where[0]! + Sp.Shard] !== sh) break;
+      }
+    } finally {
+      shardUnlock(t, sh);
+    }
+    if (t.arena.i32[sh + Sh.EmptyPages]! > t.keepPages) shardKeep(t, sh);
+  }
+}
+
+function spillCorrupt(t: L25Tier, cls: number, p: number): HakmemError {
+  return corrupted(
+    `l25: thread ${t.threadId}'s cache of the ${L25_CLASS_SIZE[cls]} B class holds ${p}, which is not a block it may cache`,
+  );
+}
+
 /** This thread's cached blocks back to their spans. */
 export function cacheFlush(t: L25Tier): void {
   cacheFlushArea(t, t.area, t.cachedTag, false);
@@ -212,6 +260,6 @@ function reclaimStates(t: L25Tier, deadTag: number): void {
     } finally {
       shardUnlock(t, sh);
     }
-    if (arena.i32[sh + Sh.EmptyPages]! > KEEP_EMPTY_PAGES) shardReleaseEmpty(t, sh);
+    if (arena.i32[sh + Sh.EmptyPages]! > t.keepPages) shardReleaseEmpty(t, sh);
   }
 }

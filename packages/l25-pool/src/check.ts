@@ -9,7 +9,7 @@ import {
 } from '@hakmem/page-arena';
 import { blockLocate } from './cache';
 import type { L25Tier } from './l25-tier';
-import { Bs, CACHE_BUDGET_BYTES, Cr, DESC_CACHE_SLOTS, List, Sh, Shift, Sp, Ta, Tw } from './layout';
+import { Bs, Cr, DESC_CACHE_SLOTS, List, Sh, Shift, Sp, Ta, Tw } from './layout';
 import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
 import {
   L25_CLASS_BLOCKS,
@@ -19,7 +19,10 @@ import {
   L25_CLASS_PAGES,
   L25_CLASS_SHIFT,
   L25_CLASS_SIZE,
+  L25_CLASS_SLOTS,
   l25ClassOf,
+  l25PagesOf,
+  SPAN_MAX_PAGES,
 } from './size-classes';
 import { corrupted } from './spans';
 
@@ -181,7 +184,7 @@ export function tierCheck(t: L25Tier): void {
     const i32 = arena.i32;
     if (i32[area + Ta.Thread] !== tid)
       throw corrupted(`l25: thread ${tid}'s area names thread ${i32[area + Ta.Thread]}`);
-    for (const w of [Ta.NewRun, Ta.NewDesc, Ta.FreeDesc]) {
+    for (const w of [Ta.NewRun, Ta.NewDesc, Ta.FreeDesc, Ta.Grow]) {
       if (i32[area + w] !== 0) {
         throw corrupted(
           `l25: thread ${tid}'s area names a span in flight (word ${w} = ${i32[area + w]}) while quiescent`,
@@ -199,7 +202,7 @@ export function tierCheck(t: L25Tier): void {
       const n = i32[h + Cr.Count]!;
       const cap = i32[h + Cr.Cap]!;
       if (
-        cap !== L25_CLASS_CACHE_CAP[cls] ||
+        !(cap >= L25_CLASS_CACHE_CAP[cls]! && cap <= L25_CLASS_SLOTS[cls]!) ||
         i32[h + Cr.Size] !== L25_CLASS_SIZE[cls] ||
         i32[h + Cr.Slots] !== slot
       ) {
@@ -229,13 +232,13 @@ export function tierCheck(t: L25Tier): void {
         cachedIn.set(where[0]!, (cachedIn.get(where[0]!) ?? 0) + 1);
       }
       bytes += n * L25_CLASS_SIZE[cls]!;
-      slot += cap;
+      slot += L25_CLASS_SLOTS[cls]!;
     }
     if (bytes !== i32[area + Ta.CachedBytes])
       throw corrupted(
         `l25: thread ${tid}'s cache holds ${bytes} bytes, its count says ${i32[area + Ta.CachedBytes]}`,
       );
-    if (bytes > CACHE_BUDGET_BYTES + L25_CLASS_SIZE[L25_CLASS_COUNT - 1]!)
+    if (bytes > t.cacheBudget + L25_CLASS_SIZE[L25_CLASS_COUNT - 1]!)
       throw corrupted(`l25: thread ${tid}'s cache holds ${bytes} bytes, above its budget`);
   }
   const registered = new Map<number, number>();
@@ -356,16 +359,19 @@ function checkSpan(
   const cls = i32[d + Sp.Class]!;
   const at = `l25: the span at ${start}`;
   if (!(cls >= 0 && cls < L25_CLASS_COUNT)) throw corrupted(`${at} has class ${cls}`);
-  const blocks = L25_CLASS_BLOCKS[cls]!;
-  const pages = L25_CLASS_PAGES[cls]!;
   const size = L25_CLASS_SIZE[cls]!;
+  // A span of the class's shape, or one block alone in a span of its own (room to grow in place).
+  const solo = i32[d + Sp.Blocks] === 1;
+  const blocks = solo ? 1 : L25_CLASS_BLOCKS[cls]!;
+  const pages = solo ? i32[d + Sp.Pages]! : L25_CLASS_PAGES[cls]!;
   if (
     i32[d + Sp.Shard] !== sh ||
     i32[d + Sp.Blocks] !== blocks ||
     i32[d + Sp.Size] !== size ||
     i32[d + Sp.Inv] !== L25_CLASS_INV[cls] ||
     i32[d + Sp.Shift] !== L25_CLASS_SHIFT[cls] ||
-    i32[d + Sp.Pages] !== pages
+    i32[d + Sp.Pages] !== pages ||
+    !(pages >= l25PagesOf(size) && pages <= SPAN_MAX_PAGES)
   ) {
     throw corrupted(
       `${at}: its descriptor's shard or class constants do not belong to its shard and the ${size} B class`,

@@ -1,5 +1,6 @@
 export type { L25ClassStats, L25Stats } from './check';
 export { L25Tier, l25Tier } from './l25-tier';
+export { L25_LAYOUT_VERSION } from './layout';
 export {
   L25_CLASS_BLOCKS,
   L25_CLASS_COUNT,

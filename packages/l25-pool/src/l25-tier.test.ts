@@ -359,7 +359,8 @@ describe('L25Tier memory', () => {
     const st = l25.stats();
     expect(st.liveBlocks).toBe(0);
     expect(st.emptyPages).toBeGreaterThan(0);
-    expect(st.emptyPages).toBeLessThanOrEqual(KEEP_EMPTY_PAGES);
+    expect(st.emptyPages).toBeLessThanOrEqual(l25.keepPages);
+    expect(l25.keepPages).toBe(KEEP_EMPTY_PAGES + l25.cacheBudget / PAGE_SIZE);
     const bytes = l25.trim();
     expect(bytes).toBeGreaterThan(0);
     expect(bytes % PAGE_SIZE).toBe(0);
@@ -435,7 +436,14 @@ describe('L25Tier memory', () => {
   it('is a TierFactory: l25Tier opens the heap tier of a composition', () => {
     const arena = Arena.format({ initialBytes: MiB, maxBytes: 32 * MiB });
     arena.threadAttach();
-    const id = arena.tierOpen(l25Tier.kind, 1025, l25Tier.sizeLimit, l25Tier.rootWords);
+    expect(l25Tier.layoutVersion).toBe(2);
+    const id = arena.tierOpen(
+      l25Tier.kind,
+      1025,
+      l25Tier.sizeLimit,
+      l25Tier.rootWords,
+      l25Tier.layoutVersion,
+    );
     const l25 = l25Tier.create(arena, id);
     expect([l25.kind, l25.minSize, l25.maxSize, l25.id]).toEqual(['l25', 1025, MiB, id]);
     expect(new L25Tier(arena).id).toBe(id); // the same tier again, for this thread
@@ -444,6 +452,12 @@ describe('L25Tier memory', () => {
     l25.free(p);
     const runs = arena.tierOpen('run', 0, 10, 4);
     expect(codeOf(() => new L25Tier(arena, runs))).toBe('ERR_HEAP_INCOMPATIBLE');
+    // A heap whose l25 tier was recorded by layout version 1 (8-slot caches, no one-block spans).
+    const old = Arena.format({ initialBytes: MiB, maxBytes: 32 * MiB });
+    old.threadAttach();
+    const v1 = old.tierOpen('l25', 32769, MiB, l25Tier.rootWords, 1);
+    expect(codeOf(() => new L25Tier(old, v1))).toBe('ERR_HEAP_INCOMPATIBLE');
+    expect(codeOf(() => new L25Tier(old))).toBe('ERR_HEAP_INCOMPATIBLE');
   });
 });
 
@@ -539,6 +553,142 @@ describe('L25Tier against a model', () => {
         ),
         { numRuns: 30 },
       );
+    });
+  }
+});
+
+describe('L25Tier realloc growth and the adaptive cache', () => {
+  /** realloc as the umbrella does it: resize in place, else malloc + copy + free. */
+  function realloc(arena: Arena, l25: L25Tier, p: number, size: number): number {
+    const old = l25.usableSize(p);
+    if (l25.resize(p, size)) return p;
+    const q = l25.malloc(size);
+    arena.refresh();
+    arena.u8.copyWithin(q, p, p + Math.min(old, size));
+    l25.free(p);
+    return q;
+  }
+  function fillBytes(arena: Arena, p: number, from: number, to: number, seed: number): void {
+    arena.refresh();
+    for (let i = Math.ceil(from / 509) * 509; i < to; i += 509) arena.u8[p + i] = (seed + i) & 0xff;
+  }
+  function intactBytes(arena: Arena, p: number, to: number, seed: number): boolean {
+    arena.refresh();
+    for (let i = 0; i < to; i += 509) if (arena.u8[p + i] !== ((seed + i) & 0xff)) return false;
+    return true;
+  }
+
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: a buffer grown in 1.5× steps moves once into a span of its own, then grows in place; bytes kept, usableSize agrees`, () => {
+      const { arena, l25 } = tier(safety, 256 * MiB);
+      const other = l25.malloc(40_000); // shares the 40 KiB span: the first growth must move
+      let size = 35_769;
+      let p = l25.malloc(size);
+      fillBytes(arena, p, 0, size, 7);
+      let moves = 0;
+      while (size < MiB) {
+        const next = Math.min(MiB, Math.ceil(size * 1.5));
+        const q = realloc(arena, l25, p, next);
+        if (q !== p) moves++;
+        p = q;
+        expect(intactBytes(arena, p, size, 7)).toBe(true);
+        const usable = l25.usableSize(p);
+        expect(usable).toBeGreaterThanOrEqual(next);
+        expect(usable).toBeLessThanOrEqual(l25UsableBound(next));
+        fillBytes(arena, p, size, next, 7);
+        size = next;
+        l25.check();
+      }
+      // 40 KiB → 56 KiB moves (a shared span) into a span with room for 4×; 320 KiB moves or takes
+      // free successor pages; everything else is in place.
+      expect(moves).toBeGreaterThanOrEqual(1);
+      expect(moves).toBeLessThanOrEqual(2);
+      expect(intactBytes(arena, p, MiB, 7)).toBe(true);
+      l25.free(p);
+      l25.free(other);
+      l25.check();
+      arena.check();
+      expect(l25.trim()).toBeGreaterThan(0);
+      expect(l25.stats()).toMatchObject({ liveBlocks: 0, spans: 0, cachedBlocks: 0 });
+      expect(arena.stats().pagesByTier[l25.id] ?? 0).toBe(0);
+    });
+  }
+
+  it('a block alone in its span takes the free pages after it (arena.resizeRun), and the span is exact for check()', () => {
+    const { arena, l25 } = tier('strict', 256 * MiB);
+    const p = l25.malloc(300_000); // 320 KiB: one block, 5 pages
+    arena.u8.fill(0x5a, p, p + 300_000);
+    expect(arena.runPages(p)).toBe(5);
+    expect(l25.resize(p, 600_000)).toBe(true); // 640 KiB: 10 pages, the heap's tail is free
+    expect(l25.usableSize(p)).toBe(640 * KiB);
+    expect(arena.runPages(p)).toBe(10);
+    arena.refresh();
+    expect(arena.u8.subarray(p, p + 300_000).every((b) => b === 0x5a)).toBe(true);
+    l25.check();
+    arena.check();
+    // Not a block start, or not live: refused, nothing changed.
+    expect(rejected(arena, () => l25.resize(p + 16, 700_000))).toBe('ERR_INVALID_POINTER');
+    l25.free(p);
+    expect(rejected(arena, () => l25.resize(p, 700_000))).toBe('ERR_INVALID_POINTER');
+    expect(codeOf(() => l25.resize(p, -1))).toBe('ERR_INVALID_SIZE');
+    l25.trim();
+    l25.check();
+    arena.check();
+  });
+
+  it('reclaim finishes a growth a dead thread left between arena.resizeRun and the span update', () => {
+    const { arena, l25 } = tier('strict', 256 * MiB);
+    const t2 = second(arena);
+    const dead = t2.arena.threadId;
+    const p = t2.l25.malloc(300_000);
+    const d = spanOf(arena, p);
+    // It died right after the arena extended the run: the span still says 5 pages.
+    t2.arena.i32[t2.l25.area + Ta.Grow] = d;
+    expect(t2.arena.resizeRun(p, 8)).toBe(true);
+    expect(codeOf(() => l25.check())).toBe('ERR_HEAP_CORRUPTED');
+    arena.breakLocksOf(dead);
+    l25.reclaim(dead);
+    arena.threadRelease(dead);
+    l25.check();
+    expect(arena.i32[d + Sp.Pages]).toBe(8);
+    expect(l25.resize(p, 500_000)).toBe(true); // 512 KiB fits the 8 pages it owns now
+    l25.free(p);
+    l25.trim();
+    expect(l25.stats()).toMatchObject({ liveBlocks: 0, spans: 0 });
+    l25.check();
+    arena.check();
+  });
+
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: a batch of 64 × 64 KiB grows its class's cache: later rounds never refill; within the byte budget; trim gives back everything cached`, () => {
+      const { arena, l25 } = tier(safety, 1024 * MiB);
+      expect(l25.cacheBudget).toBe(16 * MiB); // 1/64 of maxBytes
+      const misses = () => l25.stats().classes.find((c) => c.size === 64 * KiB)!.misses;
+      const ptrs: number[] = [];
+      const round = () => {
+        for (let i = 0; i < 64; i++) ptrs.push(l25.malloc(64 * KiB));
+        expect(new Set(ptrs).size).toBe(64);
+        for (const p of ptrs.splice(0)) l25.free(p);
+      };
+      for (let r = 0; r < 4; r++) round();
+      const before = misses();
+      round();
+      round();
+      expect(misses()).toBe(before);
+      const h = l25.records + (l25ClassOf(64 * KiB) << Shift.Record);
+      expect(arena.i32[h + Cr.Count]).toBe(64);
+      expect(l25.stats()).toMatchObject({ liveBlocks: 0, cachedBlocks: 64, cachedBytes: 4 * MiB });
+      l25.check();
+      // A free beyond the budget spills (a batch) instead of growing the cache.
+      const big = Array.from({ length: 24 }, () => l25.malloc(MiB));
+      for (const p of big) l25.free(p);
+      expect(l25.stats().cachedBytes).toBeLessThanOrEqual(l25.cacheBudget);
+      l25.check();
+      const bytes = l25.trim();
+      expect(bytes).toBeGreaterThan(0);
+      expect(l25.stats()).toMatchObject({ spans: 0, cachedBlocks: 0, cachedBytes: 0, emptyPages: 0 });
+      expect(arena.stats().pagesByTier[l25.id] ?? 0).toBe(0);
+      arena.check();
     });
   }
 });

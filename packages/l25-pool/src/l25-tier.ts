@@ -9,19 +9,49 @@ import {
   type Tier,
   type TierFactory,
 } from '@hakmem/page-arena';
-import { areaEnsure, blockLocate, cacheFlush, cacheReclaim, cacheRefill, releaseEmptySpans } from './cache';
+import {
+  areaEnsure,
+  blockLocate,
+  cacheFlush,
+  cacheReclaim,
+  cacheRefill,
+  cacheSpill,
+  releaseEmptySpans,
+} from './cache';
 import { type L25Stats, tierCheck, tierOccupancy, tierStats } from './check';
-import { Bs, Cr, DETACHED, Limit, R, ROOT_WORDS, Shift, Sp, Ta, Tw } from './layout';
+import {
+  Bs,
+  Cr,
+  cacheBudgetOf,
+  DETACHED,
+  GROW_ROOM,
+  KEEP_EMPTY_PAGES,
+  L25_LAYOUT_VERSION,
+  Limit,
+  R,
+  ROOT_WORDS,
+  Shift,
+  Sp,
+  Ta,
+  Tw,
+} from './layout';
 import { shardEnsure } from './shards';
 import {
   L25_CLASS_SIZE,
+  L25_CLASS_SLOTS,
   L25_KIND,
   L25_MAX_SIZE,
   L25_MIN_SIZE,
   l25ClassAligned,
+  l25ClassOf,
+  l25PagesOf,
   l25UsableBound,
+  SPAN_MAX_PAGES,
 } from './size-classes';
-import { descCacheFree, spanFree } from './spans';
+import { descCacheFree, spanFree, spanGrow, spanSoloMake } from './spans';
+
+/** The smallest class a growing block gets a span of its own (and room) for: 32 KiB. */
+const GROW_MIN_CLASS = l25ClassOf(32 * 1024);
 
 /** Page-map words the fast paths read, inlined as literals; pinned to @hakmem/page-arena's below. */
 const enum Pm {
@@ -71,6 +101,10 @@ export class L25Tier implements Tier {
   readonly cachedTag: number;
   /** @internal Bytes of spans this handle returned to the arena (trim reports the difference). */
   releasedBytes = 0;
+  /** @internal Bytes this thread's cache may hold (a share of maxBytes, see cacheBudgetOf). */
+  readonly cacheBudget: number;
+  /** @internal Pages of empty spans a shard keeps: KEEP_EMPTY_PAGES and what a thread's cache may hold. */
+  readonly keepPages: number;
   /** @internal Out-parameters of blockLocate: span descriptor, block index. */
   readonly scratch: Int32Array = new Int32Array(2);
 
@@ -84,10 +118,14 @@ export class L25Tier implements Tier {
     this.arena = arena;
     this.strict = arena.strict;
     this.threadId = arena.threadId;
+    this.cacheBudget = cacheBudgetOf(arena.maxBytes);
+    this.keepPages = KEEP_EMPTY_PAGES + Math.floor(this.cacheBudget / PAGE_SIZE);
     arena.refresh();
     const tierId =
-      id ?? (arena.tierFind(L25_KIND) || arena.tierOpen(L25_KIND, L25_MIN_SIZE, L25_MAX_SIZE, ROOT_WORDS));
-    const info = arena.tierInfo(tierId);
+      id ??
+      (arena.tierFind(L25_KIND, L25_LAYOUT_VERSION) ||
+        arena.tierOpen(L25_KIND, L25_MIN_SIZE, L25_MAX_SIZE, ROOT_WORDS, L25_LAYOUT_VERSION));
+    const info = arena.tierExpect(tierId, L25_KIND, L25_LAYOUT_VERSION, 'L25Tier');
     if (info.kind !== L25_KIND || info.maxSize > L25_MAX_SIZE) {
       throw new HakmemError(
         'ERR_HEAP_INCOMPATIBLE',
@@ -273,7 +311,7 @@ export class L25Tier implements Tier {
         idx < i32[d + Sp.Carved]! &&
         i32[st] === this.liveTag &&
         n < i32[h + Cr.Cap]! &&
-        bytes <= Limit.CacheBytes
+        bytes <= this.cacheBudget
       ) {
         i32[st] = this.cachedTag;
         i32[i32[h + Cr.Slots]! + n] = ptr;
@@ -295,6 +333,18 @@ export class L25Tier implements Tier {
     const state = this.arena.i32[d + Sp.Header + idx]!;
     // Handed out by this thread (cache full) or by another (a remote free): back to the span.
     if ((state & Bs.KindMask) !== Bs.Live) throw this.doubleFree(ptr, d, idx, state);
+    if (state === this.liveTag && this.cacheMakeRoom(d)) {
+      // Views and the cache record are the ones cacheMakeRoom read: room for one more.
+      const i32 = this.arena.i32;
+      const h = this.records + (i32[d + Sp.Class]! << Shift.Record);
+      const n = i32[h + Cr.Count]!;
+      const ta = this.area + Ta.CachedBytes;
+      i32[d + Sp.Header + idx] = this.cachedTag;
+      i32[i32[h + Cr.Slots]! + n] = ptr;
+      i32[h + Cr.Count] = n + 1;
+      i32[ta] = i32[ta]! + i32[h + Cr.Size]!;
+      return true;
+    }
     const r = spanFree(this, d, idx, state, 0, 0);
     if (r === -1) throw this.doubleFree(ptr, d, idx, this.arena.i32[d + Sp.Header + idx]!);
     if (r === -2) throw this.spanOverfull(ptr, d);
@@ -319,7 +369,7 @@ export class L25Tier implements Tier {
         d > 0 &&
         ((x >>> s) | (x << -s)) >>> 0 < i32[d + Sp.Carved]! &&
         n < i32[h + Cr.Cap]! &&
-        bytes <= Limit.CacheBytes
+        bytes <= this.cacheBudget
       ) {
         i32[i32[h + Cr.Slots]! + n] = ptr;
         i32[h + Cr.Count] = n + 1;
@@ -335,8 +385,48 @@ export class L25Tier implements Tier {
     this.arena.refresh();
     if (this.records === DETACHED || !this.locate(ptr, 'free')) return false;
     const d = this.scratch[0]!;
-    if (spanFree(this, d, this.scratch[1]!, 0, 0, 0) !== 0) throw this.spanOverfull(ptr, d);
+    const idx = this.scratch[1]!;
+    if (this.cacheMakeRoom(d)) {
+      const i32 = this.arena.i32;
+      const h = this.records + (i32[d + Sp.Class]! << Shift.Record);
+      const n = i32[h + Cr.Count]!;
+      const ta = this.area + Ta.CachedBytes;
+      i32[i32[h + Cr.Slots]! + n] = ptr;
+      i32[h + Cr.Count] = n + 1;
+      i32[ta] = i32[ta]! + i32[h + Cr.Size]!;
+      return true;
+    }
+    if (spanFree(this, d, idx, 0, 0, 0) !== 0) throw this.spanOverfull(ptr, d);
     return true;
+  }
+
+  /**
+   * A free found the cache of span `d`'s class full (or the views stale): true when it has room
+   * for one more block now — after the class's GrowOverflows-th overflow with no refill between,
+   * its capacity grows fourfold (up to its slots) while the thread's cache is within its byte
+   * budget. Otherwise half the class's cached blocks go back to their spans (a batch, one shard
+   * lock per shard) and false: the block goes back to its span too.
+   */
+  private cacheMakeRoom(d: number): boolean {
+    const i32 = this.arena.i32;
+    const cls = i32[d + Sp.Class]!;
+    const h = this.records + (cls << Shift.Record);
+    const n = i32[h + Cr.Count]!;
+    const cap = i32[h + Cr.Cap]!;
+    const size = i32[h + Cr.Size]!;
+    const fits = i32[this.area + Ta.CachedBytes]! + size <= this.cacheBudget;
+    if (n < cap && fits) return true;
+    // Grows for a class whose frees overflow the cache again and again with no refill between
+    // (a batch of frees): a mixed workload, whose mallocs refill a class now and then, does not.
+    const overflows = i32[h + Cr.Overflows]! + 1;
+    i32[h + Cr.Overflows] = overflows;
+    if (fits && n >= cap && cap < L25_CLASS_SLOTS[cls]! && overflows >= Limit.GrowOverflows) {
+      i32[h + Cr.Cap] = Math.min(L25_CLASS_SLOTS[cls]!, cap * 4);
+      i32[h + Cr.Overflows] = 0;
+      return true;
+    }
+    if (n > 0) cacheSpill(this, cls, h, (n + 1) >>> 1);
+    return false;
   }
 
   /**
@@ -427,11 +517,41 @@ export class L25Tier implements Tier {
     return i32[d + Sp.Size]!;
   }
 
-  /** In place while the block's class holds `size` within the usableSize bound. */
+  /**
+   * In place while the block's class holds `size` within the usableSize bound, or — growing — when
+   * the block is alone in its span (a block a growing realloc moved, or of a class ≥ 256 KiB) and
+   * the span has the pages or can take its free successor pages (arena.resizeRun): the block
+   * becomes one of the larger class, bytes untouched. A growth that cannot stay in place (false)
+   * prepares the block realloc's malloc takes next: on top of this thread's cache of the class,
+   * a span of its own with room for GROW_ROOM × its size (an empty span of the home shard with
+   * the most pages first), so the next steps stay in place.
+   */
   resize(ptr: number, size: number): boolean {
     if (!(size >>> 0 === size)) this.invalidSize(size);
     const old = this.usableSize(ptr);
-    return size <= this.maxSize && size <= old && old <= l25UsableBound(size);
+    if (size > this.maxSize) return false;
+    if (size <= old) return old <= l25UsableBound(size);
+    const cls = l25ClassOf(size);
+    if (cls < GROW_MIN_CLASS) return false;
+    const d = this.scratch[0]!;
+    const solo = this.scratch[1] === 0 && this.arena.i32[d + Sp.Blocks] === 1;
+    if (solo && spanGrow(this, d, cls)) return true;
+    // A block that grew in a span of its own and must move now keeps growing: the most room.
+    this.growTarget(cls, solo ? SPAN_MAX_PAGES * PAGE_SIZE : GROW_ROOM * L25_CLASS_SIZE[cls]!);
+    return false;
+  }
+
+  /** Puts a block of `cls` with room to grow (`room` bytes) on top of this thread's cache of the class (when the cache and maxBytes have room). */
+  private growTarget(cls: number, room: number): void {
+    const arena = this.arena;
+    arena.refresh();
+    const i32 = arena.i32;
+    const h = this.records + (cls << Shift.Record);
+    const size = L25_CLASS_SIZE[cls]!;
+    if (i32[this.area + Ta.CachedBytes]! + size > this.cacheBudget) return;
+    const n = i32[h + Cr.Count]!;
+    if (n >= i32[h + Cr.Cap]!) cacheSpill(this, cls, h, (n + 1) >>> 1);
+    spanSoloMake(this, cls, Math.min(SPAN_MAX_PAGES, l25PagesOf(room)), h);
   }
 
   // ───────────────────────────── whole-tier operations ─────────────────────────────
@@ -506,6 +626,7 @@ export const l25Tier: TierFactory<L25Tier> = {
   kind: L25_KIND,
   sizeLimit: L25_MAX_SIZE,
   rootWords: ROOT_WORDS,
+  layoutVersion: L25_LAYOUT_VERSION,
   create(arena: Arena, id: number): L25Tier {
     return new L25Tier(arena, id);
   },

@@ -23,7 +23,12 @@
  *               shard: lock │ registry of its spans │ empty list │ partial list head per class
  *
  *  thread's tier word Tw.Area ──► thread area (metaAlloc): header │ record per class │ slots
- *                                 record: Count, Cap, Size, Slots ──► Cap u32 block offsets (a stack)
+ *                                 record: Count, Cap, Size, Slots ──► L25_CLASS_SLOTS[c] u32 block offsets (a stack; Cap of them in use)
+ *
+ *  one-block span (a block realloc grows): Blocks 1, Pages ≥ the block's pages (room to grow in place)
+ *  ┌──────────────────────────┬ ─ ─ ─ ─ ─ ─ ─ ─ ┐
+ *  │ blk 0 (class c)          │  room             resize re-classes it in place; beyond the room,
+ *  └──────────────────────────┴ ─ ─ ─ ─ ─ ─ ─ ─ ┘ arena.resizeRun takes free successor pages
  * ```
  *
  * ## Tier root (`R`, ROOT_WORDS i32 words from the arena's tier directory)
@@ -53,7 +58,7 @@
  * | word        | meaning                                                                  |
  * | ----------- | ------------------------------------------------------------------------ |
  * | Start       | byte offset of the run (u32)                                             |
- * | Class, Blocks, Size, Inv, Shift, Pages | the class and its constants (Inv/Shift: block index by exact division) |
+ * | Class, Blocks, Size, Inv, Shift, Pages | the class and its constants (Inv/Shift: block index by exact division); a one-block span has Blocks 1 and any Pages from its block's up to 16 |
  * | Shard       | i32 index of its shard (fixed for the span's life)                      |
  * | Carved      | blocks handed out at least once (block i < Carved exists; fresh ones come from this bump) |
  * | Top         | free blocks on the stack (indexes < Carved)                              |
@@ -65,23 +70,27 @@
  *
  * ## Thread area (`Ta`, `Cr`; metaAlloc, offset in the tier's per-thread word Tw.Area)
  *
- * Header: Thread, CachedBytes (Σ bytes of the cached blocks, ≤ CACHE_BUDGET_BYTES but for the one
- * block a refill hands out at once), NewRun/NewDesc (a span being made, not yet in a registry),
- * FreeDesc (a span unlinked, its run not yet returned), Misses, DescCount/Descs (free 128-byte
- * span descriptors this thread keeps for its next spans). Then a record of CR_WORDS words per
- * class: Count, Cap, Size, Slots (i32 index of its Cap slots), Misses; then the slots. Written only
+ * Header: Thread, CachedBytes (Σ bytes of the cached blocks, ≤ the thread's budget cacheBudgetOf(maxBytes)
+ * but for the one block a refill hands out at once), NewRun/NewDesc (a span being made, not yet in a
+ * registry), FreeDesc (a span unlinked, its run not yet returned), Misses, DescCount/Descs (free
+ * 128-byte span descriptors this thread keeps for its next spans), Grow (a one-block span whose run
+ * arena.resizeRun extended before its descriptor says so). Then a record of CR_WORDS words per
+ * class: Count, Cap (L25_CLASS_CACHE_CAP … L25_CLASS_SLOTS: grows fourfold after Limit.GrowOverflows
+ * frees found the cache full with no refill between), Size, Slots (i32 index of its
+ * L25_CLASS_SLOTS slots), Misses, Overflows; then the slots. Written only
  * by its thread, with plain stores (and by `reclaim` once the thread is dead).
  *
  * ## Invariants (checked by `check()`)
  *
  * 1. Every page of a span is a page of the tier naming the span's descriptor; the run is exactly
- *    the span's pages; every run of the tier is a span in exactly one shard registry.
+ *    the span's pages; every run of the tier is a span in exactly one shard registry. A span has
+ *    its class's Blocks and Pages, or is a one-block span (Blocks 1, its block's pages ≤ Pages ≤ 16).
  * 2. 0 ≤ Top ≤ Carved ≤ Blocks, Used = Carved − Top; the stack holds distinct indexes < Carved.
  * 3. A span with a free block (Top > 0 or Carved < Blocks) is on its shard's partial list of its
  *    class or (Used = 0) on its empty list; a span on a list is in that shard's registry, and
  *    List says which. EmptyPages = Σ pages of the shard's spans with Used = 0.
  * 4. A cached block is a carved block start of its record's class, not on its span's stack, in
- *    one cache only; CachedBytes = Σ Count × Size.
+ *    one cache only; CachedBytes = Σ Count × Size; Count ≤ Cap ≤ the class's slots.
  * 5. Strict: stacked and uncarved blocks are free; a cached block's state names its cache's
  *    thread; Used = blocks whose state is not free; no state names a thread that is not attached.
  *
@@ -97,6 +106,12 @@
  *   another thread's block (so of two racing frees one finds the state "handed out" and the other
  *   ERR_DOUBLE_FREE), spills, reclaim. No thread holds two shard locks.
  * - Stealing reads other shards' list heads with plain loads (a hint), then takes their lock.
+ * - realloc growth in place (resize) changes a one-block span's class under its shard lock, in one
+ *   straight-line step (off a partial list it may still be on, new constants, Pages, Ta.Grow
+ *   cleared). When it needs more pages, arena.resizeRun extends the run first (Ta.Grow names the
+ *   span meanwhile) and setPageDesc names the new pages; `reclaim` gives a dead thread's half-grown
+ *   span the pages its run has. Only the block's owner resizes it; its class constants change
+ *   while no other thread may use the block.
  * - Lock order: DirLock, then the arena mutex (a chunk of shards is made under it). No arena call
  *   is made while a shard lock is held: a span is made (allocRun, metaAlloc, setPageDesc) before
  *   it is registered, shrunk (resizeRun) and released (freeRun, metaFree) after it is unregistered.
@@ -191,6 +206,8 @@ export const enum Ta {
   Misses = 5,
   /** Descriptors kept for reuse (DESC_CACHE_SLOTS slots from Descs). */
   DescCount = 6,
+  /** A span whose run this thread is growing in place (resize): its run may be longer than its Pages until the move ends. */
+  Grow = 7,
   Descs = 8,
   Header = 16,
 }
@@ -206,6 +223,8 @@ export const enum Cr {
   Size = 2,
   Slots = 3,
   Misses = 4,
+  /** Frees that found the cache full since its last refill (or growth): at Limit.GrowOverflows, Cap grows. */
+  Overflows = 5,
 }
 export const CR_WORDS = 8;
 
@@ -221,15 +240,39 @@ export const enum Tw {
   Area = 0,
 }
 
-/** Limits the fast paths test (a const enum: inlined as literals). */
+/** Limits the slow paths test (a const enum: inlined as literals). */
 export const enum Limit {
-  /** Bytes a thread's cache may hold. */
-  CacheBytes = 4194304,
+  /** Overflows of a class's cache with no refill between before its capacity grows. */
+  GrowOverflows = 4,
 }
-/** Bytes a thread's cache may hold. */
-export const CACHE_BUDGET_BYTES: number = Limit.CacheBytes;
+/** Bytes a thread's cache may hold at least … */
+export const CACHE_BUDGET_BYTES = 4 * 1024 * 1024;
+/** … and at most; in between, a share of maxBytes (1/CACHE_BUDGET_SHARE). */
+export const CACHE_BUDGET_MAX_BYTES = 64 * 1024 * 1024;
+export const CACHE_BUDGET_SHARE = 64;
+
+/** Bytes a thread's cache may hold in a heap of `maxBytes`: maxBytes / 64, within 4 … 64 MiB. */
+export function cacheBudgetOf(maxBytes: number): number {
+  return Math.min(
+    CACHE_BUDGET_MAX_BYTES,
+    Math.max(CACHE_BUDGET_BYTES, Math.floor(maxBytes / CACHE_BUDGET_SHARE)),
+  );
+}
+/**
+ * Room a span made for a block that realloc moves gets (GROW_ROOM × its size, at most
+ * SPAN_MAX_PAGES pages), so the next growth steps stay in place.
+ */
+export const GROW_ROOM = 4;
 /** Pages of empty spans a shard keeps (a free that empties a span beyond them returns it to the arena). */
 export const KEEP_EMPTY_PAGES = 64;
+
+/**
+ * Version of this layout, recorded with the tier in the arena's tier directory (tierOpen /
+ * tierFind / tierExpect): a heap recorded by another version is ERR_HEAP_INCOMPATIBLE. Version 2:
+ * one-block spans of any class with room to grow (Blocks 1, Pages ≥ the block's), thread areas
+ * with L25_CLASS_SLOTS slots per class and a growing Cap, Ta.Grow, Cr.Overflows.
+ */
+export const L25_LAYOUT_VERSION = 2;
 
 /** A handle that detached: its record and area indexes read as undefined, so fast paths miss. */
 export const DETACHED = -(2 ** 30);
@@ -240,5 +283,5 @@ if (R.ShardDir + SHARD_DIR_WORDS > ROOT_WORDS) {
 }
 if (Ta.Descs + DESC_CACHE_SLOTS > Ta.Header) throw new Error('l25-pool layout: thread area header overflow');
 if (Sh.Partial + L25_CLASS_COUNT > SH_WORDS) throw new Error('l25-pool layout: shard overflow');
-if (CR_WORDS !== 1 << Shift.Record || Cr.Misses >= CR_WORDS)
+if (CR_WORDS !== 1 << Shift.Record || Cr.Overflows >= CR_WORDS)
   throw new Error('l25-pool layout: record overflow');

@@ -91,10 +91,23 @@ export const L25_CLASS_INV: Int32Array = Int32Array.from(L25_CLASS_SIZE, (s) => 
   return inv;
 });
 
-/** Per-thread cache capacity of each class (blocks). */
+/** Slots of each class's per-thread cache: what its capacity may grow to (classes ≥ 32 KiB: 64 blocks). */
+export const CACHE_MAX_SLOTS = 64;
+
+/** Initial per-thread cache capacity of each class (blocks); it grows on demand up to L25_CLASS_SLOTS. */
 export const L25_CLASS_CACHE_CAP: Int32Array = Int32Array.from(L25_CLASS_SIZE, (s) =>
   Math.max(1, Math.min(CACHE_MAX_CAP, Math.floor(CACHE_CLASS_BYTES / s))),
 );
+
+/** Slots of each class's per-thread cache (the most its capacity grows to). */
+export const L25_CLASS_SLOTS: Int32Array = Int32Array.from(L25_CLASS_SIZE, (s, c) =>
+  s >= 32 * 1024 ? CACHE_MAX_SLOTS : L25_CLASS_CACHE_CAP[c]!,
+);
+
+/** Pages a block of `size` bytes covers at the start of a span. */
+export function l25PagesOf(size: number): number {
+  return Math.ceil(size / PAGE_SIZE);
+}
 
 /** Block index of `offset` in a span of class `cls`, ≥ 2^12 when it is not a multiple of the size. */
 export function l25BlockIndex(cls: number, offset: number): number {

@@ -1,6 +1,6 @@
 import { HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
 import type { L25Tier } from './l25-tier';
-import { Bs, Cr, DESC_BYTES, DESC_CACHE_SLOTS, KEEP_EMPTY_PAGES, List, Sh, Sp, Ta } from './layout';
+import { Bs, Cr, DESC_BYTES, DESC_CACHE_SLOTS, List, Sh, Sp, Ta } from './layout';
 import { shardLock, shardUnlock } from './shards';
 import {
   L25_CLASS_BLOCKS,
@@ -8,6 +8,8 @@ import {
   L25_CLASS_PAGES,
   L25_CLASS_SHIFT,
   L25_CLASS_SIZE,
+  l25PagesOf,
+  SPAN_MAX_PAGES,
 } from './size-classes';
 
 /**
@@ -291,18 +293,18 @@ export function spanFree(
   } finally {
     shardUnlock(t, sh);
   }
-  if (r === 0 && t.arena.i32[sh + Sh.EmptyPages]! > KEEP_EMPTY_PAGES) shardKeep(t, sh);
+  if (r === 0 && t.arena.i32[sh + Sh.EmptyPages]! > t.keepPages) shardKeep(t, sh);
   return r;
 }
 
 /** Returns the spans of shard `sh` emptied longest ago (the empty list's tail) to the arena until its empty pages fit the keep. */
-function shardKeep(t: L25Tier, sh: number): void {
+export function shardKeep(t: L25Tier, sh: number): void {
   for (;;) {
     let d = 0;
     shardLock(t, sh);
     try {
       const i32 = t.arena.i32;
-      if (i32[sh + Sh.EmptyPages]! > KEEP_EMPTY_PAGES) {
+      if (i32[sh + Sh.EmptyPages]! > t.keepPages) {
         for (let e = i32[sh + Sh.Empty]!; e !== 0; e = i32[e + Sp.Next]!) d = e;
         if (d !== 0) spanUnregister(t, sh, d);
       }
@@ -390,7 +392,7 @@ export function spanCreate(t: L25Tier, cls: number, want: number, h: number): nu
  * count is re-carved in place and put on the class's partial list (returns 1); else the smallest
  * larger one is unregistered (FreeDesc names it) for `spanShrink` (returns −d); else 0.
  */
-export function shardReuseEmpty(t: L25Tier, sh: number, cls: number): number {
+export function shardReuseEmpty(t: L25Tier, sh: number, cls: number, exact: boolean): number {
   const i32 = t.arena.i32;
   const pages = L25_CLASS_PAGES[cls]!;
   // Only spans with 128-byte descriptors (≤ 8 blocks: every class ≥ 32 KiB) change class.
@@ -409,7 +411,7 @@ export function shardReuseEmpty(t: L25Tier, sh: number, cls: number): number {
       bestPages = have;
     }
   }
-  if (best === 0) return 0;
+  if (best === 0 || exact) return 0;
   spanUnregister(t, sh, best);
   return -best;
 }
@@ -422,7 +424,7 @@ function spanRecarve(t: L25Tier, sh: number, d: number, cls: number): void {
   if (prev !== 0) i32[prev + Sp.Next] = next;
   else i32[sh + Sh.Empty] = next;
   if (next !== 0) i32[next + Sp.Prev] = prev;
-  if (i32[d + Sp.Class] !== cls) {
+  if (i32[d + Sp.Class] !== cls || i32[d + Sp.Blocks] !== L25_CLASS_BLOCKS[cls]) {
     // Every state is free (nothing is out); the stack moves with the block count: zero both.
     i32[d + Sp.Carved] = 0;
     i32[d + Sp.Top] = 0;
@@ -474,10 +476,15 @@ export function shardRefill(t: L25Tier, sh: number, cls: number, want: number, h
   if (i32[sh + Sh.Partial + cls] === 0 && i32[sh + Sh.Empty] === 0) return 0;
   shardLock(t, sh);
   try {
-    const n = shardTake(t, sh, cls, want, h);
-    if (n > 0) return n;
-    const reuse = shardReuseEmpty(t, sh, cls);
-    return reuse > 0 ? shardTake(t, sh, cls, want, h) : reuse;
+    let n = shardTake(t, sh, cls, want, h);
+    // A batch under this one lock: re-carve empty spans of the class's page count while it wants more.
+    while (n < want) {
+      const reuse = shardReuseEmpty(t, sh, cls, n > 0);
+      if (reuse < 0) return reuse;
+      if (reuse === 0) break;
+      n += shardTake(t, sh, cls, want - n, h);
+    }
+    return n;
   } finally {
     shardUnlock(t, sh);
   }
@@ -512,6 +519,145 @@ export function shardReleaseEmpty(t: L25Tier, sh: number): number {
 }
 
 /**
+ * Under shard `sh`'s lock, one straight-line step: span `d`, whose one block is out, becomes a
+ * span of `cls` (its block now of that class, in place) of `pages` pages, off any partial list
+ * (it has no free block); ends the growth Ta.Grow names.
+ */
+function spanReclass(t: L25Tier, sh: number, d: number, cls: number, pages: number): void {
+  const i32 = t.arena.i32;
+  if (i32[d + Sp.List] === List.Partial) {
+    const prev = i32[d + Sp.Prev]!;
+    const next = i32[d + Sp.Next]!;
+    if (prev !== 0) i32[prev + Sp.Next] = next;
+    else i32[sh + Sh.Partial + i32[d + Sp.Class]!] = next;
+    if (next !== 0) i32[next + Sp.Prev] = prev;
+    i32[d + Sp.Next] = 0;
+    i32[d + Sp.Prev] = 0;
+    i32[d + Sp.List] = List.None;
+  }
+  i32[sh + Sh.Pages] = i32[sh + Sh.Pages]! + pages - i32[d + Sp.Pages]!;
+  i32[d + Sp.Pages] = pages;
+  i32[d + Sp.Class] = cls;
+  i32[d + Sp.Size] = L25_CLASS_SIZE[cls]!;
+  i32[d + Sp.Inv] = L25_CLASS_INV[cls]!;
+  i32[d + Sp.Shift] = L25_CLASS_SHIFT[cls]!;
+  i32[t.area + Ta.Grow] = 0;
+}
+
+/**
+ * realloc growth in place: block 0 of span `d`, alone in it (Blocks 1) and out, becomes a block
+ * of `cls` (larger). The span's run already has the pages, or grows into free successor pages
+ * (arena.resizeRun; Ta.Grow names the span while its run is longer than its Pages). False when
+ * the arena cannot extend the run (nothing changed).
+ */
+export function spanGrow(t: L25Tier, d: number, cls: number): boolean {
+  const arena = t.arena;
+  const have = arena.i32[d + Sp.Pages]!;
+  const need = l25PagesOf(L25_CLASS_SIZE[cls]!);
+  if (need > have) {
+    const start = arena.u32[d + Sp.Start]!;
+    arena.i32[t.area + Ta.Grow] = d;
+    if (!arena.resizeRun(start, need)) {
+      arena.i32[t.area + Ta.Grow] = 0;
+      return false;
+    }
+    arena.refresh();
+    const first = start / PAGE_SIZE;
+    for (let i = have; i < need; i++) arena.setPageDesc(first + i, d * 4);
+  }
+  const sh = arena.i32[d + Sp.Shard]!;
+  shardLock(t, sh);
+  try {
+    spanReclass(t, sh, d, cls, Math.max(need, have));
+  } finally {
+    shardUnlock(t, sh);
+  }
+  return true;
+}
+
+/**
+ * Under the home shard's lock: the empty span of the home shard with the most pages (≥ `need`),
+ * re-carved as a one-block span of `cls` (its pages kept: room to grow) onto the class's partial
+ * list; 0 if none.
+ */
+function shardSoloEmpty(t: L25Tier, sh: number, cls: number, need: number): number {
+  const i32 = t.arena.i32;
+  let best = 0;
+  let bestPages = 0;
+  for (let d = i32[sh + Sh.Empty]!; d !== 0; d = i32[d + Sp.Next]!) {
+    const have = i32[d + Sp.Pages]!;
+    if (have >= need && have > bestPages) {
+      best = d;
+      bestPages = have;
+      if (have === SPAN_MAX_PAGES) break;
+    }
+  }
+  if (best === 0) return 0;
+  const d = best;
+  // One straight-line step: empty list → the class's partial list, re-carved for one block.
+  const prev = i32[d + Sp.Prev]!;
+  const next = i32[d + Sp.Next]!;
+  if (prev !== 0) i32[prev + Sp.Next] = next;
+  else i32[sh + Sh.Empty] = next;
+  if (next !== 0) i32[next + Sp.Prev] = prev;
+  i32[d + Sp.Carved] = 0;
+  i32[d + Sp.Top] = 0;
+  i32[d + Sp.Header] = Bs.Free;
+  i32[d + Sp.Class] = cls;
+  i32[d + Sp.Blocks] = 1;
+  i32[d + Sp.Size] = L25_CLASS_SIZE[cls]!;
+  i32[d + Sp.Inv] = L25_CLASS_INV[cls]!;
+  i32[d + Sp.Shift] = L25_CLASS_SHIFT[cls]!;
+  const head = i32[sh + Sh.Partial + cls]!;
+  i32[d + Sp.Next] = head;
+  i32[d + Sp.Prev] = 0;
+  if (head !== 0) i32[head + Sp.Prev] = d;
+  i32[d + Sp.List] = List.Partial;
+  i32[sh + Sh.Partial + cls] = d;
+  return d;
+}
+
+/**
+ * The block a moving realloc takes next: a span holding one block of `cls` with room to grow (an
+ * empty span of the home shard with the most pages, else a new run of `room` pages, else of just
+ * the block's), its block put on top of record `h` — the next malloc of the class pops it.
+ * 1 when done, 0 when maxBytes has no room.
+ */
+export function spanSoloMake(t: L25Tier, cls: number, room: number, h: number): number {
+  const arena = t.arena;
+  const need = l25PagesOf(L25_CLASS_SIZE[cls]!);
+  if (arena.i32[t.home + Sh.Empty] !== 0) {
+    shardLock(t, t.home);
+    try {
+      if (shardSoloEmpty(t, t.home, cls, need) !== 0) return shardTake(t, t.home, cls, 1, h);
+    } finally {
+      shardUnlock(t, t.home);
+    }
+  }
+  let pages = room;
+  let run = arena.allocRun(pages, t.id);
+  if (run === 0 && room > need) {
+    pages = need;
+    run = arena.allocRun(pages, t.id);
+  }
+  if (run === 0) return 0;
+  arena.i32[t.area + Ta.NewRun] = run;
+  const desc = descTake(t, 1);
+  if (desc === 0) {
+    arena.i32[t.area + Ta.NewRun] = 0;
+    arena.freeRun(run);
+    return 0;
+  }
+  const d = desc >>> 2;
+  spanInit(t, d, run, cls);
+  arena.i32[d + Sp.Blocks] = 1;
+  arena.i32[d + Sp.Pages] = pages;
+  const first = run / PAGE_SIZE;
+  for (let i = 0; i < pages; i++) arena.setPageDesc(first + i, desc);
+  return spanRegisterHome(t, d, cls, 1, h);
+}
+
+/**
  * Reclaim: finishes the span moves a terminated thread's area names — a span made but not
  * registered goes back to the arena, and so does one unregistered but not yet returned.
  */
@@ -528,6 +674,24 @@ export function spanFinishMoves(t: L25Tier, area: number): void {
   if (desc !== 0) {
     arena.i32[area + Ta.NewDesc] = 0;
     arena.metaFree(desc);
+  }
+  const g = arena.i32[area + Ta.Grow]!;
+  if (g !== 0) {
+    // A growth in place stopped between arena.resizeRun and the re-class: the span takes the pages.
+    const start = arena.u32[g + Sp.Start]!;
+    const have = arena.i32[g + Sp.Pages]!;
+    const pages = spanOwnsRun(t, start, g * 4, false) ? arena.runPages(start) : have;
+    for (let i = have; i < pages; i++) arena.setPageDesc(start / PAGE_SIZE + i, g * 4);
+    const sh = arena.i32[g + Sp.Shard]!;
+    shardLock(t, sh);
+    try {
+      const i32 = arena.i32;
+      i32[sh + Sh.Pages] = i32[sh + Sh.Pages]! + pages - have;
+      i32[g + Sp.Pages] = pages;
+      i32[area + Ta.Grow] = 0;
+    } finally {
+      shardUnlock(t, sh);
+    }
   }
   const d = arena.i32[area + Ta.FreeDesc]!;
   if (d !== 0) {
