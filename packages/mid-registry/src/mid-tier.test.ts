@@ -472,8 +472,8 @@ describe('MidTier exact cases', () => {
 
   it('the cache bounds are a share of maxBytes: a small heap caches less per class and per thread', () => {
     expect(midCacheClassBytes(128 * MiB)).toBe(CACHE_CLASS_BYTES);
-    expect(midCacheBudget(256 * MiB)).toBe(CACHE_BUDGET_BYTES);
-    expect(midCacheBudget(128 * MiB)).toBe(4 * MiB);
+    expect(midCacheBudget(128 * MiB)).toBe(CACHE_BUDGET_BYTES);
+    expect(midCacheBudget(64 * MiB)).toBe(2 * MiB);
     expect(midCacheClassBytes(16 * MiB)).toBe(128 * 1024);
     expect(midCacheBudget(16 * MiB)).toBe(512 * 1024);
     const { mid } = tier('strict', 16 * MiB);
