@@ -117,6 +117,28 @@ afterAll(() => {
 });
 
 describe('the packed packages in a fresh project', () => {
+  it("each installed README's links resolve inside its package or are web addresses (npm pages of hakmem's packages)", () => {
+    for (const name of NAMES) {
+      const dir = join(project, 'node_modules', name);
+      const text = readFileSync(join(dir, 'README.md'), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (target!.startsWith('#')) continue;
+        const npm = /^https:\/\/www\.npmjs\.com\/package\/((?:@hakmem\/)?[a-z0-9-]+)(#[a-z0-9-]+)?$/.exec(
+          target!,
+        );
+        if (npm) {
+          expect(NAMES, `${name}/README.md links the npm page of ${npm[1]}`).toContain(npm[1]);
+          continue;
+        }
+        if (/^https?:\/\//.test(target!)) continue;
+        expect(
+          existsSync(join(dir, target!.split('#')[0]!)),
+          `${name}/README.md links ${target}, not in its tarball`,
+        ).toBe(true);
+      }
+    }
+  });
+
   it('install offline from the tarballs alone: no dependency outside them, every one resolved to a tarball', () => {
     expect(install.status).toBe(0);
     const installed = readdirSync(join(project, 'node_modules'))
