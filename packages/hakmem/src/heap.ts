@@ -344,12 +344,9 @@ export class Heap {
         `free(${describeValue(view)}): expected a block offset or a typed array from mallocAs`,
       );
     }
-    const memory = this.arena.memory;
-    const own =
-      memory instanceof WebAssembly.Memory
-        ? view.buffer instanceof memory.buffer.constructor
-        : view.buffer === memory;
-    if (!own || view.byteOffset === 0) {
+    // The heap's memory itself: another thread's view (posted here) or one made before a growth
+    // is over another SharedArrayBuffer object of the same memory, which ownsBuffer recognizes.
+    if (!this.arena.ownsBuffer(view.buffer) || view.byteOffset === 0) {
       throw new HakmemError(
         'ERR_INVALID_POINTER',
         `free(${describeValue(view)} at byte ${view.byteOffset}): the view is not over a block of this heap`,

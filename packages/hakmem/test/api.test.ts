@@ -189,6 +189,33 @@ describe('malloc family', () => {
     }
   });
 
+  it('free(view) accepts views over this heap only: a view over another buffer at a live offset is ERR_INVALID_POINTER, on every kind of memory', () => {
+    // [heap, whether a growth detaches the views made before it (a non-shared WebAssembly.Memory)]
+    const memories: Array<[() => Heap, boolean]> = [
+      [() => createHeap({ maxBytes: 16 * MiB }), false],
+      [() => createHeap({ shared: false, maxBytes: 16 * MiB }), false],
+      [() => createHeap({ memory: new WebAssembly.Memory({ initial: 2, maximum: 256, shared: true }) }), false],
+      [() => createHeap({ memory: new WebAssembly.Memory({ initial: 2, maximum: 256 }) }), true],
+    ];
+    for (const [make, detaches] of memories) {
+      const heap = make();
+      const view = heap.mallocAs('u8', 16);
+      const length = view.buffer.byteLength;
+      for (const foreign of [new ArrayBuffer(length), new SharedArrayBuffer(length)]) {
+        expectRejected(heap, 'ERR_INVALID_POINTER', () => heap.free(new Uint8Array(foreign, view.byteOffset, 16)));
+      }
+      expect(heap.usableSize(view.byteOffset)).toBeGreaterThanOrEqual(16);
+      // A view made before the memory grew (another SharedArrayBuffer object for shared memory).
+      const offset = view.byteOffset;
+      const big = heap.malloc(5 * MiB);
+      if (detaches) heap.free(offset);
+      else heap.free(view);
+      heap.free(big);
+      expect(heap.stats().liveBlocks).toBe(0);
+      heap.check();
+    }
+  });
+
   it('mallocAs returns naturally aligned views that free accepts', () => {
     const heap = small();
     const cases = [

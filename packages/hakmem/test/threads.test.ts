@@ -150,4 +150,13 @@ describe('workers share one heap', () => {
     expect(() => arena.threadClaim(threadId)).toThrow(/already being reclaimed/);
     heap.check();
   });
+
+  it('a mallocAs view posted to a worker is freed there', async () => {
+    const heap = createHeap({ initialBytes: 2 ** 20, maxBytes: 64 * 2 ** 20 });
+    const views = [heap.mallocAs('f64', 10), heap.mallocAs('u8', 5000), heap.mallocAs('i32', 100_000)];
+    const worker = start(heap);
+    await ask(worker, { op: 'freeViews', views });
+    expect(heap.stats().liveBlocks).toBe(0);
+    heap.check();
+  });
 });

@@ -39,6 +39,11 @@ parentPort.on('message', (msg) => {
         parentPort.postMessage({ ok: true, blocks, threadId: heap.threadId });
         break;
       }
+      case 'freeViews':
+        // Views another thread made (posted here: each over this thread's own copy of the SAB object).
+        for (const view of msg.views) heap.free(view);
+        parentPort.postMessage({ ok: true, threadId: heap.threadId });
+        break;
       case 'detach':
         heap.detach();
         parentPort.postMessage({ ok: true });

@@ -37,6 +37,7 @@ import {
   PM_TIER,
   PM_TIER_MASK,
   TIER_FIRST,
+  TR_PROBE,
 } from './layout';
 import {
   type HeapMemory,
@@ -400,6 +401,30 @@ export class Arena {
 
   // ---------------------------------------------------------------------------------------------
   // Thread registry (threads.ts): chunk k (from metaAlloc) holds 64 << k records; ids are 1-based.
+
+  /**
+   * Whether `buffer` is this heap's memory: the same object, or — for shared memory, which every
+   * thread and every growth sees through a different SharedArrayBuffer object — a buffer through
+   * which a token written into this thread's record reads back through the arena's own view.
+   * Needs an attached thread for shared memory (false otherwise).
+   */
+  ownsBuffer(buffer: unknown): boolean {
+    if (buffer === memoryBuffer(this.memory)) return true;
+    if (!memoryIsShared(this.kind) || !(buffer instanceof SharedArrayBuffer) || this.threadId === 0)
+      return false;
+    const word = this.threadRecord(this.threadId) + TR_PROBE;
+    if (buffer.byteLength < (word + 1) * 4) return false;
+    const token = (this.probeToken = (this.probeToken + 1) | 0) || 1;
+    const other = new Int32Array(buffer, word * 4, 1);
+    const before = Atomics.load(other, 0);
+    Atomics.store(other, 0, token);
+    const same = Atomics.load(this.i32, word) === token;
+    Atomics.store(other, 0, before);
+    return same;
+  }
+
+  /** Last token ownsBuffer wrote. */
+  private probeToken = 0;
 
   /** i32 index of thread `id`'s record (THREAD_RECORD_WORDS words). */
   threadRecord(id: number): number {

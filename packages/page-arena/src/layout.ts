@@ -225,6 +225,8 @@ export const THREAD_RECLAIMING = 2;
 export const TR_GENERATION = 1;
 /** Arena-internal: next id on the free-id list (state 0 only). */
 export const TR_NEXT_FREE = 2;
+/** Written only by the thread itself: ownsBuffer's probe (a token written through a buffer, read back through the arena's view). */
+export const TR_PROBE = 3;
 /** Atomics: i32 index of the thread's per-tier words block (0 = none yet). */
 export const TR_TIER_WORDS = 4;
 /** Tiers that block has room for. */
