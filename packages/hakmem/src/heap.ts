@@ -99,6 +99,18 @@ export class Heap {
   private readonly ordered: Tier[];
   /** Tier by page-map tier id. */
   private readonly byId: Array<Tier | undefined>;
+  // The second to fourth tiers, each with call sites of its own (a site that sees one tier class
+  // stays monomorphic and inlinable; one site for every tier is megamorphic). max −1 / id −1 when
+  // the composition has fewer tiers; the generic table serves tiers beyond the fourth.
+  private readonly t1: Tier;
+  private readonly t2: Tier;
+  private readonly t3: Tier;
+  private readonly max1: number;
+  private readonly max2: number;
+  private readonly max3: number;
+  private readonly id1: number;
+  private readonly id2: number;
+  private readonly id3: number;
   /** Largest block size any request may ask for. */
   private readonly maxBlock: number;
   private detached = false;
@@ -112,6 +124,16 @@ export class Heap {
     for (const tier of this.ordered) this.byId[tier.id] = tier;
     this.first = this.ordered[0]!;
     this.firstMax = this.first.maxSize;
+    const at = (i: number): Tier => this.ordered[i] ?? this.first;
+    this.t1 = at(1);
+    this.t2 = at(2);
+    this.t3 = at(3);
+    this.max1 = this.ordered.length > 1 ? this.t1.maxSize : -1;
+    this.max2 = this.ordered.length > 2 ? this.t2.maxSize : -1;
+    this.max3 = this.ordered.length > 3 ? this.t3.maxSize : -1;
+    this.id1 = this.ordered.length > 1 ? this.t1.id : -1;
+    this.id2 = this.ordered.length > 2 ? this.t2.id : -1;
+    this.id3 = this.ordered.length > 3 ? this.t3.id : -1;
     this.maxBlock = largestBlock(arena.maxBytes, arena.base);
   }
 
@@ -193,6 +215,20 @@ export class Heap {
   }
 
   private mallocSlow(size: number): number {
+    if (typeof size === 'number' && size > this.firstMax && size <= this.maxBlock && !this.detached) {
+      // A valid size above the first tier's (the first tier returned 0 otherwise).
+      let ptr = 0;
+      if (size <= this.max1) ptr = this.t1.malloc(size);
+      else if (size <= this.max2) ptr = this.t2.malloc(size);
+      else if (size <= this.max3) ptr = this.t3.malloc(size);
+      else return this.mallocGeneric(size);
+      if (ptr !== 0) return ptr;
+    }
+    return this.mallocGeneric(size);
+  }
+
+  /** Every check, the tier by the table, and the trim-and-retry before failing. */
+  private mallocGeneric(size: number): number {
     this.assertAttached();
     this.validateSize(size);
     const tier = this.tierFor(size);
@@ -357,6 +393,22 @@ export class Heap {
 
   private freeSlow(ptr: number): void {
     this.assertAttached();
+    const entry = this.arena.pageEntry(ptr);
+    if (entry >= 0) {
+      const id = this.arena.u32[entry + PM_TIER]! & PM_TIER_MASK;
+      if (id === this.id1) {
+        this.t1.free(ptr);
+        return;
+      }
+      if (id === this.id2) {
+        this.t2.free(ptr);
+        return;
+      }
+      if (id === this.id3) {
+        this.t3.free(ptr);
+        return;
+      }
+    }
     this.tierOf(ptr, 'free').free(ptr);
   }
 
