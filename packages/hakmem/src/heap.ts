@@ -282,7 +282,10 @@ export class Heap {
     if (ptr === 0) return this.malloc(size);
     const tier = this.tierOf(ptr, 'realloc');
     const old = tier.usableSize(ptr); // validates ptr: a rejected call changes nothing
-    if (tier === this.tierFor(size) && tier.resize(ptr, size)) return ptr;
+    const target = this.tierFor(size);
+    if (tier === target && tier.resize(ptr, size)) return ptr;
+    // Growing into another tier: it may place the new block where it can keep growing in place.
+    if (tier !== target && size > old && target.growHint !== undefined) target.growHint(size);
     const next = this.malloc(size);
     const u8 = this.arena.u8;
     u8.copyWithin(next, ptr, ptr + Math.min(old, size));

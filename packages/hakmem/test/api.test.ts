@@ -179,6 +179,20 @@ describe('malloc family', () => {
     heap.check();
   });
 
+  it('a buffer realloc grows from the mid tier into the L2.5 tier lands where it keeps growing in place', () => {
+    const heap = createHeap({ maxBytes: 256 * MiB });
+    const p = heap.malloc(30_000);
+    for (let i = 0; i < 30_000; i += 1000) heap.u8[p + i] = (i / 1000) & 0xff;
+    const q = heap.realloc(p, 45_000); // mid → l25: moves (another tier), into a span with room
+    expect(q).not.toBe(p);
+    expect(heap.realloc(q, 67_500)).toBe(q); // then in place
+    expect(heap.realloc(q, 101_250)).toBe(q);
+    for (let i = 0; i < 30_000; i += 1000) expect(heap.u8[q + i]).toBe((i / 1000) & 0xff);
+    heap.free(q);
+    expect(heap.stats().liveBlocks).toBe(0);
+    heap.check();
+  });
+
   it('memalign aligns to every power of two from 8 to 65536', () => {
     const heap = small();
     for (let alignment = 8; alignment <= 65536; alignment *= 2) {

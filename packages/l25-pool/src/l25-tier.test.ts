@@ -614,6 +614,27 @@ describe('L25Tier realloc growth and the adaptive cache', () => {
     });
   }
 
+  it('growHint: the next malloc of the class is a block alone in a span with room, which then grows in place', () => {
+    const { arena, l25 } = tier('strict', 256 * MiB);
+    const other = l25.malloc(40_000); // without the hint, a 40 KiB block would share this span
+    l25.growHint(40_000);
+    const p = l25.malloc(40_000);
+    fillBytes(arena, p, 0, 40_000, 3);
+    let size = 40_000;
+    for (const next of [60_000, 90_000, 135_000]) {
+      expect(realloc(arena, l25, p, next)).toBe(p); // in place: the span has room for 4×
+      expect(intactBytes(arena, p, size, 3)).toBe(true);
+      fillBytes(arena, p, size, next, 3);
+      size = next;
+    }
+    l25.growHint(5); // not a size of this tier: nothing happens
+    l25.growHint(2 * MiB);
+    l25.check();
+    l25.free(p);
+    l25.free(other);
+    l25.check();
+  });
+
   it('a block alone in its span takes the free pages after it (arena.resizeRun), and the span is exact for check()', () => {
     const { arena, l25 } = tier('strict', 256 * MiB);
     const p = l25.malloc(300_000); // 320 KiB: one block, 5 pages

@@ -541,6 +541,18 @@ export class L25Tier implements Tier {
     return false;
   }
 
+  /**
+   * A realloc moves a block of another tier (the mid tier, below) up into this one: the block
+   * it is about to malloc gets a span of its own with room to grow, so the next steps of the
+   * growth stay in place instead of moving out of a shared span.
+   */
+  growHint(size: number): void {
+    if (!(size >>> 0 === size && size >= this.minSize && size <= this.maxSize) || this.records === DETACHED)
+      return;
+    const cls = l25ClassOf(size);
+    if (cls >= GROW_MIN_CLASS) this.growTarget(cls, GROW_ROOM * L25_CLASS_SIZE[cls]!);
+  }
+
   /** Puts a block of `cls` with room to grow (`room` bytes) on top of this thread's cache of the class (when the cache and maxBytes have room). */
   private growTarget(cls: number, room: number): void {
     const arena = this.arena;

@@ -39,6 +39,12 @@ export interface Tier {
   usableSize(ptr: number): number;
   /** Resizes the live block at `ptr` in place to hold `size` bytes (a size of this tier's range); false when it must move. */
   resize(ptr: number, size: number): boolean;
+  /**
+   * Optional. The caller (a realloc growing a block that lives in another tier) is about to
+   * `malloc(size)` from this tier on this thread: the tier may make sure that block is one that
+   * can later grow in place (e.g. alone in a run with room after it). Changes no block in use.
+   */
+  growHint?(size: number): void;
 
   /** This thread's cached blocks back to the tier's shared structures. */
   flush(): void;
