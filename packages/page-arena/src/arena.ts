@@ -28,6 +28,9 @@ import {
   LEAF_PAGES,
   LEAF_SHIFT,
   LOCK_OWNER_ANON,
+  LOCK_OWNER_MASK,
+  LOCK_WAITERS,
+  LS_ACQUIRES,
   MAX_BYTES_LIMIT,
   MEMORY_WASM,
   MEMORY_WASM_SHARED,
@@ -288,6 +291,28 @@ export class Arena {
     this.endPage = Atomics.load(this.hdr, HDR_COMMITTED_PAGES);
   }
 
+  /**
+   * @internal Takes the arena mutex over from thread `id`, which holds it and is dead: one CAS
+   * from its owner id to this instance's (the waiters flag kept, so unlock wakes a sleeper), so
+   * no other thread can take the mutex between the break and the repair. False when `id` does
+   * not hold it.
+   */
+  adoptLockOf(id: number): boolean {
+    if (this.lockDepth !== 0) return false;
+    if (this.wasm) this.refresh();
+    const me = this.threadId || LOCK_OWNER_ANON;
+    for (;;) {
+      const word = Atomics.load(this.hdr, HDR_LOCK);
+      if (word === 0 || (word & LOCK_OWNER_MASK) !== id) return false;
+      if (Atomics.compareExchange(this.hdr, HDR_LOCK, word, me | (word & LOCK_WAITERS)) === word) break;
+    }
+    this.hdr[HDR_LOCK_STATS + LS_ACQUIRES]!++;
+    this.lockDepth = 1;
+    this.refresh();
+    this.endPage = Atomics.load(this.hdr, HDR_COMMITTED_PAGES);
+    return true;
+  }
+
   unlock(): void {
     if (this.lockDepth === 0) {
       throw new HakmemError('ERR_HEAP_CORRUPTED', 'unlock: this thread does not hold the arena mutex');
@@ -483,7 +508,12 @@ export class Arena {
     return arenaRegisteredLocks(this);
   }
 
-  /** Releases the arena mutex and every registered lock word held by thread `id`; returns how many. */
+  /**
+   * Releases the arena mutex and every registered lock word held by thread `id` (dead, claimed
+   * with threadClaim); returns how many. When `id` held the arena mutex, the mutex is taken over
+   * and the arena repaired before it is released: the update the dead thread's intent record
+   * names is finished or undone, the free runs, bins and counters rebuilt from the page map.
+   */
   breakLocksOf(id: number): number {
     return arenaBreakLocksOf(this, id);
   }

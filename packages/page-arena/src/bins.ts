@@ -6,6 +6,7 @@
  * All of it runs under the arena mutex; see layout.ts, "Free runs".
  */
 import type { Arena } from './arena';
+import { crashPoint } from './crash';
 import {
   BIN_BITMAP_WORDS,
   BIN_SUMMARY_WORDS,
@@ -26,14 +27,20 @@ export function binInsert(arena: Arena, head: number, pages: number): void {
   const u32 = arena.u32;
   const bin = binOf(pages);
   const first = hdr[HDR_BIN_HEADS + bin]!;
+  if (__DEV__) crashPoint();
   u32[arena.entryOf(head) + PM_DESC] = first;
   if (first !== 0) {
     const link = arena.entryOf(first) + PM_DESC;
+    if (__DEV__) crashPoint();
     u32[link] = (u32[link]! & FREE_LINK_MASK) | (head << FREE_LINK_SHIFT);
   }
+  if (__DEV__) crashPoint();
   hdr[HDR_BIN_HEADS + bin] = head;
+  if (__DEV__) crashPoint();
   hdr[HDR_BIN_BITMAP + (bin >>> 5)]! |= 1 << (bin & 31);
+  if (__DEV__) crashPoint();
   hdr[HDR_BIN_SUMMARY + (bin >>> 10)]! |= 1 << ((bin >>> 5) & 31);
+  if (__DEV__) crashPoint();
   hdr[HDR_FREE_RUNS]!++;
 }
 
@@ -44,22 +51,29 @@ export function binRemove(arena: Arena, head: number, pages: number): void {
   const link = arena.entryOf(head) + PM_DESC;
   const prev = u32[link]! >>> FREE_LINK_SHIFT;
   const next = u32[link]! & FREE_LINK_MASK;
+  if (__DEV__) crashPoint();
   u32[link] = 0;
   if (prev !== 0) {
     const p = arena.entryOf(prev) + PM_DESC;
+    if (__DEV__) crashPoint();
     u32[p] = (u32[p]! & ~FREE_LINK_MASK) | next;
   } else {
+    if (__DEV__) crashPoint();
     hdr[HDR_BIN_HEADS + bin] = next;
   }
   if (next !== 0) {
     const n = arena.entryOf(next) + PM_DESC;
+    if (__DEV__) crashPoint();
     u32[n] = (u32[n]! & FREE_LINK_MASK) | (prev << FREE_LINK_SHIFT);
   }
   if (prev === 0 && next === 0) {
     const w = HDR_BIN_BITMAP + (bin >>> 5);
+    if (__DEV__) crashPoint();
     hdr[w]! &= ~(1 << (bin & 31));
+    if (__DEV__) crashPoint();
     if (hdr[w] === 0) hdr[HDR_BIN_SUMMARY + (bin >>> 10)]! &= ~(1 << ((bin >>> 5) & 31));
   }
+  if (__DEV__) crashPoint();
   hdr[HDR_FREE_RUNS]!--;
 }
 

@@ -9,6 +9,7 @@
  */
 import type { Arena } from './arena';
 import { arenaBestFit, binRemove } from './bins';
+import { crashPoint } from './crash';
 import {
   HDR_COMMITTED_PAGES,
   HDR_GROWTH,
@@ -18,6 +19,7 @@ import {
   HDR_PAGES_BY_TIER,
   HDR_TRIMS,
   HEADER_WORDS,
+  INTENT_GROW,
   LEAF_BYTES,
   LEAF_SHIFT,
   MEMORY_AB_RESIZABLE,
@@ -32,7 +34,8 @@ import {
   TIER_META,
 } from './layout';
 import { memoryBuffer, memoryGrow, memoryShrink } from './memory';
-import { metaPageBlocks, metaPageInit, metaPop } from './meta';
+import { metaPageBlocks, metaPageStart, metaPop, metaPush } from './meta';
+import { intentBegin, intentEnd } from './repair';
 import { arenaMarkHead, arenaMarkPages, arenaReleaseLocked, arenaTakeFree } from './runs';
 
 /** Pages that new page-map leaves for [from, to) may take (4 leaves per META page, spare 16 KiB blocks first). */
@@ -94,47 +97,96 @@ export function arenaGrowLocked(arena: Arena, pages: number, protect: number): b
     arena.hdr = new Int32Array(buffer, arena.base, HEADER_WORDS);
   }
   arena.mapViews(to * PAGE_SIZE);
-  arenaAddPagesLocked(arena, from, to, protect);
-  arena.endPage = to;
+  arenaLeafSpares(arena, from, to, protect);
+  intentBegin(arena, INTENT_GROW, from, to, 0, 0);
+  const carved = arenaAddPagesLocked(arena, from, to, protect);
   const hdr = arena.hdr;
-  hdr[HDR_GROWTHS]!++;
+  arena.endPage = to;
+  if (__DEV__) crashPoint();
   Atomics.store(hdr, HDR_COMMITTED_PAGES, to);
+  for (const block of carved) metaPush(arena, META_LEAF_SHIFT, block);
+  hdr[HDR_GROWTHS]!++;
   arena.seenGrowth = Atomics.add(hdr, HDR_GROWTH, 1) + 1;
+  intentEnd(arena);
   return true;
 }
 
-/** Adds the new pages [from, to): leaves first (16 KiB blocks, or META pages carved from the new range), then a free run. */
-export function arenaAddPagesLocked(arena: Arena, from: number, to: number, protect: number): void {
+/**
+ * Before a growth's own step: spare 16 KiB blocks for its missing leaves from free pages below
+ * `from` (each page a complete metaAlloc page step of its own), so that the growth takes its
+ * leaves from the spare list, carving pages from the new range only when no free page is left.
+ */
+function arenaLeafSpares(arena: Arena, from: number, to: number, protect: number): void {
+  let missing = 0;
+  for (let leaf = from >>> LEAF_SHIFT; leaf <= (to - 1) >>> LEAF_SHIFT; leaf++) {
+    if (arena.u32[arena.leafDir + leaf] === 0) missing++;
+  }
+  let block = arena.hdr[HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT]! >>> 0;
+  while (missing > 0 && block !== 0) {
+    missing--;
+    block = arena.u32[block >>> 2]!;
+  }
+  while (missing > 0) {
+    const page = arenaBestFit(arena, 1);
+    if (page === 0 || page === protect) return;
+    arenaTakeFree(arena, page, 1, TIER_META);
+    metaPageStart(arena, page, META_LEAF_SHIFT);
+    metaPageBlocks(arena, page, META_LEAF_SHIFT);
+    intentEnd(arena);
+    missing -= PAGE_SIZE / LEAF_BYTES;
+  }
+}
+
+/**
+ * The new pages [from, to), the growth's step under INTENT_GROW(from, to): leaves for the new
+ * range (each published in the leaf directory before it is popped from the spare list, or
+ * taken from a page carved from the new range), the carved pages' entries, the new free run.
+ * Returns the carved pages' other 16 KiB blocks, which the caller lists once the pages are
+ * committed (format, or arenaGrowLocked: commit, list them, publish the growth counter).
+ */
+export function arenaAddPagesLocked(arena: Arena, from: number, to: number, protect: number): number[] {
+  const hdr = arena.hdr;
+  const spares = HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT;
   let lo = from;
   let hi = to;
+  const carved: number[] = [];
+  let leafBytes = 0;
   for (let leaf = from >>> LEAF_SHIFT; leaf <= (to - 1) >>> LEAF_SHIFT; leaf++) {
     if (arena.u32[arena.leafDir + leaf] !== 0) continue;
-    let block = metaPop(arena, META_LEAF_SHIFT);
-    if (block === 0) {
-      const page = arenaBestFit(arena, 1);
-      if (page !== 0 && page !== protect) {
-        arenaTakeFree(arena, page, 1, TIER_META);
-        metaPageInit(arena, page, META_LEAF_SHIFT);
-      } else {
+    let block = hdr[spares]! >>> 0;
+    if (block !== 0) {
+      if (__DEV__) crashPoint();
+      arena.u32[arena.leafDir + leaf] = block >>> 2;
+      metaPop(arena, META_LEAF_SHIFT);
+    } else {
+      if (carved.length === 0) {
         // No free page outside the new range: carve one (its entry is written below, once its leaf exists).
-        metaPageBlocks(arena, protect >= 0 ? --hi : lo++, META_LEAF_SHIFT);
+        const page = protect >= 0 ? --hi : lo++;
+        for (let b = page * PAGE_SIZE + PAGE_SIZE - LEAF_BYTES; b >= page * PAGE_SIZE; b -= LEAF_BYTES)
+          carved.push(b);
       }
-      block = metaPop(arena, META_LEAF_SHIFT);
+      block = carved.pop()!;
+      if (__DEV__) crashPoint();
+      arena.u32[arena.leafDir + leaf] = block >>> 2;
     }
+    if (__DEV__) crashPoint();
     arena.u8.fill(0, block, block + LEAF_BYTES);
-    arena.u32[arena.leafDir + leaf] = block >>> 2;
-    arena.hdr[HDR_META_BYTES]! += LEAF_BYTES;
+    leafBytes += LEAF_BYTES;
   }
   for (let page = from; page < lo; page++) arenaMarkCarved(arena, page);
   for (let page = hi; page < to; page++) arenaMarkCarved(arena, page);
   if (hi > lo) arenaReleaseLocked(arena, lo, hi - lo, hi);
+  hdr[HDR_META_BYTES]! += leafBytes;
+  return carved;
 }
 
 /** Page-map entry of a META page carved for leaves while its own leaf did not exist yet. */
 export function arenaMarkCarved(arena: Arena, page: number): void {
   arenaMarkPages(arena, page, page, page + 1, TIER_META);
   arenaMarkHead(arena, page, 1, TIER_META);
+  if (__DEV__) crashPoint();
   arena.u32[arena.entryOf(page) + PM_DESC] = META_LEAF_SHIFT;
+  if (__DEV__) crashPoint();
   arena.hdr[HDR_PAGES_BY_TIER + TIER_META]!++;
 }
 

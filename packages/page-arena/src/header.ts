@@ -66,7 +66,11 @@ export function arenaFormatHeader(arena: Arena, committedPages: number, _o: Reso
   arena.u32[arena.entryOf(hp) + PM_DESC] = META_LEAF_SHIFT;
   hdr[HDR_PAGES_BY_TIER + TIER_META] = 1;
   arena.endPage = hp + 1;
-  if (committedPages > hp + 1) arenaAddPagesLocked(arena, hp + 1, committedPages, -1);
+  if (committedPages > hp + 1) {
+    for (const block of arenaAddPagesLocked(arena, hp + 1, committedPages, -1)) {
+      metaPush(arena, META_LEAF_SHIFT, block);
+    }
+  }
   arena.endPage = committedPages;
   Atomics.store(hdr, HDR_COMMITTED_PAGES, committedPages);
   Atomics.store(hdr, HDR_GROWTH, 0);

@@ -16,6 +16,8 @@
  * - `tiers.ts`: the tier directory (id → kind, size range, root block).
  * - `stats.ts`: stats() and snapshot().
  * - `check.ts`: check(), every invariant below.
+ * - `repair.ts`: the intent record and the repair breakLocksOf runs ("Crash consistency");
+ *   `crash.ts`: development builds' crash points.
  * - `mutex.ts`, `memory.ts`, `options.ts`, `errors.ts`: the lock word, the memory kinds, format's
  *   options, HakmemError. `tier.ts`, `run-tier.ts`: the tier contract and the page-run tier.
  *
@@ -50,6 +52,7 @@
  * | 14              | HDR_LOCK              | the arena mutex (Atomics, see mutex.ts)        |
  * | 15-17           | HDR_LOCK_STATS        | acquisitions, contended acquisitions, Atomics.wait calls (plain, by the lock holder) |
  * | 18-23           | HDR_FREE_RUNS … HDR_META_BYTES | counters (plain, under the lock)      |
+ * | 24-28           | HDR_INTENT_*          | the lock holder's intent record: op, operands A-D (plain, under the lock; "Crash consistency") |
  * | 32-35           | HDR_THREAD_*          | thread registry: high-water id, free-id list head, live count, chunk count (under the lock) |
  * | 36-38           | HDR_LOCKREG_*         | lock words registered for breakLocksOf: i32 index of an array from metaAlloc (doubles when full), count, capacity (under the lock) |
  * | 48-79           | HDR_THREAD_DIR        | i32 index of thread-record chunk k (chunk k holds 64 << k records) |
@@ -109,6 +112,48 @@
  * Classes 16 B … 64 KiB: a META page is split into blocks of one class (PM_DESC = log2 size);
  * free blocks are linked through their first u32 (HDR_META_HEADS). Above 64 KiB: a run of META
  * pages (PM_DESC 0). Blocks are zero-filled when handed out. META pages are never returned.
+ *
+ * ## Crash consistency
+ *
+ * A thread may die (worker.terminate()) at any instant, also holding the arena mutex. The
+ * survivor's reclaim calls `breakLocksOf(id)`, which takes the mutex over from the dead owner by
+ * one CAS (so nobody runs between the break and the repair), repairs, and unlocks. What the mutex
+ * guards is of two kinds:
+ *
+ * - **The page map's runs** (PM_TIER with its head flag, PM_HEAD_PAGE and PM_RUN_PAGES of
+ *   allocated runs, META pages' class), the leaf directory, the metaAlloc lists: the source of
+ *   truth. Every multi-step update of them first writes the **intent record** (operands, then
+ *   the op; cleared when the update is complete), and the repair finishes or undoes it:
+ *
+ *   | op (A, B, C, D)                  | written by                                 | repair                              |
+ *   | -------------------------------- | ------------------------------------------ | ----------------------------------- |
+ *   | TAKE (head, pages, tier)         | allocRun, a META run, a META page's take   | undone: the pages free              |
+ *   | RELEASE (head, pages, tier)      | freeRun, metaFree of a META run            | finished: the pages free            |
+ *   | RESIZE (head, old, new, tier)    | resizeRun (shrink, or grow into a successor) | grow undone, shrink finished: the run keeps min(old, new) pages, the rest free |
+ *   | META_PAGE (page, –, class)       | metaAlloc's new page (TAKE turns into it), a growth's leaf page | its blocks unlinked from the class list, the page free |
+ *   | META_POP (block, –, class)       | metaAlloc from a listed block              | undone: pushed back unless still the head |
+ *   | META_PUSH (block, –, class)      | metaFree of a block                        | finished: pushed unless already the head |
+ *   | GROW (from, to)                  | growth                                     | HDR_COMMITTED_PAGES = to: finished (carved pages' unlisted blocks listed, HDR_GROWTH published); else undone (new leaves out of the directory, spare blocks back on their list, the memory grown but uncommitted) |
+ *
+ *   Orders that make these repairs exact: a run's pages are marked after the bins are updated,
+ *   its head last; a growth publishes a leaf in the directory before popping its block from the
+ *   spare list (undone last-published first: a block still at the list's head was never popped),
+ *   takes blocks of pages carved from the new range directly and lists the rest only after the
+ *   commit (HDR_COMMITTED_PAGES, an Atomics.store), then bumps HDR_GROWTH; a free page taken
+ *   for leaves is its own complete step (TAKE → META_PAGE, ended) before the growth's. A
+ *   multi-step operation (allocRun that grows, then takes) is a sequence of such steps, each
+ *   complete before the next begins: a crash leaves the completed ones.
+ * - **Derived state**: free runs' boundary tags, head flags and links, coalescing, the bins, their
+ *   bitmaps, HDR_FREE_RUNS and HDR_PAGES_BY_TIER. The repair rebuilds all of it from the page map
+ *   after the intent is settled (arenaRebuildFreeRuns: every maximal range of free pages one free
+ *   run, O(pages)), so their stores need no order.
+ *
+ * Not covered: the thread registry, the tier directory, the lock registry and per-thread tier
+ * words (threadAttach/Release, tierOpen, registerLock) — a thread dying inside them may leave a
+ * leaked metaAlloc block or an inconsistent record; the stats counters (HDR_META_BYTES, …) may
+ * be off by the operation in flight. Development builds count a crash point before every shared
+ * store of these updates (crash.ts, `debugCrashPoints`); test/crash.test.ts stops a worker at
+ * each one and reclaims it.
  *
  * ## Tier directory
  *
@@ -309,6 +354,12 @@ export const HDR_RUN_FREES = 20;
 export const HDR_GROWTHS = 21;
 export const HDR_TRIMS = 22;
 export const HDR_META_BYTES = 23;
+/** The lock holder's intent record (see "Crash consistency"): op, then its operands. */
+export const HDR_INTENT_OP = 24;
+export const HDR_INTENT_A = 25;
+export const HDR_INTENT_B = 26;
+export const HDR_INTENT_C = 27;
+export const HDR_INTENT_D = 28;
 export const HDR_THREAD_HIGH = 32;
 export const HDR_THREAD_FREE = 33;
 export const HDR_THREAD_LIVE = 34;
@@ -325,6 +376,24 @@ export const HDR_BIN_HEADS = 196;
 export const HDR_PAGES_BY_TIER = 1280;
 export const HEADER_WORDS = HDR_PAGES_BY_TIER + TIER_COUNT;
 export const HEADER_BYTES = HEADER_WORDS * 4;
+
+// Intent ops (HDR_INTENT_OP); the operands A … D per op are in "Crash consistency" above.
+/** No multi-step update of the page map or the metaAlloc lists in progress. */
+export const INTENT_NONE = 0;
+/** Taking pages [A, A + B) of a free run for a tier (allocRun, a META run): undone. */
+export const INTENT_TAKE = 1;
+/** Releasing the run [A, A + B) (freeRun, metaFree of a run): finished. */
+export const INTENT_RELEASE = 2;
+/** resizeRun of the run at A from B to C pages, tier D: undone. */
+export const INTENT_RESIZE = 3;
+/** META page A being made (or returned as) a page of class C: its blocks unlinked, the page freed. */
+export const INTENT_META_PAGE = 4;
+/** Popping block A of class C (metaAlloc): undone (pushed back unless it is still the head). */
+export const INTENT_META_POP = 5;
+/** Pushing block A of class C (metaFree): finished (pushed unless it is the head). */
+export const INTENT_META_PUSH = 6;
+/** Growing the committed pages from A to B: finished once HDR_COMMITTED_PAGES is B, else undone. */
+export const INTENT_GROW = 7;
 
 // HDR_FLAGS bits.
 export const FLAG_SHARED = 1;

@@ -7,11 +7,18 @@
  * returned. Everything but metaAlloc/metaFree runs under the arena mutex. See layout.ts, "metaAlloc".
  */
 import type { Arena } from './arena';
+import { crashPoint } from './crash';
 import { HakmemError } from './errors';
 import {
+  HDR_INTENT_C,
+  HDR_INTENT_OP,
   HDR_META_BYTES,
   HDR_META_HEADS,
   HDR_PAGES_BY_TIER,
+  INTENT_META_PAGE,
+  INTENT_META_POP,
+  INTENT_META_PUSH,
+  INTENT_RELEASE,
   LEAF_SHIFT,
   MAX_BYTES_LIMIT,
   META_DESC_RUN,
@@ -27,17 +34,21 @@ import {
   TIER_META,
 } from './layout';
 import { describe } from './options';
-import { arenaAllocRunLocked, arenaReleaseLocked } from './runs';
+import { intentBegin, intentEnd } from './repair';
+import { arenaAllocRunLocked, arenaReleaseLocked, arenaTakeRunLocked } from './runs';
 
 export function metaPush(arena: Arena, shift: number, offset: number): void {
   const head = HDR_META_HEADS + shift - META_MIN_SHIFT;
+  if (__DEV__) crashPoint();
   arena.u32[offset >>> 2] = arena.hdr[head]!;
+  if (__DEV__) crashPoint();
   arena.hdr[head] = offset;
 }
 
 export function metaPop(arena: Arena, shift: number): number {
   const head = HDR_META_HEADS + shift - META_MIN_SHIFT;
   const offset = arena.hdr[head]! >>> 0;
+  if (__DEV__) crashPoint();
   if (offset !== 0) arena.hdr[head] = arena.u32[offset >>> 2]!;
   return offset;
 }
@@ -49,9 +60,18 @@ export function metaPageBlocks(arena: Arena, page: number, shift: number): void 
   for (let offset = start + PAGE_SIZE - size; offset >= start; offset -= size) metaPush(arena, shift, offset);
 }
 
-export function metaPageInit(arena: Arena, page: number, shift: number): void {
+/**
+ * META page `page`, just taken under INTENT_TAKE, becomes a page of class `shift`: the intent
+ * turns into INTENT_META_PAGE (the repair unlinks its blocks and frees it) and the page's
+ * class is set. The caller lists its blocks (metaPageBlocks) and ends the intent.
+ */
+export function metaPageStart(arena: Arena, page: number, shift: number): void {
+  if (__DEV__) crashPoint();
+  arena.hdr[HDR_INTENT_C] = shift;
+  if (__DEV__) crashPoint();
+  arena.hdr[HDR_INTENT_OP] = INTENT_META_PAGE;
+  if (__DEV__) crashPoint();
   arena.u32[arena.entryOf(page) + PM_DESC] = shift;
-  metaPageBlocks(arena, page, shift);
 }
 
 /** metaAlloc under the lock. */
@@ -66,14 +86,20 @@ export function metaAllocLocked(arena: Arena, bytes: number): number {
     return offset;
   }
   const shift = Math.max(META_MIN_SHIFT, 32 - Math.clz32(bytes - 1));
-  let offset = metaPop(arena, shift);
-  if (offset === 0) {
-    const page = arenaAllocRunLocked(arena, 1, TIER_META) / PAGE_SIZE;
+  let offset = arena.hdr[HDR_META_HEADS + shift - META_MIN_SHIFT]! >>> 0;
+  if (offset !== 0) {
+    intentBegin(arena, INTENT_META_POP, offset, 0, shift, 0);
+    metaPop(arena, shift);
+  } else {
+    const page = arenaTakeRunLocked(arena, 1, TIER_META) / PAGE_SIZE;
     if (page === 0) return 0;
-    metaPageInit(arena, page, shift);
+    metaPageStart(arena, page, shift);
+    metaPageBlocks(arena, page, shift);
     offset = metaPop(arena, shift);
   }
+  if (__DEV__) crashPoint();
   arena.u8.fill(0, offset, offset + (1 << shift));
+  intentEnd(arena);
   arena.hdr[HDR_META_BYTES]! += 1 << shift;
   return offset;
 }
@@ -115,8 +141,11 @@ export function metaFreeLocked(arena: Arena, offset: number): void {
       );
     }
     const pages = arena.u32[e + PM_RUN_PAGES]!;
+    intentBegin(arena, INTENT_RELEASE, page, pages, TIER_META, 0);
     arenaReleaseLocked(arena, page, pages, arena.endPage);
+    if (__DEV__) crashPoint();
     arena.hdr[HDR_PAGES_BY_TIER + TIER_META]! -= pages;
+    intentEnd(arena);
     arena.hdr[HDR_META_BYTES]! -= pages * PAGE_SIZE;
     return;
   }
@@ -140,7 +169,9 @@ export function metaFreeLocked(arena: Arena, offset: number): void {
       }
     }
   }
+  intentBegin(arena, INTENT_META_PUSH, offset, 0, shift, 0);
   metaPush(arena, shift, offset);
+  intentEnd(arena);
   arena.hdr[HDR_META_BYTES]! -= 1 << shift;
 }
 

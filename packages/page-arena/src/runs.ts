@@ -8,12 +8,16 @@
  */
 import type { Arena } from './arena';
 import { arenaBestFit, binInsert, binRemove } from './bins';
+import { crashPoint } from './crash';
 import { HakmemError } from './errors';
 import { arenaGrowLocked } from './growth';
 import {
   HDR_PAGES_BY_TIER,
   HDR_RUN_ALLOCS,
   HDR_RUN_FREES,
+  INTENT_RELEASE,
+  INTENT_RESIZE,
+  INTENT_TAKE,
   LEAF_PAGES,
   PAGE_SIZE,
   PM_DESC,
@@ -29,6 +33,7 @@ import {
   TIER_META,
 } from './layout';
 import { describe } from './options';
+import { intentBegin, intentEnd } from './repair';
 
 /** Writes pages [from, to) as non-head pages of the run headed at `head`. */
 export function arenaMarkPages(arena: Arena, head: number, from: number, to: number, tier: number): void {
@@ -37,7 +42,9 @@ export function arenaMarkPages(arena: Arena, head: number, from: number, to: num
   for (let page = from; page < to; page++) {
     // Entries of one leaf are consecutive; look the leaf up again at each leaf boundary.
     e = page === from || (page & (LEAF_PAGES - 1)) === 0 ? arena.entryOf(page) : e + PM_ENTRY_WORDS;
+    if (__DEV__) crashPoint();
     u32[e + PM_TIER] = tier;
+    if (__DEV__) crashPoint();
     u32[e + PM_HEAD_PAGE] = head;
     u32[e + PM_RUN_PAGES] = 0;
     u32[e + PM_DESC] = 0;
@@ -46,7 +53,9 @@ export function arenaMarkPages(arena: Arena, head: number, from: number, to: num
 
 export function arenaMarkHead(arena: Arena, head: number, pages: number, tier: number): void {
   const e = arena.entryOf(head);
+  if (__DEV__) crashPoint();
   arena.u32[e + PM_TIER] = tier | PM_FLAG_HEAD;
+  if (__DEV__) crashPoint();
   arena.u32[e + PM_RUN_PAGES] = pages;
 }
 
@@ -54,11 +63,13 @@ export function arenaMarkHead(arena: Arena, head: number, pages: number, tier: n
 export function arenaTagFree(arena: Arena, head: number, pages: number): void {
   const u32 = arena.u32;
   const e = arena.entryOf(head);
+  if (__DEV__) crashPoint();
   u32[e + PM_TIER] = TIER_FREE | PM_FLAG_HEAD;
   u32[e + PM_HEAD_PAGE] = head;
   u32[e + PM_RUN_PAGES] = pages;
   if (pages > 1) {
     const t = arena.entryOf(head + pages - 1);
+    if (__DEV__) crashPoint();
     u32[t + PM_TIER] = TIER_FREE;
     u32[t + PM_HEAD_PAGE] = head;
     u32[t + PM_RUN_PAGES] = pages;
@@ -66,7 +77,10 @@ export function arenaTagFree(arena: Arena, head: number, pages: number): void {
   }
 }
 
-/** Takes the first `pages` pages of the free run at `head` for `tier`. */
+/**
+ * Takes the first `pages` pages of the free run at `head` for `tier`, under INTENT_TAKE (left
+ * set: the caller ends it, or turns it into the next step of its update).
+ */
 export function arenaTakeFree(arena: Arena, head: number, pages: number, tier: number): void {
   const have = arena.u32[arena.entryOf(head) + PM_RUN_PAGES]!;
   if (__DEV__) {
@@ -77,6 +91,7 @@ export function arenaTakeFree(arena: Arena, head: number, pages: number, tier: n
       );
     }
   }
+  intentBegin(arena, INTENT_TAKE, head, pages, tier, 0);
   binRemove(arena, head, have);
   if (have > pages) {
     arenaTagFree(arena, head + pages, have - pages);
@@ -85,7 +100,9 @@ export function arenaTakeFree(arena: Arena, head: number, pages: number, tier: n
   arenaMarkPages(arena, head, head, head + pages, tier);
   arenaMarkHead(arena, head, pages, tier);
   const hdr = arena.hdr;
+  if (__DEV__) crashPoint();
   hdr[HDR_PAGES_BY_TIER + TIER_FREE]! -= pages;
+  if (__DEV__) crashPoint();
   hdr[HDR_PAGES_BY_TIER + tier]! += pages;
 }
 
@@ -106,8 +123,10 @@ export function arenaReleaseLocked(arena: Arena, head: number, pages: number, li
   let e = 0;
   for (let page = head; page < head + pages; page++) {
     e = page === head || (page & (LEAF_PAGES - 1)) === 0 ? arena.entryOf(page) : e + PM_ENTRY_WORDS;
+    if (__DEV__) crashPoint();
     u32[e + PM_TIER] = TIER_FREE;
   }
+  if (__DEV__) crashPoint();
   arena.hdr[HDR_PAGES_BY_TIER + TIER_FREE]! += pages;
   let start = head;
   let length = pages;
@@ -117,6 +136,7 @@ export function arenaReleaseLocked(arena: Arena, head: number, pages: number, li
       const leftHead = u32[left + PM_HEAD_PAGE]!;
       const leftPages = u32[arena.entryOf(leftHead) + PM_RUN_PAGES]!;
       binRemove(arena, leftHead, leftPages);
+      if (__DEV__) crashPoint();
       if (leftHead !== head - 1) u32[left + PM_RUN_PAGES] = 0;
       start = leftHead;
       length += leftPages;
@@ -128,7 +148,9 @@ export function arenaReleaseLocked(arena: Arena, head: number, pages: number, li
     if ((u32[right + PM_TIER]! & PM_TIER_MASK) === TIER_FREE) {
       const rightPages = u32[right + PM_RUN_PAGES]!;
       binRemove(arena, end, rightPages);
+      if (__DEV__) crashPoint();
       u32[right + PM_TIER] = TIER_FREE;
+      if (__DEV__) crashPoint();
       if (rightPages > 1) u32[right + PM_RUN_PAGES] = 0;
       length += rightPages;
     }
@@ -145,6 +167,13 @@ export function arenaTrailingFree(arena: Arena): number {
 
 /** Best fit, growing the memory on demand; byte offset or 0. */
 export function arenaAllocRunLocked(arena: Arena, pages: number, tier: number): number {
+  const offset = arenaTakeRunLocked(arena, pages, tier);
+  if (offset !== 0) intentEnd(arena);
+  return offset;
+}
+
+/** arenaAllocRunLocked leaving its INTENT_TAKE set (metaAlloc turns it into INTENT_META_PAGE). */
+export function arenaTakeRunLocked(arena: Arena, pages: number, tier: number): number {
   for (;;) {
     const head = arenaBestFit(arena, pages);
     if (head !== 0) {
@@ -225,9 +254,12 @@ export function arenaFreeRun(arena: Arena, offset: number): void {
     const e = arena.entryOf(head);
     const pages = arena.u32[e + PM_RUN_PAGES]!;
     const tier = arena.u32[e + PM_TIER]! & PM_TIER_MASK;
+    intentBegin(arena, INTENT_RELEASE, head, pages, tier, 0);
     arenaReleaseLocked(arena, head, pages, arena.endPage);
+    if (__DEV__) crashPoint();
     arena.hdr[HDR_PAGES_BY_TIER + tier]! -= pages;
     arena.hdr[HDR_RUN_FREES]!++;
+    intentEnd(arena);
   } finally {
     arena.unlock();
   }
@@ -246,9 +278,13 @@ export function arenaResizeRun(arena: Arena, offset: number, pages: number): boo
     const tier = arena.u32[e + PM_TIER]! & PM_TIER_MASK;
     if (pages === have) return true;
     if (pages < have) {
+      intentBegin(arena, INTENT_RESIZE, head, have, pages, tier);
+      if (__DEV__) crashPoint();
       arena.u32[e + PM_RUN_PAGES] = pages;
       arenaReleaseLocked(arena, head + pages, have - pages, arena.endPage);
+      if (__DEV__) crashPoint();
       arena.hdr[HDR_PAGES_BY_TIER + tier]! -= have - pages;
+      intentEnd(arena);
       return true;
     }
     if (pages >= arena.maxPages - arena.basePage) return false;
@@ -275,15 +311,20 @@ export function arenaExtendLocked(
       free = arena.u32[r + PM_RUN_PAGES]!;
     }
     if (free >= need) {
+      intentBegin(arena, INTENT_RESIZE, head, have, pages, tier);
       binRemove(arena, next, free);
       if (free > need) {
         arenaTagFree(arena, next + need, free - need);
         binInsert(arena, next + need, free - need);
       }
       arenaMarkPages(arena, head, next, next + need, tier);
+      if (__DEV__) crashPoint();
       arena.u32[arena.entryOf(head) + PM_RUN_PAGES] = pages;
+      if (__DEV__) crashPoint();
       arena.hdr[HDR_PAGES_BY_TIER + TIER_FREE]! -= need;
+      if (__DEV__) crashPoint();
       arena.hdr[HDR_PAGES_BY_TIER + tier]! += need;
+      intentEnd(arena);
       return true;
     }
     if (next + free !== arena.endPage) return false;

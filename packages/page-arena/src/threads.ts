@@ -9,7 +9,6 @@
 import type { Arena } from './arena';
 import { HakmemError } from './errors';
 import {
-  HDR_LOCK,
   HDR_LOCKREG_ARRAY,
   HDR_LOCKREG_CAP,
   HDR_LOCKREG_COUNT,
@@ -36,6 +35,7 @@ import {
 import { metaAllocLocked, metaFreeLocked } from './meta';
 import { mutexBreak } from './mutex';
 import { describe } from './options';
+import { arenaRepairLocked } from './repair';
 
 /** i32 index of thread `id`'s record (THREAD_RECORD_WORDS words). */
 export function threadRecord(arena: Arena, id: number): number {
@@ -263,13 +263,25 @@ export function arenaRegisteredLocks(arena: Arena): number[] {
   }
 }
 
-/** Releases the arena mutex and every registered lock word held by thread `id`; returns how many. */
+/**
+ * Releases the arena mutex and every registered lock word held by thread `id`; returns how many.
+ * The arena mutex is taken over (adoptLockOf) and the arena repaired (repair.ts) before it is
+ * released, so no thread sees the dead holder's half-done update.
+ */
 export function arenaBreakLocksOf(arena: Arena, id: number): number {
   if (!Number.isInteger(id) || id < 1 || id > LOCK_OWNER_ANON) {
     throw new HakmemError('ERR_INVALID_THREAD', `breakLocksOf: thread id ${id} is not a thread id`);
   }
   arena.refresh();
-  let broken = mutexBreak(arena.hdr, HDR_LOCK, id) ? 1 : 0;
+  let broken = 0;
+  if (arena.adoptLockOf(id)) {
+    broken = 1;
+    try {
+      arenaRepairLocked(arena);
+    } finally {
+      arena.unlock();
+    }
+  }
   arena.lock();
   try {
     const array = arena.hdr[HDR_LOCKREG_ARRAY]!;

@@ -1,0 +1,291 @@
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { Arena, PAGE_SIZE, TIER_META } from '../src/index';
+import { HDR_META_HEADS, META_CLASSES, META_LEAF_SHIFT, META_MIN_SHIFT } from '../src/layout';
+
+/**
+ * Crash points: for every N, a worker (development build) stops for good at the N-th shared
+ * store of one arena operation, inside the arena mutex; the main thread reclaims it
+ * (threadClaim, breakLocksOf — which repairs —, threadRelease) and requires: check() passes,
+ * every run main holds is intact, each tier's pages and each metaAlloc class's free blocks are
+ * what they were before the operation or after it (nothing lost beyond the operation in
+ * flight), and the heap still allocates. N runs until the operation completes without stopping.
+ */
+
+const P = PAGE_SIZE;
+const TIER = 7;
+
+interface Case {
+  name: string;
+  /** Formats a heap, prepares it; returns the operation for the worker. */
+  setup(): { arena: Arena; op: string; args: Record<string, number> };
+  /** The path the case means to take, as the completed operation shows it (META pages, committed pages added). */
+  effect?: { meta: number; grew: boolean };
+}
+
+function heap(initialPages: number, maxPages: number): Arena {
+  const arena = Arena.format({ initialBytes: initialPages * P, maxBytes: maxPages * P });
+  arena.threadAttach();
+  return arena;
+}
+
+/** What a crash may change only by the operation in flight: pages by tier, free metaAlloc blocks per class. */
+function accounts(arena: Arena) {
+  const s = arena.stats();
+  const free: number[] = [];
+  arena.lock();
+  try {
+    for (let c = 0; c < META_CLASSES; c++) {
+      let n = 0;
+      for (let b = arena.hdr[HDR_META_HEADS + c]! >>> 0; b !== 0; b = arena.u32[b >>> 2]!) n++;
+      free.push(n);
+    }
+  } finally {
+    arena.unlock();
+  }
+  return {
+    tier: s.pagesByTier[TIER] ?? 0,
+    meta: s.pagesByTier[TIER_META]!,
+    committed: s.committedBytes,
+    free,
+  };
+}
+
+/** Main's runs but the one the operation works on (`target`). */
+function mainRuns(arena: Arena, target: number) {
+  return arena
+    .snapshot()
+    .filter((run) => (run.tier === TIER || run.tier === TIER + 1) && run.offset !== target);
+}
+
+async function runAt(c: Case, stopAt: number) {
+  const { arena, op, args } = c.setup();
+  const signal = new SharedArrayBuffer(8);
+  const word = new Int32Array(signal);
+  const before = accounts(arena);
+  const target = args.offset ?? -1;
+  const held = mainRuns(arena, target);
+  const worker = new Worker(new URL('./crash-worker.mjs', import.meta.url), {
+    workerData: { memory: arena.memory, signal, stopAt, op, args },
+  });
+  const messages: Record<string, number>[] = [];
+  let wake: () => void = () => {};
+  let failure: Error | undefined;
+  worker.on('message', (m) => {
+    messages.push(m);
+    wake();
+  });
+  worker.on('error', (e) => {
+    failure = e;
+    wake();
+  });
+  const waited = Atomics.waitAsync(word, 0, 0);
+  const stopped = waited.async ? waited.value.then(() => true) : Promise.resolve(true);
+  const done = new Promise<boolean>((resolve) => {
+    wake = () => {
+      if (failure || messages.some((m) => 'done' in m)) resolve(false);
+    };
+  });
+  const didStop = await Promise.race([stopped, done]);
+  if (failure) throw failure;
+  // Posted before the worker armed its crash points: it arrives even when the worker is stopped.
+  while (!messages.some((m) => 'ready' in m)) await new Promise<void>((resolve) => setImmediate(resolve));
+  const id = messages.find((m) => 'ready' in m)!.ready!;
+  if (!didStop) {
+    await worker.terminate();
+    return {
+      stopped: false,
+      arena,
+      before,
+      after: accounts(arena),
+      points: messages.find((m) => 'done' in m)!.done,
+    };
+  }
+  expect(Atomics.load(word, 0)).toBe(stopAt);
+  await worker.terminate();
+  arena.threadClaim(id);
+  expect(arena.breakLocksOf(id)).toBe(1);
+  arena.threadRelease(id);
+  arena.check();
+  expect(mainRuns(arena, target), `main's runs, stopped at ${stopAt}`).toEqual(held);
+  return { stopped: true, arena, before, after: accounts(arena), points: stopAt };
+}
+
+function expectUsable(arena: Arena) {
+  const run = arena.allocRun(2, TIER + 1);
+  expect(run).toBeGreaterThan(0);
+  const block = arena.metaAlloc(100);
+  expect(block).toBeGreaterThan(0);
+  arena.metaFree(block);
+  arena.freeRun(run);
+  arena.check();
+}
+
+/** Runs `c` for N = 1, 2, … until the operation completes; returns the number of crash points. */
+async function enumerate(c: Case): Promise<number> {
+  const reference = await runAt(c, 0);
+  expect(reference.stopped).toBe(false);
+  reference.arena.check();
+  const total = reference.points ?? 0;
+  expect(total).toBeGreaterThan(0);
+  const { before, after } = reference;
+  if (c.effect) {
+    expect(after.meta - before.meta, `${c.name}: META pages taken`).toBe(c.effect.meta);
+    expect(after.committed > before.committed, `${c.name}: grew`).toBe(c.effect.grew);
+  }
+  for (let n = 1; n <= total + 1; n++) {
+    const r = await runAt(c, n);
+    if (n > total) {
+      expect(r.stopped, `the operation has ${total} crash points`).toBe(false);
+      break;
+    }
+    expect(r.stopped).toBe(true);
+    const got = r.after;
+    const where = `${c.name}, stopped at crash point ${n} of ${total}`;
+    expect([before.tier, after.tier], `${where}: tier pages`).toContain(got.tier);
+    expect([before.meta, after.meta], `${where}: META pages`).toContain(got.meta);
+    expect([before.committed, after.committed], `${where}: committed bytes`).toContain(got.committed);
+    for (let k = 0; k < META_CLASSES; k++) {
+      // A step of the operation may have completed (a growth's leaf page listed): more free
+      // blocks than either end is no loss (check() refuses a block listed twice); fewer is.
+      expect(
+        got.free[k]!,
+        `${where}: free blocks of class ${1 << (k + META_MIN_SHIFT)}`,
+      ).toBeGreaterThanOrEqual(Math.min(before.free[k]!, after.free[k]!));
+    }
+    expectUsable(r.arena);
+  }
+  return total;
+}
+
+/** Main holds runs a (2 pages), b (3), c (2), d (1) back to back, then frees a and c: free, b, free, d, free tail. */
+function fragmented(initial = 16, max = 64) {
+  const arena = heap(initial, max);
+  const a = arena.allocRun(2, TIER + 1);
+  const b = arena.allocRun(3, TIER);
+  const c = arena.allocRun(2, TIER + 1);
+  const d = arena.allocRun(1, TIER + 1);
+  arena.freeRun(a);
+  arena.freeRun(c);
+  return { arena, b, c, d };
+}
+
+/** No free page left: the next page needs a growth (and with `leaves`, no spare 16 KiB block for a page-map leaf). */
+function full(initial: number, max: number, leaves = false) {
+  const arena = heap(initial, max);
+  const spares = HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT;
+  while (leaves && arena.hdr[spares] !== 0) arena.metaAlloc(1 << META_LEAF_SHIFT);
+  const largest = arena.stats().largestFreeRunPages;
+  if (largest > 0) arena.allocRun(largest, TIER + 1);
+  return arena;
+}
+
+const cases: Case[] = [
+  {
+    name: 'allocRun, best fit splitting a free run',
+    setup: () => ({ arena: fragmented().arena, op: 'allocRun', args: { pages: 1, tier: TIER } }),
+    effect: { meta: 0, grew: false },
+  },
+  {
+    name: 'allocRun growing the memory',
+    setup: () => ({ arena: full(8, 64), op: 'allocRun', args: { pages: 3, tier: TIER } }),
+    effect: { meta: 0, grew: true },
+  },
+  {
+    name: 'allocRun growing across a 64 MiB leaf, carving a page for the leaf',
+    setup: () => ({ arena: full(1022, 2048, true), op: 'allocRun', args: { pages: 4, tier: TIER } }),
+    effect: { meta: 1, grew: true },
+  },
+  {
+    name: 'allocRun growing across a leaf, the leaf from a free page below',
+    setup: () => {
+      const arena = full(1022, 2048, true);
+      const last = arena.snapshot().find((r) => r.tier === TIER + 1)!;
+      expect(arena.resizeRun(last.offset, last.pages - 1)).toBe(true); // one free page, the last
+      return { arena, op: 'allocRun', args: { pages: 4, tier: TIER } };
+    },
+    effect: { meta: 1, grew: true },
+  },
+  {
+    name: 'freeRun coalescing on both sides',
+    setup: () => {
+      const { arena, b } = fragmented();
+      return { arena, op: 'freeRun', args: { offset: b } };
+    },
+  },
+  {
+    name: 'resizeRun shrinking into a free successor',
+    setup: () => {
+      const { arena, b } = fragmented();
+      return { arena, op: 'resizeRun', args: { offset: b, pages: 1 } };
+    },
+  },
+  {
+    name: 'resizeRun growing into a free successor',
+    setup: () => {
+      const { arena, c } = fragmented();
+      arena.freeRun(arena.allocRun(3, TIER) || 0);
+      const b = arena.snapshot().find((r) => r.tier === TIER)!.offset;
+      arena.freeRun(c === 0 ? 0 : arena.allocRun(2, TIER + 1));
+      return { arena, op: 'resizeRun', args: { offset: b, pages: 4 } };
+    },
+  },
+  {
+    name: 'resizeRun growing the last run with the memory',
+    setup: () => {
+      const arena = full(8, 64);
+      const last = arena.allocRun(0 || 1, TIER) || 0;
+      const tail = arena.snapshot().at(-1)!;
+      expect(tail.offset === last || tail.tier === TIER).toBe(true);
+      return { arena, op: 'resizeRun', args: { offset: tail.offset, pages: tail.pages + 2 } };
+    },
+  },
+  {
+    name: 'metaAlloc taking a new META page (class 2 KiB)',
+    setup: () => ({ arena: fragmented().arena, op: 'metaAlloc', args: { bytes: 2048 } }),
+    effect: { meta: 1, grew: false },
+  },
+  {
+    name: 'metaAlloc popping a listed block',
+    setup: () => {
+      const { arena } = fragmented();
+      arena.metaAlloc(2048);
+      return { arena, op: 'metaAlloc', args: { bytes: 2000 } };
+    },
+    effect: { meta: 0, grew: false },
+  },
+  {
+    name: 'metaAlloc of a META run (> 64 KiB)',
+    setup: () => ({ arena: fragmented().arena, op: 'metaAlloc', args: { bytes: 2 * P } }),
+  },
+  {
+    name: 'metaFree of a block',
+    setup: () => {
+      const { arena } = fragmented();
+      const block = arena.metaAlloc(4096);
+      return { arena, op: 'metaFree', args: { offset: block } };
+    },
+  },
+  {
+    name: 'metaFree of a META run',
+    setup: () => {
+      const { arena } = fragmented();
+      const run = arena.metaAlloc(2 * P);
+      return { arena, op: 'metaFree', args: { offset: run } };
+    },
+  },
+];
+
+describe('crash points: a thread stopped at any shared store of an arena update is repaired by breakLocksOf', () => {
+  const totals: string[] = [];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const total = await enumerate(c);
+      totals.push(`${c.name}: ${total}`);
+    });
+  }
+  it('covered every case', () => {
+    console.log(`crash points per operation:\n  ${totals.join('\n  ')}`);
+    expect(totals).toHaveLength(cases.length);
+  });
+});
