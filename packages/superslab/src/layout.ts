@@ -100,7 +100,7 @@
  * | R_EMPTY_SS      | fully empty SuperSlabs (hysteresis: at most one is kept) |
  * | R_SLABS_OUT     | slabs out of the pool                                 |
  * | R_CACHE_ROOT    | offset of @hakmem/tls-cache's global block for the tiny cache |
- * | R_LOCK_REG      | 1 once the tier mutex is registered with the arena     |
+ * | R_LOCK_REG      | unused (older heaps: 1 once the tier mutex was registered with the arena) |
  * | R_ABANDONED + c | head of class c's abandoned-slab list (tier lock; Atomics.load as a hint) |
  *
  * ## Thread area (metaAlloc, offset in the tier's per-thread word TW_SLABS)
@@ -108,10 +108,12 @@
  * | word               | meaning                                                         |
  * | ------------------ | --------------------------------------------------------------- |
  * | TS_THREAD          | owner thread id                                                 |
+ * | TS_COLLECT_SLAB/HEAD/COUNT | intent record of a remote-list collection (see "Crash consistency") |
  * | TS_PARTIAL + c     | head of class c's partial list: slabs that may have free blocks; the head is the current slab |
  * | TS_FULL + c        | head of class c's full list: slabs found exhausted              |
  * | TS_FULL_COUNT + c  | length of the full list                                         |
  * | TS_FULL_CURSOR + c | where the next bounded scan of the full list for remote frees starts |
+ * | TS_FREEING         | strict: intent record of a remote free (the block)              |
  *
  * Written only by its thread (and by `reclaim` once the thread is dead).
  *
@@ -158,6 +160,50 @@
  * - Termination safety: every change of a list is straight-line code (no call, no loop between
  *   its stores), so a worker terminated at an interrupt point leaves consistent lists; a batch
  *   moved between lists is linked first and published with one store.
+ *
+ * ## Crash consistency (issue 9: a thread terminated at any instant, reclaimed by another)
+ *
+ * A worker is terminated where its code can be interrupted: a call, a loop iteration, an
+ * Atomics operation (Atomics.wait in the tier mutex included), never between two plain stores
+ * of straight-line code. Development builds mark those places `crashPoint(section)` and
+ * test/crash.test.ts stops a worker at each of them in turn. Each update, in order:
+ *
+ * - Tier lock sections. Truth is the slab descriptor (SL_STATE, SL_OWNER); SS_EMPTY,
+ *   SS_IN_AVAIL, the avail list, R_EMPTY_SS, R_SLABS_OUT, the abandoned lists and the
+ *   registry's back links and count are derived from it. Every section stores the descriptor
+ *   first, then the derived words:
+ *   - acquire (pool → owner): SL_OWNER = self, SL_STATE = DETACHED (decisive), then mask,
+ *     counters, avail unlink. Then, unlocked, slabInit (class words; strict: the new bitmap
+ *     is stored before the old is freed), then the partial list. A slab with SL_CARVED 0 or
+ *     class -1 handed nothing out: its reclaim releases it.
+ *   - release (owner → pool), all locked: class -1, counts 0, SL_STATE = POOL (decisive),
+ *     SL_OWNER = 0, mask, counters, avail list (the SuperSlab freed to the arena after unlock).
+ *   - abandon, all locked: SL_STATE = ABANDONED (decisive), SL_OWNER = 0, list link.
+ *   - adopt, all locked: pop, CAS SL_OWNER 0 → self, SL_STATE = DETACHED (decisive).
+ *   - trim's takeover of abandoned slabs: per slab SL_OWNER, SL_STATE = DETACHED; heads after.
+ *   - add: registry link (R_SS_HEAD last, straight-line), count, R_EMPTY_SS, avail push.
+ *   The mutex is not registered with the arena: the reclaim of a thread that died holding it
+ *   takes it over in place (CAS dead id → own id, waiters flag kept), runs superslabRepair
+ *   (everything derived recomputed from the descriptors) and only then unlocks, so no live
+ *   thread runs on a half-done section. Every reclaim repairs, holding the lock.
+ * - Reclaim takes over every slab whose SL_OWNER is the dead thread (found through the
+ *   registry, under the lock) and recounts it: strict from the alloc bitmap, fast from the local list.
+ * - Remote-list collection (owner): Atomics.exchange takes the chain, and the same straight
+ *   line writes the intent record TS_COLLECT_SLAB/HEAD (COUNT 0); a read-only pass validates
+ *   and counts; COUNT = n, then the splice onto the local list (straight-line); strict: a
+ *   pass clears each block's alloc then remote bit; TS_COLLECT_SLAB = 0. A reclaim finishes
+ *   it: COUNT 0 → the chain (still 0-terminated) is spliced; COUNT n and SL_FREE ≠ head → the
+ *   splice is redone; strict: the n blocks' bits are cleared.
+ * - Strict remote free: TS_FREEING = block, Atomics.or of the remote bit, alloc-bit check,
+ *   CAS push, TS_FREEING = 0 (cleared in the straight line of a successful CAS or before an
+ *   error). A reclaim that finds TS_FREEING set undoes the remote bit: the push did not happen,
+ *   the block stays live (in flight). A fast remote free is a single CAS.
+ * - Spill (the cache's chain back to the slabs): @hakmem/tls-cache keeps the chain in its
+ *   spill record; each block goes onto its slab's local list and leaves the record in one
+ *   straight line (then list upkeep: full → partial, release when empty), so a reclaim gives
+ *   back exactly the blocks the record still holds.
+ * - Not yet covered: a SuperSlab unlinked by release or trim and not yet freed to the arena
+ *   (leaks 2 MiB), and superslabAdd between allocRun and the registry link (leaks the run).
  */
 import { TIER_THREAD_WORDS } from '@hakmem/page-arena';
 
@@ -279,12 +325,20 @@ export const CLASS_COUNT = 21;
 
 // Thread area words.
 export const TS_THREAD = 0;
+/** Intent record of a remote-list collection: the slab (descriptor i32 index; 0 = none) … */
+export const TS_COLLECT_SLAB = 1;
+/** … the chain taken from SL_REMOTE … */
+export const TS_COLLECT_HEAD = 2;
+/** … and its length once validated (0 until then: the chain still ends with a 0 link). */
+export const TS_COLLECT_COUNT = 3;
 export const TS_PARTIAL = 4;
 export const TS_FULL = TS_PARTIAL + CLASS_COUNT;
 export const TS_FULL_COUNT = TS_FULL + CLASS_COUNT;
 export const TS_FULL_CURSOR = TS_FULL_COUNT + CLASS_COUNT;
+/** Strict: intent record of a remote free, the block (0 = none) between its remote bit and its push. */
+export const TS_FREEING = TS_FULL_CURSOR + CLASS_COUNT;
 /** Words of a thread area. */
-export const TS_WORDS = TS_FULL_CURSOR + CLASS_COUNT;
+export const TS_WORDS = TS_FREEING + 1;
 
 /** Fully empty SuperSlabs kept (not returned to the arena) so a workload on the boundary does not thrash. */
 export const KEEP_EMPTY_SUPERSLABS = 1;

@@ -6,6 +6,8 @@
  * from the pool, a new SuperSlab. A slab from the pool is initialised here for its class and
  * its new owner (slabInit).
  */
+
+import { crashPoint } from './crash-point';
 import {
   bitmapBytes,
   bitmapWords,
@@ -170,27 +172,45 @@ export function slabScanFull(ss: Superslab, cls: number, limit: number): boolean
   return false;
 }
 
-/** Adopts an abandoned slab of `cls` (owner 0 → this thread). */
+/**
+ * Adopts an abandoned slab of `cls` (owner 0 → this thread). Under the tier lock: the pop, then
+ * the owner word and SL_STATE = DETACHED (the decisive store; before it superslabRepair puts
+ * the slab back in the abandoned list, after it a reclaim finds it by its owner).
+ */
 function slabAdopt(ss: Superslab, cls: number): boolean {
   const headIndex = ss.root + R_ABANDONED + cls;
   if (Atomics.load(ss.i32, headIndex) === 0) return false;
   ss.slabLock();
-  const d = ss.i32[headIndex]!;
-  if (d !== 0) Atomics.store(ss.i32, headIndex, ss.i32[d + SL_NEXT]!);
+  const i32 = ss.i32;
+  const d = i32[headIndex]!;
+  if (d !== 0) {
+    Atomics.store(i32, headIndex, i32[d + SL_NEXT]!);
+    if (__DEV__) crashPoint('adopt');
+    if (Atomics.compareExchange(i32, d + SL_OWNER, 0, ss.threadId) !== 0) {
+      ss.slabUnlock();
+      throw corrupted(
+        `abandoned slab at ${ss.u32[d + SL_START]} has owner ${Atomics.load(i32, d + SL_OWNER)}`,
+      );
+    }
+    if (__DEV__) crashPoint('adopt');
+    i32[d + SL_STATE] = SLAB_DETACHED;
+    if (__DEV__) crashPoint('adopt');
+  }
   ss.slabUnlock();
   if (d === 0) return false;
-  if (Atomics.compareExchange(ss.i32, d + SL_OWNER, 0, ss.threadId) !== 0) {
-    throw corrupted(
-      `abandoned slab at ${ss.u32[d + SL_START]} has owner ${Atomics.load(ss.i32, d + SL_OWNER)}`,
-    );
-  }
   slabCollectRemote(ss, d);
+  if (__DEV__) crashPoint('adopt');
   slabMapOwned(ss, d, cls);
   slabPushPartial(ss, d, cls);
   return true;
 }
 
-/** Takes a slab from the pool (under the tier lock) and gives it class `cls`. */
+/**
+ * Takes a slab from the pool and gives it class `cls`. Under the tier lock, the descriptor
+ * first (owner, then SL_STATE = DETACHED: the decisive store — before it the slab is in the
+ * pool for superslabRepair, after it a reclaim finds it by its owner, class -1 or not yet
+ * carved), then the pool mask, counters and avail list (derived: superslabRepair recomputes them).
+ */
 function slabAcquire(ss: Superslab, cls: number): boolean {
   ss.slabLock();
   const i32 = ss.i32;
@@ -201,23 +221,41 @@ function slabAcquire(ss: Superslab, cls: number): boolean {
     return false;
   }
   const mask = i32[s + SS_EMPTY]!;
+  if (mask === 0) {
+    ss.slabUnlock();
+    throw corrupted(`SuperSlab ${s * 4} heads the avail list with no slab in the pool`);
+  }
   const bit = mask & -mask;
   const index = 31 - Math.clz32(bit);
-  if (mask === superslabFullMask(i32[s + SS_SLABS]!)) i32[root + R_EMPTY_SS] = i32[root + R_EMPTY_SS]! - 1;
-  i32[s + SS_EMPTY] = mask ^ bit;
-  if ((mask ^ bit) === 0) superslabAvailUnlink(ss, s);
-  i32[root + R_SLABS_OUT] = i32[root + R_SLABS_OUT]! + 1;
-  ss.slabUnlock();
   const d = s + SS_HEADER_WORDS + index * SL_WORDS;
+  Atomics.store(i32, d + SL_OWNER, ss.threadId);
+  if (__DEV__) crashPoint('acquire');
+  i32[d + SL_STATE] = SLAB_DETACHED;
+  if (__DEV__) crashPoint('acquire');
+  if (mask === superslabFullMask(i32[s + SS_SLABS]!)) i32[root + R_EMPTY_SS] = i32[root + R_EMPTY_SS]! - 1;
+  if (__DEV__) crashPoint('acquire');
+  i32[s + SS_EMPTY] = mask ^ bit;
+  if (__DEV__) crashPoint('acquire');
+  if ((mask ^ bit) === 0) superslabAvailUnlink(ss, s);
+  if (__DEV__) crashPoint('acquire');
+  i32[root + R_SLABS_OUT] = i32[root + R_SLABS_OUT]! + 1;
+  if (__DEV__) crashPoint('acquire');
+  ss.slabUnlock();
   if (!slabInit(ss, d, cls)) {
     slabRelease(ss, d);
     return false;
   }
+  if (__DEV__) crashPoint('acquire');
   slabPushPartial(ss, d, cls);
   return true;
 }
 
-/** Gives a slab fresh from the pool class `cls` and this thread as owner. False when its strict bitmaps do not fit. */
+/**
+ * Gives a slab fresh from the pool (owned by this thread, state DETACHED, nothing carved)
+ * class `cls`. False when its strict bitmaps do not fit. Until SL_CARVED moves, a reclaim
+ * finds nothing handed out whatever it stopped at: the new bitmap is stored before the old is
+ * freed (a stop between leaks that metadata block, never frees one twice).
+ */
 function slabInit(ss: Superslab, d: number, cls: number): boolean {
   if (ss.strict) {
     const words = bitmapWords(TINY_CLASS_BLOCKS[cls]!);
@@ -225,11 +263,13 @@ function slabInit(ss: Superslab, d: number, cls: number): boolean {
       const bytes = bitmapBytes(words);
       const offset = ss.arena.metaAlloc(bytes);
       if (offset === 0) return false;
-      const old = ss.i32[d + SL_BITMAP]!;
-      if (old !== 0) ss.arena.metaFree(old * 4);
       ss.slabRefreshViews();
+      const old = ss.i32[d + SL_BITMAP]!;
       ss.i32[d + SL_BITMAP] = offset >>> 2;
       ss.i32[d + SL_BITMAP_CAP] = bytes >>> 3;
+      if (__DEV__) crashPoint('acquire');
+      if (old !== 0) ss.arena.metaFree(old * 4);
+      ss.slabRefreshViews();
     } else {
       const bm = ss.i32[d + SL_BITMAP]!;
       ss.i32.fill(0, bm, bm + 2 * words);
@@ -243,8 +283,7 @@ function slabInit(ss: Superslab, d: number, cls: number): boolean {
   i32[d + SL_CARVED] = 0;
   i32[d + SL_INV] = TINY_CLASS_INV[cls]!;
   i32[d + SL_SHIFT] = TINY_CLASS_SHIFT[cls]!;
-  i32[d + SL_STATE] = SLAB_DETACHED;
-  Atomics.store(i32, d + SL_OWNER, ss.threadId);
+  if (__DEV__) crashPoint('acquire');
   slabMapOwned(ss, d, cls);
   return true;
 }

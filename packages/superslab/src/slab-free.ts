@@ -7,6 +7,7 @@
  * slab) or released to the pool (slabRetire). See layout.ts, "Concurrency protocol".
  */
 import { HakmemError } from '@hakmem/page-arena';
+import { crashPoint } from './crash-point';
 import {
   bitmapBit,
   bitmapWordOf,
@@ -24,6 +25,10 @@ import {
   SLAB_FULL,
   SLAB_PARTIAL,
   SLAB_SHIFT,
+  TS_COLLECT_COUNT,
+  TS_COLLECT_HEAD,
+  TS_COLLECT_SLAB,
+  TS_FREEING,
   TS_PARTIAL,
 } from './layout';
 import { TINY_CLASS_BLOCKS, TINY_CLASS_SIZE } from './size-classes';
@@ -43,19 +48,26 @@ export function slabFreeRemote(ss: Superslab, ptr: number, d: number): number {
   const cls = d === 0 ? -1 : i32[d + SL_CLASS]!;
   const idx = cls < 0 ? -1 : slabBlockIndex(ss, d, cls, ptr);
   if (idx < 0) throw slabNotBlock(ss, ptr, d, cls);
+  // Strict: the intent record (TS_FREEING) covers the block from its remote bit to its push,
+  // so a reclaim of this thread undoes a bit whose push did not happen.
+  const intent = ss.area === 0 ? 0 : ss.area + TS_FREEING;
   if (ss.strict) {
     const bm = i32[d + SL_BITMAP]!;
     if (bm + 2 * bitmapWords(TINY_CLASS_BLOCKS[cls]!) > i32.length) return slabFreeRemoteStale(ss, ptr, d);
     const w = bitmapWordOf(bm, idx);
     const bit = bitmapBit(idx);
+    if (intent !== 0) i32[intent] = ptr;
     if ((Atomics.or(i32, w + 1, bit) & bit) !== 0) {
+      if (intent !== 0) i32[intent] = 0;
       throw new HakmemError(
         'ERR_DOUBLE_FREE',
         `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is already waiting in the slab's remote-free list`,
       );
     }
+    if (__DEV__) crashPoint('remote-free');
     if ((Atomics.load(i32, w) & bit) === 0) {
       Atomics.and(i32, w + 1, ~bit);
+      if (intent !== 0) i32[intent] = 0;
       throw new HakmemError(
         'ERR_DOUBLE_FREE',
         `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (already freed)`,
@@ -68,7 +80,11 @@ export function slabFreeRemote(ss: Superslab, ptr: number, d: number): number {
   for (;;) {
     const old = Atomics.load(i32, head);
     u32[ptr >>> 2] = old;
-    if (Atomics.compareExchange(i32, head, old, ptr | 0) === old) return cls;
+    if (Atomics.compareExchange(i32, head, old, ptr | 0) === old) {
+      if (intent !== 0) i32[intent] = 0;
+      return cls;
+    }
+    if (__DEV__) crashPoint('remote-free');
   }
 }
 
@@ -95,10 +111,20 @@ export function slabCollectRemote(ss: Superslab, d: number): number {
   if (Atomics.load(i32, d + SL_REMOTE) === 0) return 0;
   const head = Atomics.exchange(i32, d + SL_REMOTE, 0) >>> 0;
   if (head === 0) return 0;
+  // The intent record, in the same straight line as the exchange: a reclaim of this thread
+  // puts the chain onto the local list and clears its bits, whatever step it stopped at.
+  const area = ss.area;
+  if (area !== 0) {
+    i32[area + TS_COLLECT_HEAD] = head;
+    i32[area + TS_COLLECT_COUNT] = 0;
+    i32[area + TS_COLLECT_SLAB] = d;
+  }
+  if (__DEV__) crashPoint('collect');
   const cls = i32[d + SL_CLASS]!;
   const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
   const strict = ss.strict;
   const bm = i32[d + SL_BITMAP]!;
+  // Pass 1 validates and counts (reads only).
   let p = head;
   let tail = head;
   let n = 0;
@@ -121,23 +147,43 @@ export function slabCollectRemote(ss: Superslab, d: number): number {
           `remote-free list of the slab at ${u32[d + SL_START]} holds block ${idx}, whose bitmaps do not say "freed by another thread"`,
         );
       }
-      // The alloc bit goes first: a second remote free that lands before the remote bit is
-      // cleared finds the remote bit set, and one after finds the alloc bit clear; either is
-      // ERR_DOUBLE_FREE at the second free (the Atomics.and publishes the plain store).
-      i32[w] = i32[w]! & ~bit;
-      Atomics.and(i32, w + 1, ~bit);
     }
+    if (__DEV__) crashPoint('collect');
     tail = p;
     p = u32[p >>> 2]!;
   }
+  // Splice (straight-line; the count goes first: the chain's end link is about to change).
+  if (area !== 0) i32[area + TS_COLLECT_COUNT] = n;
   u32[tail >>> 2] = u32[d + SL_FREE]!;
   i32[d + SL_FREE] = head;
   i32[d + SL_USED] = i32[d + SL_USED]! - n;
+  if (__DEV__) crashPoint('collect');
+  if (strict) {
+    // Pass 2: the bits. The alloc bit goes first: a second remote free that lands before the
+    // remote bit is cleared finds the remote bit set, and one after finds the alloc bit clear;
+    // either is ERR_DOUBLE_FREE at the second free (the Atomics.and publishes the plain store).
+    p = head;
+    for (let k = 0; k < n; k++) {
+      const idx = slabBlockIndex(ss, d, cls, p);
+      const w = bitmapWordOf(bm, idx);
+      const bit = bitmapBit(idx);
+      i32[w] = i32[w]! & ~bit;
+      Atomics.and(i32, w + 1, ~bit);
+      if (__DEV__) crashPoint('collect');
+      p = u32[p >>> 2]!;
+    }
+  }
+  if (area !== 0) i32[area + TS_COLLECT_SLAB] = 0;
   return head;
 }
 
-/** Blocks of class `cls` (this thread's, chained from `head`) back to their slabs. */
-export function cacheSpill(ss: Superslab, cls: number, head: number, count: number): void {
+/**
+ * Blocks of class `cls` (this thread's, chained from `head`) back to their slabs. With
+ * `progress` (the i32 index of the cache's spill record: chain head, then count), each block
+ * leaves the record in the same straight line that puts it on its slab's local list, so a
+ * reclaim of this thread finds every block not yet back in the record.
+ */
+export function cacheSpill(ss: Superslab, cls: number, head: number, count: number, progress = 0): void {
   ss.slabRefreshViews();
   let p = head;
   for (let i = 0; i < count && p !== 0; i++) {
@@ -146,8 +192,20 @@ export function cacheSpill(ss: Superslab, cls: number, head: number, count: numb
     const d = e > 0 && ownedClass(e) === cls ? ownedDesc(e) : slabCheckListBlock(ss, p, cls, 'spilled');
     if (ss.strict) slabCheckLocalLink(ss, d, cls, p);
     else if (slabBlockIndex(ss, d, cls, p) < 0) slabCheckListBlock(ss, p, cls, 'spilled');
-    const next = ss.u32[p >>> 2]!;
-    slabPushLocal(ss, d, cls, p);
+    const i32 = ss.i32;
+    const u32 = ss.u32;
+    const next = u32[p >>> 2]!;
+    u32[p >>> 2] = u32[d + SL_FREE]!;
+    i32[d + SL_FREE] = p;
+    const used = i32[d + SL_USED]! - 1;
+    i32[d + SL_USED] = used;
+    if (progress !== 0) {
+      i32[progress] = next;
+      i32[progress + 1] = count - i - 1;
+    }
+    if (__DEV__) crashPoint('spill');
+    slabPushedLocal(ss, d, cls, used);
+    if (__DEV__) crashPoint('spill');
     p = next;
   }
 }
@@ -159,6 +217,12 @@ export function slabPushLocal(ss: Superslab, d: number, cls: number, p: number):
   i32[d + SL_FREE] = p;
   const used = i32[d + SL_USED]! - 1;
   i32[d + SL_USED] = used;
+  slabPushedLocal(ss, d, cls, used);
+}
+
+/** Owner: list upkeep after a block went onto slab `d`'s local list (`used` is its new count). */
+function slabPushedLocal(ss: Superslab, d: number, cls: number, used: number): void {
+  const i32 = ss.i32;
   if (i32[d + SL_STATE] === SLAB_FULL) {
     slabUnlinkFull(ss, d, cls);
     slabPushPartial(ss, d, cls);

@@ -5,7 +5,8 @@
  * found in its cache and recounts each slab before letting it go; trim gives back what is not
  * in use: kept empty slabs, abandoned slabs whose blocks all came back, empty SuperSlabs.
  */
-import { mutexOwner, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
+import { PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
+import { crashPoint } from './crash-point';
 import {
   bitmapBit,
   bitmapWordOf,
@@ -33,6 +34,10 @@ import {
   SS_HEADER_WORDS,
   SS_NEXT,
   SS_SLABS,
+  TS_COLLECT_COUNT,
+  TS_COLLECT_HEAD,
+  TS_COLLECT_SLAB,
+  TS_FREEING,
   TS_FULL,
   TS_FULL_COUNT,
   TS_PARTIAL,
@@ -50,20 +55,28 @@ import {
   superslabFree,
   superslabFullMask,
   superslabRegistryUnlink,
+  superslabRepair,
 } from './superslab-registry';
 
-/** Abandons slab `d` (in no list, blocks still out): owner 0, adoptable by any thread. */
+/**
+ * Abandons slab `d` (in no list, blocks still out): owner 0, adoptable by any thread. Under the
+ * tier lock: SL_STATE = ABANDONED (decisive: before it the slab is still this thread's, found
+ * by a reclaim through SL_OWNER), the owner word, then the list link (superslabRepair relinks
+ * every ABANDONED slab of owner 0).
+ */
 function slabAbandon(ss: Superslab, d: number): void {
-  const i32 = ss.i32;
-  const cls = i32[d + SL_CLASS]!;
-  i32[d + SL_STATE] = SLAB_ABANDONED;
   slabUnmapOwned(ss, d);
-  Atomics.store(i32, d + SL_OWNER, 0);
-  const headIndex = ss.root + R_ABANDONED + cls;
   ss.slabLock();
-  ss.i32[d + SL_NEXT] = ss.i32[headIndex]!;
-  ss.i32[d + SL_PREV] = 0;
-  Atomics.store(ss.i32, headIndex, d);
+  const i32 = ss.i32;
+  const headIndex = ss.root + R_ABANDONED + i32[d + SL_CLASS]!;
+  i32[d + SL_STATE] = SLAB_ABANDONED;
+  if (__DEV__) crashPoint('abandon');
+  Atomics.store(i32, d + SL_OWNER, 0);
+  if (__DEV__) crashPoint('abandon');
+  i32[d + SL_NEXT] = i32[headIndex]!;
+  i32[d + SL_PREV] = 0;
+  Atomics.store(i32, headIndex, d);
+  if (__DEV__) crashPoint('abandon');
   ss.slabUnlock();
 }
 
@@ -114,26 +127,111 @@ function slabFreeArea(ss: Superslab, threadId: number): void {
  */
 export function slabReclaimBegin(ss: Superslab, deadThreadId: number): void {
   ss.slabRefreshViews();
-  const i32 = ss.i32;
-  if (mutexOwner(i32, ss.root + R_LOCK) === deadThreadId) {
-    // The dead thread died holding the tier lock: free it (its critical sections are short stores).
-    Atomics.store(i32, ss.root + R_LOCK, 0);
-    Atomics.notify(i32, ss.root + R_LOCK);
-  }
   const found = ss.reclaimed;
   found.length = 0;
-  ss.slabLock();
-  for (let s = ss.i32[ss.root + R_SS_HEAD]!; s !== 0; s = ss.i32[s + SS_NEXT]!) {
-    const slabs = ss.i32[s + SS_SLABS]!;
+  slabLockFrom(ss, deadThreadId);
+  // Whatever locked section the dead thread was in (or any thread, when an older heap had the
+  // lock broken by arena.breakLocksOf), the lock's state is rebuilt from the descriptors.
+  superslabRepair(ss);
+  const i32 = ss.i32;
+  for (let s = i32[ss.root + R_SS_HEAD]!; s !== 0; s = i32[s + SS_NEXT]!) {
+    const slabs = i32[s + SS_SLABS]!;
     for (let i = 0; i < slabs; i++) {
       const d = s + SS_HEADER_WORDS + i * SL_WORDS;
-      if (Atomics.load(ss.i32, d + SL_OWNER) === deadThreadId) found.push(d);
+      if (Atomics.load(i32, d + SL_OWNER) === deadThreadId) {
+        Atomics.store(i32, d + SL_OWNER, ss.threadId);
+        i32[d + SL_STATE] = SLAB_DETACHED;
+        found.push(d);
+      }
     }
   }
   ss.slabUnlock();
-  for (const d of found) {
-    Atomics.compareExchange(ss.i32, d + SL_OWNER, deadThreadId, ss.threadId);
-    ss.i32[d + SL_STATE] = SLAB_DETACHED;
+  slabFinishIntents(ss, deadThreadId);
+}
+
+/**
+ * Takes the tier lock; when dead thread `deadThreadId` holds it, takes it over in place (one
+ * CAS from its id to ours, keeping the waiters flag) so no live thread runs on what the dead
+ * one left half-changed before superslabRepair. (The lock is not registered with the arena for
+ * that reason: arena.breakLocksOf would free it for the first waiter.)
+ */
+/** The owner bits of a mutexLock word (the top bit is its waiters flag). */
+const LOCK_OWNER_MASK = 0x7fffffff;
+
+function slabLockFrom(ss: Superslab, deadThreadId: number): void {
+  const i32 = ss.i32;
+  const index = ss.root + R_LOCK;
+  for (;;) {
+    const word = Atomics.load(i32, index);
+    if (word === 0 || (word & LOCK_OWNER_MASK) !== deadThreadId) break;
+    const mine = (word & ~LOCK_OWNER_MASK) | ss.threadId;
+    if (Atomics.compareExchange(i32, index, word, mine) === word) {
+      ss.slabRefreshViews();
+      return;
+    }
+  }
+  ss.slabLock();
+}
+
+/**
+ * Reclaim: finishes or undoes what the dead thread's intent records say it was doing (see
+ * layout.ts, "Crash consistency"): a remote-list collection (the chain it took goes onto the
+ * slab's local list, its strict bits cleared) and a strict remote free (its remote bit undone:
+ * the block stays live, in flight).
+ */
+function slabFinishIntents(ss: Superslab, deadThreadId: number): void {
+  const words = ss.arena.threadTierWords(ss.tier, deadThreadId);
+  const offset = words === 0 ? 0 : Atomics.load(ss.i32, words + TW_SLABS) >>> 0;
+  if (offset === 0) return;
+  const area = offset >>> 2;
+  const i32 = ss.i32;
+  const u32 = ss.u32;
+  const d = i32[area + TS_COLLECT_SLAB]!;
+  if (d !== 0 && i32[d + SL_OWNER] === ss.threadId) {
+    const cls = i32[d + SL_CLASS]!;
+    const cap = TINY_CLASS_BLOCKS[cls]!;
+    const head = u32[area + TS_COLLECT_HEAD]!;
+    let n = i32[area + TS_COLLECT_COUNT]!;
+    if (n === 0) {
+      // Taken, not yet validated: the chain still ends with a 0 link; keep its valid prefix.
+      let tail = 0;
+      for (let p = head; p !== 0 && n < cap && slabBlockIndex(ss, d, cls, p) >= 0; p = u32[p >>> 2]!) {
+        tail = p;
+        n++;
+      }
+      if (tail !== 0) {
+        u32[tail >>> 2] = u32[d + SL_FREE]!;
+        i32[d + SL_FREE] = head;
+      }
+    } else if (u32[d + SL_FREE] !== head) {
+      let tail = head;
+      for (let k = 1; k < n; k++) tail = u32[tail >>> 2]!;
+      u32[tail >>> 2] = u32[d + SL_FREE]!;
+      i32[d + SL_FREE] = head;
+    }
+    if (ss.strict) {
+      const bm = i32[d + SL_BITMAP]!;
+      let p = head;
+      for (let k = 0; k < n; k++) {
+        const idx = slabBlockIndex(ss, d, cls, p);
+        const w = bitmapWordOf(bm, idx);
+        const bit = bitmapBit(idx);
+        i32[w] = i32[w]! & ~bit;
+        Atomics.and(i32, w + 1, ~bit);
+        p = u32[p >>> 2]!;
+      }
+    }
+  }
+  i32[area + TS_COLLECT_SLAB] = 0;
+  const freeing = u32[area + TS_FREEING]!;
+  if (freeing !== 0) {
+    const entry = ss.arena.pageEntry(freeing);
+    const fd =
+      entry < 0 || (u32[entry + PM_TIER]! & PM_TIER_MASK) !== ss.tier ? 0 : u32[entry + PM_DESC]! >>> 2;
+    const cls = fd === 0 ? -1 : i32[fd + SL_CLASS]!;
+    const idx = cls < 0 ? -1 : slabBlockIndex(ss, fd, cls, freeing);
+    if (idx >= 0) Atomics.and(i32, bitmapWordOf(i32[fd + SL_BITMAP]!, idx) + 1, ~bitmapBit(idx));
+    i32[area + TS_FREEING] = 0;
   }
 }
 
@@ -181,6 +279,11 @@ export function slabReclaimEnd(ss: Superslab, deadThreadId: number): void {
     const i32 = ss.i32;
     const u32 = ss.u32;
     const cls = i32[d + SL_CLASS]!;
+    if (cls < 0 || i32[d + SL_CARVED] === 0) {
+      // Taken from the pool and stopped before carving: nothing was handed out.
+      slabRelease(ss, d);
+      continue;
+    }
     if (ss.strict) {
       slabRebuildFromBitmap(ss, d, cls);
       slabLetGo(ss, d);
@@ -255,18 +358,21 @@ export function slabTrim(ss: Superslab): number {
   // Abandoned slabs: take them all, keep the ones still in use abandoned.
   const taken = ss.reclaimed;
   taken.length = 0;
+  // Locked: each slab's owner and state (decisive) before the list heads (superslabRepair
+  // relists only ABANDONED slabs of owner 0).
   ss.slabLock();
   for (let cls = 0; cls < TINY_CLASS_COUNT; cls++) {
     const headIndex = ss.root + R_ABANDONED + cls;
-    for (let d = ss.i32[headIndex]!; d !== 0; d = ss.i32[d + SL_NEXT]!) taken.push(d);
+    for (let d = ss.i32[headIndex]!; d !== 0; d = ss.i32[d + SL_NEXT]!) {
+      Atomics.store(ss.i32, d + SL_OWNER, ss.threadId);
+      ss.i32[d + SL_STATE] = SLAB_DETACHED;
+      taken.push(d);
+      if (__DEV__) crashPoint('trim');
+    }
     Atomics.store(ss.i32, headIndex, 0);
   }
   ss.slabUnlock();
-  for (const d of taken) {
-    Atomics.compareExchange(ss.i32, d + SL_OWNER, 0, ss.threadId);
-    ss.i32[d + SL_STATE] = SLAB_DETACHED;
-    slabLetGo(ss, d);
-  }
+  for (const d of taken) slabLetGo(ss, d);
   taken.length = 0;
   // Fully empty SuperSlabs, including the one kept for hysteresis.
   const empty: number[] = [];

@@ -18,7 +18,6 @@ import {
   bitmapWordOf,
   R_CACHE_ROOT,
   R_LOCK,
-  R_LOCK_REG,
   R_LOCK_STATS,
   SL_BITMAP,
   SL_CLASS,
@@ -111,11 +110,8 @@ export class Superslab {
     this.tier = tier ?? superslabOpenTier(arena);
     this.root = arena.tierInfo(this.tier).root;
     this.cacheRoot = this.root + R_CACHE_ROOT;
-    if (Atomics.load(this.i32, this.root + R_LOCK_REG) === 0) {
-      // Registered so arena.breakLocksOf (reclaimThread) frees it if a thread dies holding it.
-      arena.registerLock(this.root + R_LOCK);
-      Atomics.store(this.i32, this.root + R_LOCK_REG, 1);
-    }
+    // The tier mutex is not registered with the arena: a reclaim takes it over from a dead
+    // holder itself and repairs what it protects before any other thread may take it.
     const record = arena.threadTierWords(this.tier) + TW_SLABS;
     let offset = Atomics.load(this.i32, record) >>> 0;
     if (offset === 0) {
@@ -282,9 +278,12 @@ export class Superslab {
   }
 
   /** Blocks of class `cls` (this thread's, chained from `head`) back to their slabs. */
-  cacheSpill(cls: number, head: number, count: number): void {
-    cacheSpill(this, cls, head, count);
+  cacheSpill(cls: number, head: number, count: number, progress?: number): void {
+    cacheSpill(this, cls, head, count, progress);
   }
+
+  /** The cache may keep a spill record: `cacheSpill` advances it block by block (see @hakmem/tls-cache). */
+  readonly spillProgress = true;
 
   // ───────────────────────────── detach, reclaim, trim (slab-reclaim.ts) ─────────────────────────────
 

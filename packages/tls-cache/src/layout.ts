@@ -45,6 +45,8 @@
  * | CC_EPOCH_HITS | CC_HITS when the current epoch began                          |
  * | CC_EPOCH_SLOW | refills + spills of this class in the current epoch           |
  * | CC_MAX_CAP    | largest capacity of the class: min(CACHE_MAX_CAP, max(CACHE_MIN_CAP, TC_CLASS_BYTES / CC_SIZE)); 0 in an area formatted without it = CACHE_MAX_CAP |
+ * | CC_SPILL_HEAD | spill intent record: the chain on its way to the backend (see "Crash consistency") |
+ * | CC_SPILL_COUNT| its length; 0 = no spill in progress                          |
  *
  * ## Global block (metaAlloc; offset in the word `rootWord` the owning tier gives)
  *
@@ -81,6 +83,22 @@
  * `cacheReclaim` once the thread is dead. Every change of a list is straight-line code (a
  * batch is linked first and published with single stores), so a worker terminated at an
  * interrupt point leaves a consistent area. The record word and the global counters use Atomics.
+ *
+ * ## Crash consistency (a thread terminated at any instant; `cacheReclaim` from another thread)
+ *
+ * A worker can be terminated wherever its code can be interrupted: at a call, a loop
+ * iteration or an Atomics operation, never between two plain stores of straight-line code.
+ * Each update of the area, in order:
+ *
+ * - pop, push, refill, append: straight-line stores after the last call; the list and CC_COUNT
+ *   change together. A refill's batch leaves the backend in the backend's straight line and
+ *   enters the list in ours, with only returns (no interrupt point) between them.
+ * - spill, flush, shrink (cacheTrimList): one straight line detaches the chain (list cut,
+ *   CC_COUNT, CC_LIVE) and, for a backend with `spillProgress`, writes the intent record
+ *   CC_SPILL_HEAD/CC_SPILL_COUNT = the chain; the backend advances the record in the straight
+ *   line that gives each block back; the cache clears it when the backend returns. A reclaim
+ *   gives the blocks still in the record back first (`cacheRecover`), then the list's. (Without
+ *   `spillProgress` no record is kept: a chain the thread was spilling when it died is lost.)
  */
 
 // Area header words.
@@ -107,6 +125,10 @@ export const CC_SIZE = 7;
 export const CC_EPOCH_HITS = 8;
 export const CC_EPOCH_SLOW = 9;
 export const CC_MAX_CAP = 10;
+/** Intent record of a spill in progress (backends with `spillProgress`): the chain not yet back … */
+export const CC_SPILL_HEAD = 11;
+/** … and its length (0 = no spill in progress). CC_SPILL_HEAD + 1. */
+export const CC_SPILL_COUNT = 12;
 /** Words per class record (one 64-byte line). */
 export const CC_WORDS = 16;
 /** log2 of CC_WORDS: class record = TC_HEADER_WORDS + (class << CC_SHIFT). */
@@ -136,4 +158,6 @@ export const CACHE_GROW_AFTER = 2;
 /** Slow events of the thread per epoch (the shrink pass runs at the end of each). */
 export const CACHE_EPOCH_EVENTS = 64;
 
+if (CC_SPILL_COUNT !== CC_SPILL_HEAD + 1 || CC_SPILL_COUNT >= CC_WORDS)
+  throw new Error('tls-cache layout: the spill record must be two adjacent words of a class record');
 if (CC_WORDS !== 1 << CC_SHIFT) throw new Error('tls-cache layout: CC_WORDS must be 1 << CC_SHIFT');

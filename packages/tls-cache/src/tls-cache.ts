@@ -1,4 +1,5 @@
 import { type Arena, HakmemError, TIER_THREAD_WORDS } from '@hakmem/page-arena';
+import { crashPoint } from './crash-point';
 import {
   CACHE_DEFAULT_BUDGET,
   CACHE_EPOCH_EVENTS,
@@ -19,6 +20,8 @@ import {
   CC_MISSES,
   CC_SHIFT,
   CC_SIZE,
+  CC_SPILL_COUNT,
+  CC_SPILL_HEAD,
   CC_SPILLS,
   CC_WORDS,
   G_CLASSES,
@@ -53,8 +56,15 @@ export interface CacheBackend {
   readonly refilled: number;
   /** Detaches up to `want` (≥ 1) free blocks of class `cls` for this thread; returns the chain head (0 = out of memory) and sets `refilled`. */
   cacheRefill(cls: number, want: number): number;
-  /** Takes back `count` blocks of class `cls`, chained from `head`, that this thread's cache held. */
-  cacheSpill(cls: number, head: number, count: number): void;
+  /**
+   * Takes back `count` blocks of class `cls`, chained from `head`, that this thread's cache
+   * held. With `spillProgress`, `progress` is the i32 index of the cache's spill record (chain
+   * head, then count): the backend stores the rest of the chain there as it takes each block,
+   * in the same straight line (no call, no loop between) that takes it.
+   */
+  cacheSpill(cls: number, head: number, count: number, progress?: number): void;
+  /** True when `cacheSpill` advances the spill record (a reclaim then recovers a spill cut short). */
+  readonly spillProgress?: boolean;
   /**
    * Reclaim of a dead thread: `ptr` was in its cache list of class `cls`. If it is a free
    * block of that class the backend can take back, take it back and return the link it held;
@@ -403,12 +413,18 @@ export class TlsCache {
     const u32 = this.u32;
     const count = i32[h + CC_COUNT]!;
     if (count <= keep) return;
+    const record = this.backend.spillProgress === true;
     let chain: number;
+    // Each branch is one straight line: the chain leaves the list and enters the spill record.
     if (keep === 0) {
       chain = u32[h + CC_HEAD]!;
       i32[h + CC_HEAD] = 0;
       i32[h + CC_COUNT] = 0;
       if (this.liveWithCached) i32[h + CC_LIVE] = i32[h + CC_LIVE]! - count;
+      if (record) {
+        i32[h + CC_SPILL_HEAD] = chain;
+        i32[h + CC_SPILL_COUNT] = count;
+      }
     } else {
       let last = u32[h + CC_HEAD]!;
       for (let i = 1; i < keep; i++) last = u32[last >>> 2]!;
@@ -416,9 +432,18 @@ export class TlsCache {
       u32[last >>> 2] = 0;
       i32[h + CC_COUNT] = keep;
       if (this.liveWithCached) i32[h + CC_LIVE] = i32[h + CC_LIVE]! - (count - keep);
+      if (record) {
+        i32[h + CC_SPILL_HEAD] = chain;
+        i32[h + CC_SPILL_COUNT] = count - keep;
+      }
     }
-    this.backend.cacheSpill(cls, chain, count - keep);
+    if (__DEV__) crashPoint('spill');
+    this.backend.cacheSpill(cls, chain, count - keep, record ? h + CC_SPILL_HEAD : 0);
     this.cacheRefreshViews();
+    if (record) {
+      this.i32[h + CC_SPILL_COUNT] = 0;
+      this.i32[h + CC_SPILL_HEAD] = 0;
+    }
   }
 
   /** Counts a slow event of class record `h`; grows the class when it keeps missing. True if it grew. */
@@ -516,6 +541,18 @@ export class TlsCache {
     let recovered = 0;
     for (let cls = 0; cls < this.classes; cls++) {
       const h = area + TC_HEADER_WORDS + (cls << CC_SHIFT);
+      // A spill it was in the middle of: the blocks its record still holds (no longer counted).
+      const spilling = this.i32[h + CC_SPILL_COUNT]!;
+      let q = this.u32[h + CC_SPILL_HEAD]!;
+      for (let i = 0; i < spilling && q !== 0; i++) {
+        const next = this.backend.cacheRecover(cls, q, deadThreadId);
+        if (next < 0) break;
+        recovered++;
+        q = next;
+      }
+      this.cacheRefreshViews();
+      this.i32[h + CC_SPILL_COUNT] = 0;
+      this.i32[h + CC_SPILL_HEAD] = 0;
       const count = this.i32[h + CC_COUNT]!;
       let p = this.u32[h + CC_HEAD]!;
       for (let i = 0; i < count && p !== 0; i++) {
