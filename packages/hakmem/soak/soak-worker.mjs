@@ -10,7 +10,7 @@ const { memory, ring, stats, tables, control, row, seed, ringSlots, max } = work
 const C = new Int32Array(control); // [0] pause requested, [1] workers paused
 const heap = attachHeap(memory);
 const R = new Int32Array(ring); // [slot * 3 + 0] state (0 empty, 1 writing, 2 full, 3 taking), +1 ptr, +2 seed|size
-const S = new Float64Array(stats); // row: 0 ops, 1 live blocks, 2 frees of handed blocks, 3 threadId, 4 stop, 5 cookie failures
+const S = new Float64Array(stats); // row: 0 ops, 1 live blocks, 2 frees of handed blocks, 3 threadId, 4 stop, 5 cookie failures, 6 current op (1 malloc, 2 free, 3 free of a handed block; 0 none), 7 its size or pointer
 const base = row * 8;
 S[base + 3] = heap.threadId;
 let s = seed >>> 0 || 1;
@@ -63,7 +63,10 @@ function release(i) {
   const bytes = T[t + 3 * i + 1];
   if (!intact(ptr, bytes, T[t + 3 * i + 2])) S[base + 5]++;
   remove(i);
+  S[base + 6] = 2;
+  S[base + 7] = ptr;
   heap.free(ptr);
+  S[base + 6] = 0;
 }
 const SIZE_BITS = 23; // sizes < 8 MiB in the low bits of slot word 2, the tag's 8 bits above
 for (;;) {
@@ -78,7 +81,10 @@ for (;;) {
   const op = r % 16;
   if (op < 7 && live < MAX) {
     const bytes = size(next());
+    S[base + 6] = 1;
+    S[base + 7] = bytes;
     const ptr = heap.malloc(bytes);
+    S[base + 6] = 0;
     const tag = next() & 0xffffff;
     cookie(ptr, bytes, tag);
     T[t + 3 * live] = ptr;
@@ -111,7 +117,10 @@ for (;;) {
       const bytes = word & ((1 << SIZE_BITS) - 1);
       const tag = word >>> SIZE_BITS;
       if (!intact(ptr, bytes, tag | (tag << 8) | (tag << 16))) S[base + 5]++;
+      S[base + 6] = 3;
+      S[base + 7] = ptr;
       heap.free(ptr);
+      S[base + 6] = 0;
       Atomics.store(R, slot * 3, 0);
       S[base + 2]++;
     }

@@ -35,8 +35,17 @@ export async function soak(o) {
     Atomics.store(C, 0, 1);
     const since = Date.now();
     while (Atomics.load(C, 1) < running) {
-      if (Date.now() - since > 60_000)
-        throw new Error(`only ${Atomics.load(C, 1)} of ${running} workers paused within 60 s (a hang)`);
+      if (Date.now() - since > 60_000) {
+        const ops = ['none', 'malloc', 'free', 'free of a handed-over block'];
+        const busy = [];
+        for (let r = 0; r < o.workers; r++) {
+          if (S[r * ROW + 6] !== 0)
+            busy.push(`thread ${S[r * ROW + 3]} in ${ops[S[r * ROW + 6]]}(${S[r * ROW + 7]})`);
+        }
+        throw new Error(
+          `only ${Atomics.load(C, 1)} of ${running} workers paused within 60 s (a hang): ${busy.join(', ')}`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 1));
     }
   }
