@@ -3,6 +3,7 @@ export {
   TINY_CLASS_COUNT,
   TINY_CLASS_SIZE,
   TINY_KIND,
+  TINY_LAYOUT_VERSION,
   TINY_MAX_SIZE,
   tinyClassAligned,
   tinyClassOf,

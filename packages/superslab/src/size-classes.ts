@@ -11,6 +11,13 @@ export const TINY_MAX_SIZE = 1024;
 
 /** The tier's kind name in the arena's tier directory. */
 export const TINY_KIND = 'tiny';
+/**
+ * Layout version of the tiny tier (its root, SuperSlab and slab descriptors, per-thread cache and
+ * intent records), recorded with the tier in the heap's directory; bumped on any change of them.
+ * 2: the cache's live counter counts cached blocks too, intent records, the tier lock taken over
+ * by reclaim (version 1 had neither).
+ */
+export const TINY_LAYOUT_VERSION = 2;
 
 const SIZES = [
   8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,

@@ -46,13 +46,16 @@ import {
   SUPERSLAB_SLABS,
   superslabDescBytes,
 } from './layout';
-import { TINY_KIND, TINY_MAX_SIZE } from './size-classes';
+import { TINY_KIND, TINY_LAYOUT_VERSION, TINY_MAX_SIZE } from './size-classes';
 import { slabUnmapOwned } from './slab-lists';
 import type { Superslab } from './superslab';
 
 /** The heap's 'tiny' tier id, opened with sizes 0 … TINY_MAX_SIZE when the heap has none. */
 export function superslabOpenTier(arena: Arena): number {
-  return arena.tierFind(TINY_KIND) || arena.tierOpen(TINY_KIND, 0, TINY_MAX_SIZE, ROOT_WORDS);
+  return (
+    arena.tierFind(TINY_KIND, TINY_LAYOUT_VERSION) ||
+    arena.tierOpen(TINY_KIND, 0, TINY_MAX_SIZE, ROOT_WORDS, TINY_LAYOUT_VERSION)
+  );
 }
 
 /** SS_EMPTY value of a SuperSlab whose `slabs` slabs are all in the pool. */

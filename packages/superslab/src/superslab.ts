@@ -31,7 +31,13 @@ import {
   TW_CACHE,
   TW_SLABS,
 } from './layout';
-import { TINY_CLASS_COUNT, TINY_CLASS_SIZE, tinyClassOf } from './size-classes';
+import {
+  TINY_CLASS_COUNT,
+  TINY_CLASS_SIZE,
+  TINY_KIND,
+  TINY_LAYOUT_VERSION,
+  tinyClassOf,
+} from './size-classes';
 import { cacheRefill } from './slab-alloc';
 import {
   cacheCheckIn,
@@ -108,7 +114,7 @@ export class Superslab {
     this.threadId = arena.threadId;
     arena.refresh();
     this.tier = tier ?? superslabOpenTier(arena);
-    this.root = arena.tierInfo(this.tier).root;
+    this.root = arena.tierExpect(this.tier, TINY_KIND, TINY_LAYOUT_VERSION, 'Superslab').root;
     this.cacheRoot = this.root + R_CACHE_ROOT;
     // The tier mutex is not registered with the arena: a reclaim takes it over from a dead
     // holder itself and repairs what it protects before any other thread may take it.

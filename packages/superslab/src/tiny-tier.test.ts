@@ -2,8 +2,8 @@ import { Arena, HakmemError, PM_DESC, PM_TIER, RunTier } from '@hakmem/page-aren
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SL_OWNER } from './layout';
-import { TINY_CLASS_COUNT, TINY_CLASS_SIZE } from './size-classes';
-import { TinyTier } from './tiny-tier';
+import { TINY_CLASS_COUNT, TINY_CLASS_SIZE, TINY_LAYOUT_VERSION } from './size-classes';
+import { TinyTier, tinyTier } from './tiny-tier';
 
 const MiB = 2 ** 20;
 
@@ -65,6 +65,21 @@ describe('TinyTier exact cases', () => {
       arena.check();
     });
   }
+
+  it('records its layout version in the heap and refuses a tiny tier recorded by another (or another kind)', () => {
+    const arena = Arena.format({ maxBytes: 16 * MiB });
+    arena.threadAttach();
+    const old = arena.tierOpen('tiny', 0, 1024, 64, TINY_LAYOUT_VERSION - 1); // as version 1 code made it
+    expect(codeOf(() => new TinyTier(arena, old))).toBe('ERR_HEAP_INCOMPATIBLE');
+    expect(codeOf(() => new TinyTier(arena))).toBe('ERR_HEAP_INCOMPATIBLE'); // finds that tier by kind
+    const fresh = Arena.format({ maxBytes: 16 * MiB });
+    fresh.threadAttach();
+    const t = new TinyTier(fresh);
+    expect(fresh.tierInfo(t.id).layoutVersion).toBe(TINY_LAYOUT_VERSION);
+    expect(tinyTier.layoutVersion).toBe(TINY_LAYOUT_VERSION);
+    const runs = new RunTier(fresh);
+    expect(codeOf(() => new TinyTier(fresh, runs.id))).toBe('ERR_HEAP_INCOMPATIBLE');
+  });
 
   it('malloc(0) gives distinct minimal blocks; mallocAligned picks a class that is a multiple of the alignment', () => {
     const { arena, tiny } = tier();

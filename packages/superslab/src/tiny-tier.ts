@@ -27,6 +27,7 @@ import {
   TINY_CLASS_COUNT,
   TINY_CLASS_SIZE,
   TINY_KIND,
+  TINY_LAYOUT_VERSION,
   TINY_MAX_SIZE,
   tinyClassAligned,
 } from './size-classes';
@@ -144,8 +145,8 @@ export class TinyTier implements Tier {
     this.threadId = arena.threadId;
     this.slabs = new Superslab(arena, id);
     this.id = this.slabs.tier;
-    const info = arena.tierInfo(this.id);
-    if (info.kind !== TINY_KIND || info.maxSize > TINY_MAX_SIZE) {
+    const info = arena.tierExpect(this.id, TINY_KIND, TINY_LAYOUT_VERSION, 'TinyTier');
+    if (info.maxSize > TINY_MAX_SIZE) {
       throw new HakmemError(
         'ERR_HEAP_INCOMPATIBLE',
         `TinyTier: tier ${this.id} is a '${info.kind}' tier of sizes ${info.minSize}..${info.maxSize}, not a tiny tier (≤ ${TINY_MAX_SIZE})`,
@@ -556,6 +557,7 @@ export const tinyTier: TierFactory<TinyTier> = {
   kind: TINY_KIND,
   sizeLimit: TINY_MAX_SIZE,
   rootWords: ROOT_WORDS,
+  layoutVersion: TINY_LAYOUT_VERSION,
   create(arena: Arena, id: number): TinyTier {
     return new TinyTier(arena, id);
   },
