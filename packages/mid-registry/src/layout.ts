@@ -66,8 +66,11 @@
  * | R_REG_CAP     | entries the array holds (REG_CAP0, doubled when full)            |
  * | R_REG_COUNT   | spans in the registry                                           |
  * | R_CACHE_ROOT  | offset of @hakmem/tls-cache's global block for this tier's cache |
- * | R_LOCK_REG    | 1 once the tier mutex is registered with the arena               |
+ * | R_LOCK_REG    | unused (the tier mutex is no longer registered with the arena)  |
  * | R_PAGES       | pages of all registered spans                                   |
+ * | R_REG_NEW     | intent record of a registry growth: the new array until published |
+ * | R_MAKE_RUN/DESC/BITMAP | intent record of a span creation: what it got, until registered |
+ * | R_FREE_SPAN   | intent record of a span release: its descriptor until its run is freed |
  * | R_ABANDONED+c | head of class c's abandoned-span list (tier lock; Atomics.load as a hint) |
  *
  * ## Thread area (metaAlloc, offset in the tier's per-thread word TW_SPANS)
@@ -80,7 +83,9 @@
  * | TS_FULL_COUNT + c  | its length                                                      |
  * | TS_FULL_CURSOR + c | where the next bounded scan of the full list for remote frees starts |
  * | TS_SPARE_PAGES     | pages of all the thread's kept empty spans (the TS_SPARE lists)     |
+ * | TS_REFILL_HEAD/COUNT | intent record of a refill: the chain taken from the spans so far |
  * | TS_SPARE + c       | head of class c's kept empty spans (linked by SP_NEXT, SP_PREV 0; LIFO), 0 = none |
+ * | TS_FREEING         | strict: intent record of a remote free (the block)               |
  *
  * Written only by its thread (and by `reclaim` once the thread is dead).
  *
@@ -127,6 +132,57 @@
  *   its stores), so a worker terminated at an interrupt point leaves consistent lists; a batch is
  *   linked first and published with one store. Strict reclaim rebuilds a dead thread's span lists
  *   from the alloc bitmaps.
+ *
+ * ## Crash consistency (issue 9: a thread terminated at any instant, reclaimed by another)
+ *
+ * A worker is terminated where its code can be interrupted: a call, a loop iteration, an
+ * Atomics operation (the tier mutex's wait included), never between two plain stores of
+ * straight-line code. Development builds mark those places `crashPoint(section)` (sections:
+ * create, destroy, abandon, adopt, trim, collect, refill, spill, remote-free) and
+ * test/crash.test.ts stops a worker at each of them in turn. Each update, in order:
+ *
+ * - The tier mutex is not registered with the arena (breakLocksOf would hand it to the first
+ *   waiter, who would run on a half-done section). Every reclaim takes it — over from the dead
+ *   thread in place when it holds it (CAS dead id → own id, waiters flag kept) — and runs
+ *   `midRepair` before unlocking: the root's intent records are finished or undone, then
+ *   SP_REG, R_PAGES and the abandoned lists are recomputed from the registry and the
+ *   descriptors (every registered span of owner 0 is ABANDONED and listed). Truth: the
+ *   registry (which spans exist), SP_OWNER (whose they are).
+ * - Span creation (tier lock): registry growth (below); allocRun → R_MAKE_RUN, metaAlloc →
+ *   R_MAKE_DESC, → R_MAKE_BITMAP, each stored in the straight line after its call; descriptor
+ *   words; SP_OWNER; PM_DESC of each page; registryInsert clears the record in its straight
+ *   line. midRepair frees what the record names (the run while the page map still gives it to
+ *   the tier), so a span is registered complete or not at all.
+ * - Registry growth: metaAlloc → R_REG_NEW; copy; R_REG, R_REG_CAP and R_REG_NEW = 0 in one
+ *   straight line; metaFree of the old array. midRepair frees an unpublished new array.
+ * - Span release (tier lock): R_FREE_SPAN = d; registryRemove (straight line); freeRun;
+ *   R_FREE_SPAN = 0; metaFree of the bitmap and descriptor. midRepair finishes it: the entry
+ *   removed if still registered, the run freed if the page map still names d.
+ * - Abandon (tier lock): SP_STATE, SP_NEXT/PREV, SP_OWNER = 0 (decisive), the list head.
+ *   Adopt and trim's takeover (tier lock): CAS SP_OWNER 0 → self (decisive), SP_STATE, then
+ *   the list head. Before the decisive store the span is the dead thread's (reclaim takes it
+ *   over by SP_OWNER, found through the registry); after it, midRepair lists it right.
+ * - The thread's own lists (partial, full, spare) are not trusted by a reclaim: every span whose
+ *   SP_OWNER is the dead thread is taken over and recounted (strict: from the alloc bitmap;
+ *   fast: used = carved − the local list, cut at a link that is no block of the span).
+ * - Refill: each piece leaves its span (SP_FREE or SP_CARVED, SP_USED) and joins the intent
+ *   record TS_REFILL_HEAD/COUNT in one straight line; the record is cleared in the straight
+ *   line that returns the chain to the cache, which lists it with no interrupt point between.
+ *   A reclaim gives the record's blocks back to their spans.
+ * - Spill (the cache's chain back to the spans): @hakmem/tls-cache's spill record
+ *   (`spillProgress`); each block goes onto its span's local list, SP_USED − 1 and leaves the
+ *   record in one straight line, then list upkeep (full → partial, retire, release).
+ * - Remote-list collection: Atomics.exchange takes the chain and SP_COLLECT = head in the same
+ *   straight line; validation; strict: each block's alloc then remote bit cleared; the splice,
+ *   SP_USED and SP_COLLECT = 0 in one straight line. A reclaim finishes it (spanRecoverCollect).
+ * - Strict remote free: TS_FREEING = block, Atomics.or of the remote bit, alloc-bit check, CAS
+ *   push, TS_FREEING = 0 (in the straight line of the successful CAS, or before an error). A
+ *   reclaim that finds TS_FREEING set clears the remote bit: the push did not happen, the block
+ *   stays live (in flight). The freeing thread's live count drops in the CAS's straight line.
+ *   A fast remote free is a single CAS.
+ * - Not covered: a thread dying inside the metaFree of a released span's descriptor and bitmap,
+ *   or of the old registry array, leaks that block (128 B, 1 KiB, the array) — the arena
+ *   finishes a metaFree it died in, so freeing it again could free it twice.
  */
 import { TIER_THREAD_WORDS } from '@hakmem/page-arena';
 
@@ -176,8 +232,19 @@ export const R_REG = 4;
 export const R_REG_CAP = 5;
 export const R_REG_COUNT = 6;
 export const R_CACHE_ROOT = 7;
+/** Unused since the tier mutex is taken over by reclaim instead of broken by the arena (kept: a heap may have it set). */
 export const R_LOCK_REG = 8;
 export const R_PAGES = 9;
+/** Intent record of a registry growth: i32 index of the new array until it is published (tier lock). */
+export const R_REG_NEW = 10;
+/** Intent record of a span creation (tier lock): its run, until registered … */
+export const R_MAKE_RUN = 11;
+/** … its descriptor's byte offset … */
+export const R_MAKE_DESC = 12;
+/** … its out-of-line bitmap's byte offset. */
+export const R_MAKE_BITMAP = 13;
+/** Intent record of a span release (tier lock): its descriptor's i32 index until its run is freed. */
+export const R_FREE_SPAN = 14;
 export const R_ABANDONED = 16;
 
 /**
@@ -193,13 +260,19 @@ export const CLASS_COUNT = 40;
 // Thread area words.
 export const TS_THREAD = 0;
 export const TS_SPARE_PAGES = 1;
+/** Intent record of a refill: head of the chain taken from the spans so far … */
+export const TS_REFILL_HEAD = 2;
+/** … and its length (0: no refill in flight). */
+export const TS_REFILL_COUNT = 3;
 export const TS_PARTIAL = 4;
 export const TS_FULL = TS_PARTIAL + CLASS_COUNT;
 export const TS_FULL_COUNT = TS_FULL + CLASS_COUNT;
 export const TS_FULL_CURSOR = TS_FULL_COUNT + CLASS_COUNT;
 export const TS_SPARE = TS_FULL_CURSOR + CLASS_COUNT;
+/** Strict: intent record of a remote free, the block (from its remote bit to its push). */
+export const TS_FREEING = TS_SPARE + CLASS_COUNT;
 /** Words of a thread area. */
-export const TS_WORDS = TS_SPARE + CLASS_COUNT;
+export const TS_WORDS = TS_FREEING + 1;
 
 /** Entries of the first registry array (1 KiB); it doubles when full. */
 export const REG_CAP0 = 256;

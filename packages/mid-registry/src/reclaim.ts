@@ -2,7 +2,8 @@
  * Spans coming back from threads that left or died, and empty spans going back to the arena:
  * reclaim (a terminated worker) and trim.
  */
-import { mutexBreak } from '@hakmem/page-arena';
+import { PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
+import { crashPoint } from './crash-point';
 import {
   R_ABANDONED,
   R_LOCK,
@@ -18,9 +19,13 @@ import {
   SP_STATE,
   SP_USED,
   SPAN_DETACHED,
+  TS_FREEING,
   TS_FULL_COUNT,
+  TS_REFILL_COUNT,
+  TS_REFILL_HEAD,
+  TW_SPANS,
 } from './layout';
-import { registrySpans, spanReclaimOrphans } from './registry';
+import { midRepair, registrySpans, spanReclaimOrphans } from './registry';
 import { MID_CLASS_COUNT, MID_CLASS_SIZE } from './size-classes';
 import type { MidSpans } from './spans';
 
@@ -33,12 +38,13 @@ import type { MidSpans } from './spans';
 export function spansReclaimBegin(s: MidSpans, deadThreadId: number): void {
   const arena = s.arena;
   arena.refresh();
-  // The caller's breakLocksOf frees it too; this covers a caller that did not (it never waits).
-  mutexBreak(arena.i32, s.root + R_LOCK, deadThreadId);
   const found = s.taken;
   found.length = 0;
-  s.spanLock();
+  // The tier mutex is not registered with the arena: a dead holder's is taken over in place
+  // (nobody runs on a half-done section), and every reclaim repairs under it.
+  spanLockFrom(s, deadThreadId);
   try {
+    midRepair(s);
     for (const d of registrySpans(s)) {
       if (Atomics.load(arena.i32, d + SP_OWNER) === deadThreadId) found.push(d);
     }
@@ -51,6 +57,62 @@ export function spansReclaimBegin(s: MidSpans, deadThreadId: number): void {
     Atomics.compareExchange(i32, d + SP_OWNER, deadThreadId, s.threadId);
     i32[d + SP_STATE] = SPAN_DETACHED;
   }
+  spansFinishIntents(s, deadThreadId);
+}
+
+/** The owner bits of a mutexLock word (the top bit is its waiters flag). */
+const LOCK_OWNER_MASK = 0x7fffffff;
+
+/** Takes the tier mutex: over from `deadThreadId` when it holds it (one CAS, waiters flag kept), else as usual. */
+function spanLockFrom(s: MidSpans, deadThreadId: number): void {
+  const i32 = s.arena.i32;
+  const index = s.root + R_LOCK;
+  for (;;) {
+    const word = Atomics.load(i32, index);
+    if (word === 0 || (word & LOCK_OWNER_MASK) !== deadThreadId) break;
+    const mine = (word & ~LOCK_OWNER_MASK) | s.threadId;
+    if (Atomics.compareExchange(i32, index, word, mine) === word) {
+      s.arena.refresh();
+      return;
+    }
+  }
+  s.spanLock();
+}
+
+/**
+ * Reclaim: the dead thread's intent records (its span area): a refill's chain goes back to its
+ * spans (they are this thread's now, DETACHED), and a strict remote free that set its block's
+ * remote bit but did not push it is undone (the block stays live: in flight).
+ */
+function spansFinishIntents(s: MidSpans, deadThreadId: number): void {
+  const arena = s.arena;
+  const words = arena.threadTierWords(s.tier, deadThreadId);
+  const offset = words === 0 ? 0 : Atomics.load(arena.i32, words + TW_SPANS) >>> 0;
+  if (offset === 0) return;
+  const area = offset >>> 2;
+  const count = arena.i32[area + TS_REFILL_COUNT]!;
+  let p = arena.u32[area + TS_REFILL_HEAD]!;
+  for (let i = 0; i < count && p !== 0; i++) {
+    arena.refresh();
+    const entry = arena.pageEntry(p);
+    if (entry < 0 || (arena.u32[entry + PM_TIER]! & PM_TIER_MASK) !== s.tier) break;
+    const cls = arena.i32[(arena.u32[entry + PM_DESC]! >>> 2) + SP_CLASS]!;
+    const next = s.cacheRecover(cls, p, deadThreadId);
+    if (next < 0) break;
+    p = next;
+  }
+  arena.i32[area + TS_REFILL_COUNT] = 0;
+  arena.i32[area + TS_REFILL_HEAD] = 0;
+  const freeing = arena.u32[area + TS_FREEING]!;
+  if (s.strict && freeing !== 0) {
+    const entry = arena.pageEntry(freeing);
+    const d = entry < 0 ? 0 : arena.u32[entry + PM_DESC]! >>> 2;
+    const idx =
+      d === 0 || (arena.u32[entry + PM_TIER]! & PM_TIER_MASK) !== s.tier ? -1 : s.spanBlockIndex(d, freeing);
+    if (idx >= 0)
+      Atomics.and(arena.i32, arena.i32[d + SP_BITMAP]! + ((idx >>> 5) << 1) + 1, ~(1 << (idx & 31)));
+  }
+  arena.i32[area + TS_FREEING] = 0;
 }
 
 /**
@@ -173,9 +235,12 @@ export function spansTrim(s: MidSpans): number {
       const headIndex = s.root + R_ABANDONED + cls;
       // Each span leaves the list owned by this thread (a reclaim finds it if this thread dies).
       for (let d = i32[headIndex]!; d !== 0; d = i32[headIndex]!) {
-        Atomics.store(i32, headIndex, i32[d + SP_NEXT]!);
+        // The owner first (decisive), then state and unlink (midRepair relists owner-0 spans only).
+        if (__DEV__) crashPoint('trim');
         Atomics.compareExchange(i32, d + SP_OWNER, 0, s.threadId);
         i32[d + SP_STATE] = SPAN_DETACHED;
+        if (__DEV__) crashPoint('trim');
+        Atomics.store(i32, headIndex, i32[d + SP_NEXT]!);
         taken.push(d);
       }
     }

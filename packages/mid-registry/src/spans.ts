@@ -9,6 +9,7 @@ import {
   PM_TIER_MASK,
 } from '@hakmem/page-arena';
 import type { CacheBackend } from '@hakmem/tls-cache';
+import { crashPoint } from './crash-point';
 import { corrupted, hex } from './errors';
 import {
   FULL_SCAN_STEP,
@@ -17,7 +18,6 @@ import {
   R_ABANDONED,
   R_CACHE_ROOT,
   R_LOCK,
-  R_LOCK_REG,
   R_LOCK_STATS,
   ROOT_WORDS,
   SP_BITMAP,
@@ -41,10 +41,13 @@ import {
   SPAN_FULL,
   SPAN_PARTIAL,
   SPAN_SPARE,
+  TS_FREEING,
   TS_FULL,
   TS_FULL_COUNT,
   TS_FULL_CURSOR,
   TS_PARTIAL,
+  TS_REFILL_COUNT,
+  TS_REFILL_HEAD,
   TS_SPARE,
   TS_SPARE_PAGES,
   TS_THREAD,
@@ -127,11 +130,8 @@ export class MidSpans implements CacheBackend {
         arena.tierOpen(MID_KIND, MID_MIN_SIZE, MID_MAX_SIZE, ROOT_WORDS, MID_LAYOUT_VERSION));
     this.root = arena.tierExpect(this.tier, MID_KIND, MID_LAYOUT_VERSION, 'MidSpans').root;
     this.cacheRoot = this.root + R_CACHE_ROOT;
-    if (Atomics.load(arena.i32, this.root + R_LOCK_REG) === 0) {
-      // Registered so arena.breakLocksOf frees it when a thread dies holding it.
-      arena.registerLock(this.root + R_LOCK);
-      Atomics.store(arena.i32, this.root + R_LOCK_REG, 1);
-    }
+    // The tier mutex is not registered with the arena (breakLocksOf would free it for the first
+    // waiter, who would run on a half-done section): a reclaim takes it over and repairs.
     const record = arena.threadTierWords(this.tier) + TW_SPANS;
     let offset = Atomics.load(arena.i32, record) >>> 0;
     if (offset === 0) {
@@ -323,17 +323,25 @@ export class MidSpans implements CacheBackend {
     if (idx < 0) throw this.spanNotBlock('free', ptr, d);
     const i32 = this.i32;
     const cls = i32[d + SP_CLASS]!;
+    // Strict: the intent record (TS_FREEING) covers the block from its remote bit to its push.
+    const intent = this.area === 0 ? 0 : this.area + TS_FREEING;
     if (this.strict) {
       const w = i32[d + SP_BITMAP]! + ((idx >>> 5) << 1);
       const bit = 1 << (idx & 31);
+      if (intent !== 0) i32[intent] = ptr;
+      if (__DEV__) crashPoint('remote-free');
       if ((Atomics.or(i32, w + 1, bit) & bit) !== 0) {
+        if (intent !== 0) i32[intent] = 0;
         throw new HakmemError(
           'ERR_DOUBLE_FREE',
           `free(${ptr}): block ${idx} of its ${MID_CLASS_SIZE[cls]} B span is already waiting in the span's remote-free list`,
         );
       }
+      if (__DEV__) crashPoint('remote-free');
       if ((Atomics.load(i32, w) & bit) === 0) {
+        if (__DEV__) crashPoint('remote-free');
         Atomics.and(i32, w + 1, ~bit);
+        if (intent !== 0) i32[intent] = 0;
         throw new HakmemError(
           'ERR_DOUBLE_FREE',
           `free(${ptr}): block ${idx} of its ${MID_CLASS_SIZE[cls]} B span is not live (already freed)`,
@@ -344,9 +352,14 @@ export class MidSpans implements CacheBackend {
     const head = d + SP_REMOTE;
     const u32 = this.u32;
     for (;;) {
+      if (__DEV__) crashPoint('remote-free');
       const old = Atomics.load(i32, head);
       u32[ptr >>> 2] = old;
-      if (Atomics.compareExchange(i32, head, old, ptr | 0) === old) return cls;
+      if (__DEV__) crashPoint('remote-free');
+      if (Atomics.compareExchange(i32, head, old, ptr | 0) === old) {
+        if (intent !== 0) i32[intent] = 0;
+        return cls;
+      }
     }
   }
 
@@ -359,6 +372,7 @@ export class MidSpans implements CacheBackend {
     const i32 = this.i32;
     const u32 = this.u32;
     if (Atomics.load(i32, d + SP_REMOTE) === 0) return 0;
+    if (__DEV__) crashPoint('collect');
     const head = Atomics.exchange(i32, d + SP_REMOTE, 0) >>> 0;
     if (head === 0) return 0;
     // In flight until published below: a reclaim finds the chain here if this thread dies first.
@@ -370,6 +384,7 @@ export class MidSpans implements CacheBackend {
     let tail = head;
     let n = 0;
     while (p !== 0) {
+      if (__DEV__) crashPoint('collect');
       const idx = ++n > cap ? -1 : this.spanBlockIndex(d, p);
       let bad = idx < 0;
       if (!bad && strict) {
@@ -396,6 +411,7 @@ export class MidSpans implements CacheBackend {
         // The alloc bit first: a second free landing in between finds the remote bit still set,
         // one landing after finds the alloc bit clear (the Atomics.and publishes the store).
         i32[w] = i32[w]! & ~bit;
+        if (__DEV__) crashPoint('collect');
         Atomics.and(i32, w + 1, ~bit);
       }
     }
@@ -420,11 +436,15 @@ export class MidSpans implements CacheBackend {
   cacheRefill(cls: number, want: number): number {
     this.arena.refresh();
     const listHead = this.area + TS_PARTIAL + cls;
-    let head = 0;
-    let tail = 0;
+    // The chain so far is the intent record TS_REFILL_HEAD/COUNT: each piece joins it in the
+    // straight line that takes it from its span, and it is cleared in the straight line that
+    // returns the chain (the cache lists it with no interrupt point between).
+    this.takenTail = 0;
+    this.i32[this.area + TS_REFILL_COUNT] = 0;
     let got = 0;
     let last = 0;
     for (;;) {
+      if (__DEV__) crashPoint('refill');
       const d = this.i32[listHead]!;
       // Once blocks are in hand, another partial span is left for later refills (a batch from
       // one span at a time keeps the cache's blocks together); kept empty spans are taken.
@@ -449,13 +469,13 @@ export class MidSpans implements CacheBackend {
         continue;
       }
       last = d;
-      // The chain grows at its tail: one store links the new piece (in flight until returned).
-      if (head === 0) head = p;
-      else this.u32[tail >>> 2] = p;
-      tail = this.takenTail;
       got += this.refilled;
       if (got >= want) break;
     }
+    const i32 = this.i32;
+    const head = i32[this.area + TS_REFILL_HEAD]! >>> 0;
+    i32[this.area + TS_REFILL_COUNT] = 0;
+    i32[this.area + TS_REFILL_HEAD] = 0;
     this.refilled = got;
     return head;
   }
@@ -464,6 +484,7 @@ export class MidSpans implements CacheBackend {
   private spanTake(d: number, want: number): number {
     let head = this.u32[d + SP_FREE]!;
     if (head === 0) {
+      if (__DEV__) crashPoint('refill');
       head = this.spanCollectRemote(d);
       if (head === 0) return this.spanCarve(d, want);
     }
@@ -482,12 +503,18 @@ export class MidSpans implements CacheBackend {
       const next = u32[tail >>> 2]!;
       if (next === 0) break;
       if (strict) this.spanCheckLocalLink(d, next);
+      if (__DEV__) crashPoint('refill');
       tail = next;
     }
+    // One straight line: the blocks leave the span and join the refill record's chain.
     const rest = u32[tail >>> 2]!;
     u32[tail >>> 2] = 0;
     i32[d + SP_FREE] = rest;
     i32[d + SP_USED] = i32[d + SP_USED]! + n;
+    const area = this.area;
+    if (this.takenTail === 0) i32[area + TS_REFILL_HEAD] = head;
+    else u32[this.takenTail >>> 2] = head;
+    i32[area + TS_REFILL_COUNT] = i32[area + TS_REFILL_COUNT]! + n;
     this.refilled = n;
     this.takenTail = tail;
     return head;
@@ -505,12 +532,18 @@ export class MidSpans implements CacheBackend {
     const first = u32[d + SP_START]! + carved * size;
     let p = first;
     for (let i = 1; i < n; i++) {
+      if (__DEV__) crashPoint('refill');
       u32[p >>> 2] = p + size;
       p += size;
     }
     u32[p >>> 2] = 0;
+    // One straight line: carved, counted, and in the refill record's chain.
     i32[d + SP_CARVED] = carved + n;
     i32[d + SP_USED] = i32[d + SP_USED]! + n;
+    const area = this.area;
+    if (this.takenTail === 0) i32[area + TS_REFILL_HEAD] = first;
+    else u32[this.takenTail >>> 2] = first;
+    i32[area + TS_REFILL_COUNT] = i32[area + TS_REFILL_COUNT]! + n;
     this.refilled = n;
     this.takenTail = p;
     return first;
@@ -576,48 +609,72 @@ export class MidSpans implements CacheBackend {
   private spanAdopt(cls: number): boolean {
     const headIndex = this.root + R_ABANDONED + cls;
     if (Atomics.load(this.i32, headIndex) === 0) return false;
+    if (__DEV__) crashPoint('adopt');
     this.spanLock();
     const i32 = this.i32;
     const d = i32[headIndex]!;
+    // The owner (decisive: a reclaim takes the span over from here on), the state, the list.
+    if (__DEV__) crashPoint('adopt');
     const owner = d === 0 ? 0 : Atomics.compareExchange(i32, d + SP_OWNER, 0, this.threadId);
     if (d !== 0 && owner === 0) {
-      Atomics.store(i32, headIndex, i32[d + SP_NEXT]!);
       i32[d + SP_STATE] = SPAN_DETACHED;
+      if (__DEV__) crashPoint('adopt');
+      Atomics.store(i32, headIndex, i32[d + SP_NEXT]!);
     }
+    if (__DEV__) crashPoint('adopt');
     this.spanUnlock();
     if (d === 0) return false;
     if (owner !== 0) throw corrupted(`abandoned span at ${this.u32[d + SP_START]} has owner ${owner}`);
+    if (__DEV__) crashPoint('adopt');
     this.spanMapOwned(d, cls);
+    if (__DEV__) crashPoint('adopt');
     this.spanCollectRemote(d);
+    if (__DEV__) crashPoint('adopt');
     this.spanPushPartial(d, cls);
     return true;
   }
 
-  /** Blocks of class `cls` (this thread's, chained from `head`) back to their spans. */
-  cacheSpill(cls: number, head: number, count: number): void {
+  /** The cache in front keeps a spill record that cacheSpill advances (a reclaim recovers a spill cut short). */
+  readonly spillProgress = true;
+
+  /**
+   * Blocks of class `cls` (this thread's, chained from `head`) back to their spans. `progress`:
+   * the cache's spill record (chain head, count), advanced in the straight line that gives each
+   * block back.
+   */
+  cacheSpill(cls: number, head: number, count: number, progress = 0): void {
     this.arena.refresh();
     const owned = this.owned;
     let p = head;
     for (let i = 0; i < count && p !== 0; i++) {
+      if (__DEV__) crashPoint('spill');
       // A cached block lies in a span of this class that this thread owns (its owned-map entry).
       const o = (p >>> 16) << 1;
       const d =
         owned[o]! > 0 && owned[o + 1] === cls ? owned[o]! : this.spanCheckListBlock(p, cls, 'spilled');
       if (this.strict) this.spanCheckLocalLink(d, p);
       else if (this.spanBlockIndex(d, p) < 0) this.spanCheckListBlock(p, cls, 'spilled');
-      const next = this.u32[p >>> 2]!;
-      this.spanPushLocal(d, cls, p);
+      const i32 = this.i32;
+      const u32 = this.u32;
+      const next = u32[p >>> 2]!;
+      // One straight line: onto the span's local list, counted, out of the spill record.
+      u32[p >>> 2] = u32[d + SP_FREE]!;
+      i32[d + SP_FREE] = p;
+      const used = i32[d + SP_USED]! - 1;
+      i32[d + SP_USED] = used;
+      if (progress !== 0) {
+        i32[progress] = next;
+        i32[progress + 1] = count - i - 1;
+      }
+      if (__DEV__) crashPoint('spill');
+      this.spanLocalUpkeep(d, cls, used);
       p = next;
     }
   }
 
-  /** @internal Owner: block `p` (alloc bit already clear) onto span `d`'s local list; list upkeep. */
-  spanPushLocal(d: number, cls: number, p: number): void {
+  /** @internal Owner: span `d` got a block back (`used` left): full → partial, retired when empty. */
+  spanLocalUpkeep(d: number, cls: number, used: number): void {
     const i32 = this.i32;
-    this.u32[p >>> 2] = this.u32[d + SP_FREE]!;
-    i32[d + SP_FREE] = p;
-    const used = i32[d + SP_USED]! - 1;
-    i32[d + SP_USED] = used;
     if (i32[d + SP_STATE] === SPAN_FULL) {
       this.spanUnlinkFull(d, cls);
       this.spanPushPartial(d, cls);
@@ -777,21 +834,28 @@ export class MidSpans implements CacheBackend {
   /** @internal Abandons span `d` (in no list, blocks still out): owner 0, adoptable by any thread. */
   spanAbandon(d: number): void {
     const cls = this.i32[d + SP_CLASS]!;
+    if (__DEV__) crashPoint('abandon');
     this.spanUnmapOwned(d);
     const headIndex = this.root + R_ABANDONED + cls;
+    if (__DEV__) crashPoint('abandon');
     this.spanLock();
-    // Owner 0 and the list change together under the lock (straight-line: termination-safe).
+    // Under the lock: state and link, the owner (decisive: before it a reclaim takes the span
+    // over as the dead thread's; after it midRepair lists every span of owner 0), the head.
     const i32 = this.i32;
     i32[d + SP_STATE] = SPAN_ABANDONED;
     i32[d + SP_NEXT] = i32[headIndex]!;
     i32[d + SP_PREV] = 0;
+    if (__DEV__) crashPoint('abandon');
     Atomics.store(i32, d + SP_OWNER, 0);
+    if (__DEV__) crashPoint('abandon');
     Atomics.store(i32, headIndex, d);
+    if (__DEV__) crashPoint('abandon');
     this.spanUnlock();
   }
 
   /** @internal Span `d` (in no list) leaves this thread: empty → the arena, else abandoned. */
   spanLetGo(d: number): void {
+    if (__DEV__) crashPoint('abandon');
     this.spanCollectRemote(d);
     if (this.i32[d + SP_USED] === 0) this.spanRelease(d);
     else this.spanAbandon(d);
