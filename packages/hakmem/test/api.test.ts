@@ -208,7 +208,10 @@ describe('malloc family', () => {
     const memories: Array<[() => Heap, boolean]> = [
       [() => createHeap({ maxBytes: 16 * MiB }), false],
       [() => createHeap({ shared: false, maxBytes: 16 * MiB }), false],
-      [() => createHeap({ memory: new WebAssembly.Memory({ initial: 2, maximum: 256, shared: true }) }), false],
+      [
+        () => createHeap({ memory: new WebAssembly.Memory({ initial: 2, maximum: 256, shared: true }) }),
+        false,
+      ],
       [() => createHeap({ memory: new WebAssembly.Memory({ initial: 2, maximum: 256 }) }), true],
     ];
     for (const [make, detaches] of memories) {
@@ -216,7 +219,9 @@ describe('malloc family', () => {
       const view = heap.mallocAs('u8', 16);
       const length = view.buffer.byteLength;
       for (const foreign of [new ArrayBuffer(length), new SharedArrayBuffer(length)]) {
-        expectRejected(heap, 'ERR_INVALID_POINTER', () => heap.free(new Uint8Array(foreign, view.byteOffset, 16)));
+        expectRejected(heap, 'ERR_INVALID_POINTER', () =>
+          heap.free(new Uint8Array(foreign, view.byteOffset, 16)),
+        );
       }
       expect(heap.usableSize(view.byteOffset)).toBeGreaterThanOrEqual(16);
       // A view made before the memory grew (another SharedArrayBuffer object for shared memory).
