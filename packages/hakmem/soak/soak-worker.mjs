@@ -102,10 +102,12 @@ for (;;) {
       const ptr = T[t + 3 * i];
       const bytes = T[t + 3 * i + 1];
       const tag = T[t + 3 * i + 2] & 0xff;
+      // Out of the table before its cookie changes (a kill in between leaves it in flight, not
+      // a table entry whose cookie no longer matches), then into the slot.
+      remove(i);
       cookie(ptr, bytes, tag | (tag << 8) | (tag << 16));
       R[slot * 3 + 1] = ptr;
       R[slot * 3 + 2] = bytes | (tag << SIZE_BITS);
-      remove(i);
       Atomics.store(R, slot * 3, 2);
     }
   } else {
