@@ -309,6 +309,13 @@ export class BigTier implements Tier {
       );
     }
     this.bigAttached('reclaim');
+    // Wake every thread asleep on the tier lock first. The dead thread may have been woken by an
+    // unlock's notify(…, 1) and terminated before it took the lock (or stopped between an
+    // unlock's exchange and its notify): that wakeup is lost, the word reads free, and the other
+    // sleepers would sleep for good (a later fast-path lock and unlock notifies nobody).
+    // A spurious wakeup only makes a waiter look at the word again.
+    this.arena.refresh();
+    Atomics.notify(this.arena.i32, this.root + R_LOCK);
     bigLock(this);
     try {
       localReclaimLocked(this, threadId);

@@ -1,5 +1,6 @@
 import { HakmemError, mutexLock, mutexUnlock, PM_DESC, PM_RUN_PAGES, PM_TIER } from '@hakmem/page-arena';
 import type { BigTier } from './big-tier';
+import { crashPoint } from './crash-point';
 import {
   AGE_LIMIT,
   C_NEXT,
@@ -212,8 +213,11 @@ export function cacheTake(t: BigTier, pages: number, desc: number): number {
   const run = i32[best + N.Run]! >>> 0;
   // Strict: the node must match the page map (else the slow path reports it).
   if (t.strict && !cacheNodeMatches(t, best)) return cacheTakeSlow(t, pages, desc, b, best, clock);
+  if (__DEV__) crashPoint('take');
   cacheUnlink(i32, root, best, b);
+  if (__DEV__) crashPoint('take');
   t.arena.setPageDesc(run >>> 16, desc);
+  if (__DEV__) crashPoint('take');
   i32 = t.arena.i32;
   i32[root + R.CachedPages]! -= bestPages;
   i32[root + R.CachedRuns]!--;
@@ -248,11 +252,15 @@ function cacheTakeSlow(
       const bestPages = i32[best + N.Pages]!;
       const run = i32[best + N.Run]! >>> 0;
       if (t.strict) cacheCheckNode(t, best, 'handed out');
+      if (__DEV__) crashPoint('take');
       cacheUnlink(i32, root, best, bucketOf(bestPages));
+      if (__DEV__) crashPoint('take');
       let have = bestPages;
       // Cut a run more than 1/8 too large: the tail goes back to the arena and coalesces.
       if (bestPages - pages > pages >>> K.WholeShift && arena.resizeRun(run, pages)) have = pages;
+      if (__DEV__) crashPoint('take');
       arena.setPageDesc(run >>> 16, desc);
+      if (__DEV__) crashPoint('take');
       i32 = arena.i32;
       i32[root + R.CachedPages]! -= bestPages;
       i32[root + R.CachedRuns]!--;
@@ -264,11 +272,14 @@ function cacheTakeSlow(
     }
     // A larger run of this thread's cache: cut to size like a shared one.
     const mine = localTakeLargerLocked(t, pages);
+    if (__DEV__) crashPoint('take');
     if (mine !== 0) {
       const minePages = arena.u32[arena.pageEntry(mine) + Pm.RunPages]!;
       let have = minePages;
       if (minePages - pages > pages >>> K.WholeShift && arena.resizeRun(mine, pages)) have = pages;
+      if (__DEV__) crashPoint('take');
       arena.setPageDesc(mine >>> 16, desc);
+      if (__DEV__) crashPoint('take');
       i32 = arena.i32;
       i32[root + R.Hits]!++;
       i32[root + R.LiveBlocks]!++;
@@ -278,13 +289,18 @@ function cacheTakeSlow(
     }
     i32[root + R.Misses]!++;
     let run = arena.allocRun(pages, t.id);
+    if (__DEV__) crashPoint('take');
     if (run === 0 && (arena.i32[root + R.CachedRuns]! > 0 || t.area > 0)) {
       localFlushLocked(t, true);
+      if (__DEV__) crashPoint('take');
       cacheEvictAll(t);
+      if (__DEV__) crashPoint('take');
       run = arena.allocRun(pages, t.id);
+      if (__DEV__) crashPoint('take');
     }
     if (run !== 0) {
       if (desc !== 0) arena.setPageDesc(run >>> 16, desc);
+      if (__DEV__) crashPoint('take');
       i32 = arena.i32;
       i32[root + R.LiveBlocks]!++;
       i32[root + R.LiveBytes]! += usableOf(desc, pages);
@@ -341,10 +357,13 @@ export function cachePut(t: BigTier, ptr: number, e: number): void {
     const clock = (i32[root + R.Clock]! + 1) | 0;
     i32[root + R.Clock] = clock;
     const usable = usableOf(desc, pages);
+    if (__DEV__) crashPoint('put');
     if (localPutLocked(t, ptr, pages, usable)) return;
+    if (__DEV__) crashPoint('put');
     arena.i32[root + R.LiveBlocks]!--;
     arena.i32[root + R.LiveBytes]! -= usable;
     cachePutShared(t, ptr, pages, clock);
+    if (__DEV__) crashPoint('put');
     cacheEvictAged(t, clock);
   } finally {
     bigUnlock(t);
@@ -368,8 +387,11 @@ export function cachePutShared(t: BigTier, ptr: number, pages: number, clock: nu
   const n = i32[root + R.NodeFree]!;
   if (__DEV__) cacheAssertState(i32, n, Node.Free, 'taken from the free node list');
   i32[root + R.NodeFree] = i32[n + N.Next]!;
+  if (__DEV__) crashPoint('put');
   cacheLink(i32, root, n, ptr, pages, clock);
+  if (__DEV__) crashPoint('put');
   arena.setPageDesc(ptr >>> 16, n * 4 + K.Cached);
+  if (__DEV__) crashPoint('put');
   arena.i32[root + R.CachedPages]! += pages;
   arena.i32[root + R.CachedRuns]!++;
   cacheEvictOver(t);
@@ -406,9 +428,12 @@ export function cacheResize(t: BigTier, ptr: number, e: number, size: number): b
     const have = u32[e + Pm.RunPages]!;
     const need = pagesFor(size);
     if (need > have && !cacheGrowInPlace(t, ptr, have, need)) return false;
+    if (__DEV__) crashPoint('resize');
     if (need < have) arena.resizeRun(ptr, need);
+    if (__DEV__) crashPoint('resize');
     const next = liveDesc(size);
     arena.setPageDesc(ptr >>> 16, next);
+    if (__DEV__) crashPoint('resize');
     arena.i32[t.root + R.LiveBytes]! += usableOf(next, need) - usableOf(desc, have);
     return true;
   } finally {
@@ -448,10 +473,12 @@ function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): 
   if (evict !== null && room >= need - have) {
     // From the last one back: the ones before it still head their runs.
     for (let k = evict.length - 1; k >= 0; k--) {
+      if (__DEV__) crashPoint('resize');
       const desc = arena.u32[arena.pageEntry(evict[k]!) + Pm.Desc]!;
       if (isLocalDesc(desc)) localEvictRunLocked(t, evict[k]!);
       else cacheEvict(t, desc >>> 2);
     }
+    if (__DEV__) crashPoint('resize');
   }
   return arena.resizeRun(ptr, need);
 }
@@ -459,6 +486,7 @@ function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): 
 /** Every cached run back to the arena and every node chunk back to metaAlloc (lock held); returns the bytes of the runs. */
 export function cacheTrimLocked(t: BigTier): number {
   const bytes = localFlushLocked(t, true) * 65536 + cacheEvictAll(t);
+  if (__DEV__) crashPoint('evict');
   cacheNodesRelease(t);
   return bytes;
 }
@@ -536,11 +564,14 @@ export function cacheEvict(t: BigTier, n: number): number {
   const arena = t.arena;
   const root = t.root;
   if (t.strict) cacheCheckNode(t, n, 'evicted');
+  if (__DEV__) crashPoint('evict');
   let i32 = arena.i32;
   const run = i32[n + N.Run]! >>> 0;
   const pages = i32[n + N.Pages]!;
   cacheUnlink(i32, root, n, bucketOf(pages));
+  if (__DEV__) crashPoint('evict');
   arena.freeRun(run);
+  if (__DEV__) crashPoint('evict');
   i32 = arena.i32;
   i32[root + R.CachedPages]! -= pages;
   i32[root + R.CachedRuns]!--;
@@ -595,14 +626,20 @@ function cacheNodesGrow(t: BigTier): boolean {
   const i32 = arena.i32;
   const c = offset >>> 2;
   const nodes = bytes / (NODE_WORDS * 4) - 1;
+  // Published first (straight-line after metaAlloc returns: no crash point between), so a
+  // thread stopped in the loop below leaves the chunk in the list, whose nodes the repair
+  // (R_BUSY still set) puts on the free list: no chunk is ever held by nobody.
   i32[c + C_NEXT] = i32[root + R_CHUNKS]!;
   i32[c + C_NODES] = nodes;
-  const first = c + NODE_WORDS;
-  for (let k = 0; k < nodes - 1; k++) i32[first + k * NODE_WORDS + N.Next] = first + (k + 1) * NODE_WORDS;
-  i32[first + (nodes - 1) * NODE_WORDS + N.Next] = i32[root + R.NodeFree]!;
   i32[root + R_CHUNKS] = c;
   i32[root + R_CHUNK_COUNT] = count + 1;
   i32[root + R_NODES]! += nodes;
+  const first = c + NODE_WORDS;
+  for (let k = 0; k < nodes - 1; k++) {
+    if (__DEV__) if ((k & 7) === 0) crashPoint('put');
+    i32[first + k * NODE_WORDS + N.Next] = first + (k + 1) * NODE_WORDS;
+  }
+  i32[first + (nodes - 1) * NODE_WORDS + N.Next] = i32[root + R.NodeFree]!;
   i32[root + R.NodeFree] = first;
   return true;
 }
@@ -611,16 +648,17 @@ function cacheNodesGrow(t: BigTier): boolean {
 export function cacheNodesRelease(t: BigTier): void {
   const arena = t.arena;
   const root = t.root;
-  let c = arena.i32[root + R_CHUNKS]!;
-  const i32 = arena.i32;
-  i32[root + R_CHUNKS] = 0;
-  i32[root + R_CHUNK_COUNT] = 0;
-  i32[root + R_NODES] = 0;
-  i32[root + R.NodeFree] = 0;
-  while (c > 0) {
-    const next = arena.i32[c + C_NEXT]!;
+  arena.i32[root + R.NodeFree] = 0;
+  // One chunk at a time, out of the list before metaFree: a thread stopped here leaves the
+  // chunks not yet freed in the list (the repair rebuilds the free list from them); only the
+  // chunk inside metaFree is in flight (the arena's metaFree finishes or undoes it).
+  for (let c = arena.i32[root + R_CHUNKS]!; c > 0; c = arena.i32[root + R_CHUNKS]!) {
+    if (__DEV__) crashPoint('evict');
+    const i32 = arena.i32;
+    i32[root + R_CHUNKS] = i32[c + C_NEXT]!;
+    i32[root + R_CHUNK_COUNT]!--;
+    i32[root + R_NODES]! -= i32[c + C_NODES]!;
     arena.metaFree(c * 4);
-    c = next;
   }
 }
 

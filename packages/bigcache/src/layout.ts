@@ -128,6 +128,38 @@
  *   only loses a run the dead thread held as live (a block in flight). (A thread that dies inside
  *   the arena's own mutex, in allocRun or freeRun, can leave the page map itself half-written:
  *   page-arena does not recover that.)
+ *
+ * ## Crash consistency (issue 9: a worker terminated anywhere, then reclaimed)
+ *
+ * A termination lands only where V8 checks interrupts: a call, a loop iteration, an Atomics
+ * operation — never between two plain stores. Development builds mark those places in every
+ * multi-step update with `crashPoint(section)` (crash-point.ts; test/crash.test.ts stops a worker
+ * at each one, both modes, reclaims it and requires check() to pass, every size to be served
+ * and at most the block in flight to be left live). Sections and the order that makes every
+ * prefix valid or repairable:
+ *
+ * - Wakeups (reclaim): a dead thread may have been the sleeper an unlock's notify(…, 1) woke, or
+ *   have stopped between an unlock's exchange and its notify; the lock word then reads free and
+ *   the other sleepers would sleep for good (the soak's hang). `reclaim(id)` first notifies every
+ *   sleeper on R_LOCK (a spurious wakeup only makes a waiter re-read the word).
+ * - Locked sections ('take', 'put', 'evict', 'resize', 'local', 'repair'): R_BUSY is set right
+ *   after the lock and cleared right before the unlock; a set R_BUSY makes the next holder run
+ *   the repair (repair.ts), which recomputes every list, counter, the node free list and
+ *   R_RESERVED (Σ A_RESERVED) from the page map, the chunk list and the thread areas. Each step
+ *   writes a node completely before PM_DESC publishes it (put: pop node, cacheLink, setPageDesc)
+ *   and unlinks it before PM_DESC or the run changes hands (take: unlink, cut, setPageDesc; evict:
+ *   unlink, freeRun), so the page map always says which runs are cached, and by which node.
+ * - Node chunks: a new chunk is in R_CHUNKS (header written, straight after metaAlloc returns)
+ *   before its nodes are chained; trim unlinks one chunk at a time before its metaFree. So a chunk
+ *   is always reachable, except the one inside metaFree (the arena finishes or undoes it).
+ * - Thread caches without the lock (localTake / localPut): every load and call first, then
+ *   straight-line stores ending with PM_DESC: a stop leaves the old or the new state. Under the
+ *   lock, a slot leaves the area before its run moves (spill, aged eviction, flush, a larger take);
+ *   a run still marked with the dead thread's id in no slot is given back by reclaim(id) (its
+ *   snapshot sweep), a slot whose run no longer names the thread is dropped.
+ * - Left: a detach stopped between clearing TW_AREA and metaFree leaks its 128-byte area (the
+ *   detach's block in flight); a run a malloc had taken, or a free had not yet cached, stays live
+ *   (the block in flight).
  */
 import { PAGE_SIZE } from '@hakmem/page-arena';
 

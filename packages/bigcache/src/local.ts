@@ -1,6 +1,7 @@
 import { HakmemError, PM_DESC, PM_RUN_PAGES, PM_TIER } from '@hakmem/page-arena';
 import type { BigTier } from './big-tier';
 import { cacheEvictOver, cachePutShared } from './cache';
+import { crashPoint } from './crash-point';
 import {
   A_CLOCK,
   A_COUNT,
@@ -138,6 +139,7 @@ export function localTake(t: BigTier, a: number, pages: number, desc: number): n
     throw localCorrupt(t, a, best);
   }
   const usable = usableOf(desc, bestPages);
+  if (__DEV__) crashPoint('local');
   i32 = arena.i32;
   const last = a + A.Slots + (count - 1) * S.Words;
   i32[best + S.Run] = i32[last + S.Run]!;
@@ -174,6 +176,7 @@ export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean
     return false;
   }
   const usable = usableOf(desc, pages);
+  if (__DEV__) crashPoint('local');
   const s = a + A.Slots + count * S.Words;
   i32[s + S.Run] = ptr;
   i32[s + S.Pages] = pages;
@@ -245,11 +248,14 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
   const arena = t.arena;
   const root = t.root;
   const clock = (arena.i32[a + A.Clock]! + 1) | 0;
+  if (__DEV__) crashPoint('local');
   localEvictAgedLocked(t, a, clock);
   // Make room: the oldest slots go to the shared cache.
   while (arena.i32[a + A.Count]! >= K.Slots || arena.i32[a + A.Pages]! + pages > cap) {
+    if (__DEV__) crashPoint('local');
     localSpillOldestLocked(t, a, clock);
   }
+  if (__DEV__) crashPoint('local');
   let i32 = arena.i32;
   const need = i32[a + A.Pages]! + pages;
   const reserved = i32[a + A.Reserved]!;
@@ -258,6 +264,7 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
     if (i32[root + R_RESERVED]! + grow > t.capPages) return false; // other threads hold the bound
     i32[root + R_RESERVED]! += grow;
     i32[a + A.Reserved] = need;
+    if (__DEV__) crashPoint('local');
     cacheEvictOver(t);
   }
   i32 = arena.i32;
@@ -272,6 +279,7 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
   i32[a + A.Clock] = clock;
   i32[a + A.LiveBlocks]!--;
   i32[a + A.LiveBytes]! -= usable;
+  if (__DEV__) crashPoint('local');
   arena.setPageDesc(ptr >>> 16, t.marker);
   return true;
 }
@@ -288,6 +296,7 @@ function localSpillOldestLocked(t: BigTier, a: number, clock: number): void {
   const run = i32[oldest + S.Run]! >>> 0;
   const pages = i32[oldest + S.Pages]!;
   localRemoveSlot(i32, a, oldest);
+  if (__DEV__) crashPoint('local');
   cachePutShared(t, run, pages, t.arena.i32[t.root + R_CLOCK]!);
 }
 
@@ -300,6 +309,7 @@ function localEvictAgedLocked(t: BigTier, a: number, clock: number): void {
     if (((clock - i32[s + S.Stamp]!) | 0) <= K.AgeLimit) continue;
     const run = i32[s + S.Run]! >>> 0;
     localRemoveSlot(i32, a, s);
+    if (__DEV__) crashPoint('local');
     arena.freeRun(run);
     i32 = arena.i32;
     i32[t.root + R_EVICTIONS]!++;
@@ -326,11 +336,13 @@ export function localFlushLocked(t: BigTier, toArena: boolean): number {
   arena.i32[t.root + R_RESERVED]! -= arena.i32[a + A.Reserved]!;
   arena.i32[a + A.Reserved] = 0;
   while (arena.i32[a + A.Count]! > 0) {
+    if (__DEV__) crashPoint('local');
     const i32 = arena.i32;
     const s = a + A.Slots + (i32[a + A.Count]! - 1) * S.Words;
     const run = i32[s + S.Run]! >>> 0;
     const p = i32[s + S.Pages]!;
     localRemoveSlot(i32, a, s);
+    if (__DEV__) crashPoint('local');
     if (toArena) {
       arena.freeRun(run);
       arena.i32[t.root + R_EVICTIONS]!++;
@@ -397,10 +409,14 @@ export function localDetachLocked(t: BigTier): void {
   const a = t.area;
   if (a === 0) return;
   localFlushLocked(t, false);
+  if (__DEV__) crashPoint('local');
   localFoldLocked(t, a);
+  if (__DEV__) crashPoint('local');
   const arena = t.arena;
   const words = arena.threadTierWords(t.id);
+  if (__DEV__) crashPoint('local');
   Atomics.store(arena.i32, words + TW_AREA, 0);
+  if (__DEV__) crashPoint('local');
   arena.metaFree(a * 4);
   t.area = 0;
 }

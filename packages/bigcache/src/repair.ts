@@ -1,5 +1,6 @@
 import type { BigTier } from './big-tier';
 import { cacheEvictOver, cacheLink } from './cache';
+import { crashPoint } from './crash-point';
 import {
   BUCKET_WORDS,
   BUCKETS,
@@ -28,6 +29,7 @@ import {
   R_NODE_FREE,
   R_NODES,
   R_REPAIRS,
+  R_RESERVED,
 } from './layout';
 import { isLocalDesc, localSums } from './local';
 import { usableOf } from './size';
@@ -110,8 +112,10 @@ export function bigRepairLocked(t: BigTier): void {
   const sums = localSums(t);
   i32[root + R_LIVE_BLOCKS] = (liveBlocks - sums.liveBlocks) | 0;
   i32[root + R_LIVE_BYTES] = (liveBytes - sums.liveBytes) | 0;
+  i32[root + R_RESERVED] = sums.reserved;
   i32[root + R_REPAIRS]!++;
   for (const run of strays) {
+    if (__DEV__) crashPoint('repair');
     arena.freeRun(run);
     arena.i32[root + R_EVICTIONS]!++;
   }
