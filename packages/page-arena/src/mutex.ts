@@ -10,6 +10,13 @@ import { LOCK_OWNER_MASK, LOCK_WAITERS, LS_ACQUIRES, LS_CONTENDED, LS_WAITS } fr
 
 /** Spins before a contended locker sleeps. */
 const MUTEX_SPINS = 64;
+/**
+ * A sleeper re-reads the lock word at least this often (ms). An unlock wakes one sleeper; if
+ * that thread is terminated before it takes the lock (or the unlocking thread dies between its
+ * exchange and its notify), the wakeup is lost and the waiters flag with it — without a bound,
+ * the other sleepers would sleep forever on a free lock.
+ */
+const MUTEX_SLEEP_MS = 20;
 
 /** False once Atomics.wait threw (a browser main thread): contended lockers then spin. */
 let mutexCanSleep = true;
@@ -60,7 +67,7 @@ function mutexLockSlow(i32: Int32Array, index: number, owner: number, statsIndex
     if (mutexCanSleep) {
       try {
         waits++;
-        Atomics.wait(i32, index, word);
+        Atomics.wait(i32, index, word, MUTEX_SLEEP_MS);
       } catch {
         waits--;
         mutexCanSleep = false;

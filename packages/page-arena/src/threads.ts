@@ -9,6 +9,7 @@
 import type { Arena } from './arena';
 import { HakmemError } from './errors';
 import {
+  HDR_LOCK,
   HDR_LOCKREG_ARRAY,
   HDR_LOCKREG_CAP,
   HDR_LOCKREG_COUNT,
@@ -286,9 +287,16 @@ export function arenaBreakLocksOf(arena: Arena, id: number): number {
   try {
     const array = arena.hdr[HDR_LOCKREG_ARRAY]!;
     const count = arena.hdr[HDR_LOCKREG_COUNT]!;
-    for (let i = 0; i < count; i++) if (mutexBreak(arena.i32, arena.i32[array + i]!, id)) broken++;
+    for (let i = 0; i < count; i++) {
+      const word = arena.i32[array + i]!;
+      if (mutexBreak(arena.i32, word, id)) broken++;
+      // A wakeup the dead thread took with it (woken, then terminated before it locked):
+      // every sleeper re-reads its word now instead of at its next timed wake.
+      Atomics.notify(arena.i32, word);
+    }
   } finally {
     arena.unlock();
   }
+  Atomics.notify(arena.hdr, HDR_LOCK);
   return broken;
 }

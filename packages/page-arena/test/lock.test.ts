@@ -56,6 +56,28 @@ describe('the arena mutex across threads', () => {
     }
   });
 
+  it('a lost wakeup (the woken thread died before it locked; the word is free, the waiters flag gone): a sleeper still gets the lock', async () => {
+    const arena = Arena.format({ initialBytes: 4 * PAGE_SIZE, maxBytes: 64 * PAGE_SIZE });
+    const { worker, next } = start(arena);
+    try {
+      await next();
+      arena.lock();
+      worker.postMessage('alloc');
+      expect(await next()).toHaveProperty('allocating');
+      const word = arena.headerIndex + HDR_LOCK;
+      while ((Atomics.load(arena.i32, word) & LOCK_WAITERS) === 0) Atomics.wait(nap, 0, 0, 1);
+      // The lock is released without a notify, as when the one thread an unlock woke is
+      // terminated before it takes the lock: without a bounded sleep the worker never wakes.
+      Atomics.store(arena.i32, word, 0);
+      (arena as unknown as { lockDepth: number }).lockDepth = 0;
+      const { offset } = await next();
+      expect(offset).toBeGreaterThan(0);
+      arena.check();
+    } finally {
+      await worker.terminate();
+    }
+  });
+
   it('a worker terminated while holding the arena mutex: breakLocksOf frees it for everyone', async () => {
     const arena = Arena.format({ initialBytes: 4 * PAGE_SIZE, maxBytes: 64 * PAGE_SIZE });
     const dead = start(arena);
