@@ -1,6 +1,8 @@
 import { HakmemError, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
+import { crashPoint } from './crash-point';
 import type { L25Tier } from './l25-tier';
 import { Bs, CR_WORDS, Cr, Sh, Shift, Sp, Ta, Tw } from './layout';
+import { locksReclaim } from './repair';
 import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
 import { L25_CLASS_CACHE_CAP, L25_CLASS_COUNT, L25_CLASS_SIZE, L25_CLASS_SLOTS } from './size-classes';
 import {
@@ -100,6 +102,7 @@ function cacheTake(t: L25Tier, cls: number, want: number, h: number): number {
   for (let k = 0; k < total; k++) {
     const sh = shardAt(arena, t.root, (t.homeIndex + k) % total);
     if (sh === 0) continue;
+    if (__DEV__) crashPoint('refill');
     const n = shardRefill(t, sh, cls, want, h);
     if (n > 0) return n;
     if (n < 0) {
@@ -147,6 +150,7 @@ export function cacheFlushArea(t: L25Tier, area: number, cachedTag: number, leni
   for (let cls = 0; cls < L25_CLASS_COUNT; cls++) {
     const h = area + Ta.Header + (cls << Shift.Record);
     for (;;) {
+      if (__DEV__) crashPoint('spill');
       t.arena.refresh();
       const i32 = t.arena.i32;
       const n = i32[h + Cr.Count]!;
@@ -179,6 +183,7 @@ export function cacheSpill(t: L25Tier, cls: number, h: number, count: number): v
   const area = t.area;
   let left = count;
   while (left > 0) {
+    if (__DEV__) crashPoint('spill');
     t.arena.refresh();
     let i32 = t.arena.i32;
     let n = i32[h + Cr.Count]!;
@@ -190,6 +195,7 @@ export function cacheSpill(t: L25Tier, cls: number, h: number, count: number): v
     try {
       i32 = t.arena.i32;
       for (;;) {
+        if (__DEV__) crashPoint('spill');
         const r = spanReturn(t, sh, where[0]!, where[1]!, t.cachedTag, h, area);
         if (r !== 0) throw spillCorrupt(t, cls, p);
         left--;
@@ -224,6 +230,7 @@ export function cacheFlush(t: L25Tier): void {
  */
 export function cacheReclaim(t: L25Tier, deadThreadId: number): void {
   const arena = t.arena;
+  locksReclaim(t, deadThreadId);
   arena.refresh();
   const words = arena.threadTierWords(t.id, deadThreadId);
   const offset = words === 0 ? 0 : Atomics.load(arena.i32, words + Tw.Area) >>> 0;

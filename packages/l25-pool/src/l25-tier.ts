@@ -28,7 +28,6 @@ import {
   KEEP_EMPTY_PAGES,
   L25_LAYOUT_VERSION,
   Limit,
-  R,
   ROOT_WORDS,
   Shift,
   Sp,
@@ -136,10 +135,8 @@ export class L25Tier implements Tier {
     this.minSize = info.minSize;
     this.maxSize = info.maxSize;
     this.root = info.root;
-    if (Atomics.compareExchange(arena.i32, this.root + R.LockReg, 0, 1) === 0) {
-      // So arena.breakLocksOf frees the directory lock a terminated worker held.
-      arena.registerLock(this.root + R.DirLock);
-    }
+    // The directory and shard locks are not registered with the arena (R.LockReg stays 0): a
+    // reclaim takes a dead holder's lock over and repairs before unlocking (layout.ts).
     this.liveTag = (this.threadId << Shift.Tid) | Bs.Live;
     this.cachedTag = (this.threadId << Shift.Tid) | Bs.Cached;
     this.homeIndex = this.threadId - 1;

@@ -35,8 +35,9 @@
  *
  * | word         | meaning                                                              | written by |
  * | ------------ | -------------------------------------------------------------------- | ---------- |
- * | DirLock (+3 stats) | mutex of the shard directory (registered with the arena)        | mutexLock |
- * | LockReg      | 1 once DirLock is registered                                         | CAS, once |
+ * | DirLock (+3 stats) | mutex of the shard directory (not registered with the arena: reclaim takes it over) | mutexLock |
+ * | LockReg      | 1 on a heap made before crash consistency (its locks are registered); never set now | — |
+ * | NewChunk     | intent record: byte offset of a chunk of shards made, not yet published | under DirLock |
  * | ChunkHigh    | 1 + highest chunk created                                            | Atomics.store under DirLock |
  * | ShardDir + k | i32 index of chunk k (shards 4·(2^k − 1) … 4·(2^(k+1) − 1) − 1), 0 = none | Atomics.store under DirLock |
  *
@@ -44,7 +45,7 @@
  *
  * | word          | meaning                                                             |
  * | ------------- | ------------------------------------------------------------------- |
- * | Lock (+3 stats) | the shard mutex (registered with the arena when its chunk is made) |
+ * | Lock (+3 stats) | the shard mutex (not registered with the arena: reclaim takes it over) |
  * | Index         | its index                                                           |
  * | Spans, SpanCount, Pages | registry: every span of the shard (doubly linked), count, pages |
  * | EmptyPages    | pages of its spans with no block out (kept for reuse; beyond KEEP_EMPTY_PAGES a free that empties a span returns the one emptied longest ago to the arena) |
@@ -120,11 +121,59 @@
  *   worker is terminated at interrupt points, and V8 takes them inside Atomics calls too: measured,
  *   1 kill in 10 lands right after an Atomics.add) — so a worker terminated at an interrupt point
  *   leaves consistent structures; a span between the arena and a registry is named by
- *   NewRun/NewDesc or FreeDesc of its thread's area, and `reclaim` finishes the move.
+ *   NewRun/NewDesc or FreeDesc of its thread's area, and `reclaim` finishes the move (below).
  * - Left open, as in the tiny tier: a double free by the owner racing another thread's free of the
  *   same block at the same instant; it surfaces as ERR_HEAP_CORRUPTED when the block is taken again,
  *   never as a block handed out twice. And a worker terminated inside an arena call (allocRun,
  *   freeRun, resizeRun, metaAlloc run loops under the arena mutex) leaves the arena to survive it.
+ *
+ * ## Crash consistency (issue 9: a thread terminated at any instant, reclaimed by another)
+ *
+ * A worker is terminated where its code can be interrupted: a call, a loop iteration, an Atomics
+ * operation (a lock's wait included), never between two plain stores of straight-line code.
+ * Development builds mark those places `crashPoint(section)` (sections: chunk, create, refill,
+ * spill, free, release, shrink, grow, solo) and test/crash.test.ts stops a worker at each of them
+ * in turn, both modes. Each update, in order:
+ *
+ * - Locks: DirLock and the shard locks are not registered with the arena (breakLocksOf would hand
+ *   them to the first waiter). `reclaim` (repair.ts, first step) takes each one the dead thread
+ *   holds over in place (CAS dead id → own id, waiters flag kept), repairs, unlocks; then it wakes
+ *   every thread asleep on any l25 lock (Atomics.notify, all): a thread terminated after an
+ *   unlock's notify woke it takes that wakeup with it, and the other sleepers would wait on a
+ *   free lock for good — the soak's hang (workers stuck in 735–989 KB mallocs).
+ * - Shard repair (a lock taken over): the registry is the truth for which spans exist
+ *   (spanRegister, spanUnregister: straight line); per span, strict: the free stack, Top and Used
+ *   are rebuilt from the block states; fast: Used = Carved − Top. A span with no block out
+ *   becomes fresh (Carved = Top = 0, states and stack zero) on the empty list, one with a free
+ *   block goes on its class's partial list; SpanCount, Pages, EmptyPages are recounted.
+ * - Chunk of shards (DirLock): metaAlloc → R.NewChunk in the straight line after the call; shard
+ *   indexes; Atomics.store of ShardDir[k] and NewChunk = 0 in one straight line; ChunkHigh. The
+ *   repair frees an unpublished chunk and raises ChunkHigh to the published chunks.
+ * - Refill (shard lock): each block moves stack → the thread's cache record in one straight line
+ *   (spanTakeOne: Top or Carved, Used, EmptyPages, strict state = cached, slot, Count,
+ *   CachedBytes), so the cache record is the batch's intent record: a reclaim flushes it. A
+ *   re-carve (spanRecarve) first makes the empty span fresh (Carved = Top = 0; the zero fill is
+ *   a call), then changes class and lists in one straight line.
+ * - Spill, flush and frees into a span (shard lock): spanReturn links the span to its partial list
+ *   if on none (a span on a list with no free block is allowed), then moves the block cache or
+ *   user → stack in one straight line (strict: its state checked and freed in it). A remote free
+ *   is one such move: no intent record is needed; a strict one found "live" moves or not at all.
+ * - Span creation: allocRun → NewRun, descriptor (thread's cache → NewDesc in one straight line,
+ *   or metaAlloc → NewDesc after the call), header, page map, then (shard lock) the registry,
+ *   partial list and NewRun = NewDesc = 0 in one straight line. A reclaim frees the run while its
+ *   head page names the descriptor (or none yet) and the descriptor.
+ * - Span release (shard lock): spanUnregister unlinks and counts and sets FreeDesc in one
+ *   straight line; after the unlock, freeRun, then the descriptor into the thread's cache with
+ *   FreeDesc = 0 in one straight line, or FreeDesc = 0 then metaFree. A reclaim frees the run
+ *   while its head page still names the descriptor, then the descriptor.
+ * - Shrink (spanShrink): FreeDesc (unregistered); resizeRun; FreeDesc → NewRun/NewDesc in one
+ *   straight line; re-carve; then the creation's registration. Grow: Ta.Grow = d; resizeRun;
+ *   page map; (shard lock) re-class and Grow = 0 in one straight line. A reclaim gives the span
+ *   the pages its run has.
+ * - Not covered: a thread dying inside the metaFree of a released descriptor (after FreeDesc = 0)
+ *   leaks it (128 B): the arena finishes a metaFree it died in, so freeing it again could free it
+ *   twice. A thread dying as a waiter of the *arena* mutex can likewise take its wakeup along:
+ *   that is the arena's to repair (breakLocksOf), not this tier's.
  */
 import { L25_CLASS_COUNT } from './size-classes';
 
@@ -132,8 +181,11 @@ import { L25_CLASS_COUNT } from './size-classes';
 export const enum R {
   DirLock = 0,
   DirLockStats = 1,
+  /** 1 on heaps whose DirLock and shard locks were registered with the arena (made before layout crash consistency); never set now. */
   LockReg = 4,
   ChunkHigh = 5,
+  /** Intent record of a chunk of shards being made (DirLock): its byte offset until published. */
+  NewChunk = 6,
   ShardDir = 8,
 }
 /** Words of the tier root block (asked of the arena's tier directory). */

@@ -1,4 +1,5 @@
 import { HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
+import { crashPoint } from './crash-point';
 import type { L25Tier } from './l25-tier';
 import { Bs, Cr, DESC_BYTES, DESC_CACHE_SLOTS, List, Sh, Sp, Ta } from './layout';
 import { shardLock, shardUnlock } from './shards';
@@ -110,6 +111,7 @@ export function spanTakeOne(t: L25Tier, sh: number, d: number, h: number): numbe
 export function shardTake(t: L25Tier, sh: number, cls: number, want: number, h: number): number {
   let n = 0;
   while (n < want) {
+    if (__DEV__) crashPoint('refill');
     const d = t.arena.i32[sh + Sh.Partial + cls]!;
     if (d === 0) break;
     const r = spanTakeOne(t, sh, d, h);
@@ -152,6 +154,7 @@ export function spanReturn(
   if (t.strict && i32[d + Sp.Header + idx] !== expected) return -1;
   // A span on the list without a free block is allowed (takers drop it), so link first.
   if (i32[d + Sp.List] === List.None) spanLinkPartial(t, sh, d, i32[d + Sp.Class]!);
+  if (__DEV__) crashPoint(h !== 0 ? 'spill' : 'free');
   // One straight-line move, user or cache → stack (and, when it empties the span, partial list →
   // empty list). No Atomics call in it: a call to one is an interrupt point, where a terminated
   // worker would stop halfway.
@@ -226,8 +229,10 @@ export function spanRelease(t: L25Tier, d: number): void {
   const arena = t.arena;
   const start = arena.u32[d + Sp.Start]!;
   const pages = arena.i32[d + Sp.Pages]!;
+  if (__DEV__) crashPoint('release');
   arena.freeRun(start);
   t.releasedBytes += pages * PAGE_SIZE;
+  if (__DEV__) crashPoint('release');
   const i32 = arena.i32;
   const area = t.area;
   const n = i32[area + Ta.DescCount]!;
@@ -239,6 +244,7 @@ export function spanRelease(t: L25Tier, d: number): void {
     return;
   }
   i32[area + Ta.FreeDesc] = 0;
+  if (__DEV__) crashPoint('release');
   arena.metaFree(d * 4);
 }
 
@@ -253,9 +259,11 @@ function descTake(t: L25Tier, blocks: number): number {
     // One straight-line step: the cache → NewDesc.
     i32[area + Ta.NewDesc] = d * 4;
     i32[area + Ta.DescCount] = n - 1;
+    if (__DEV__) crashPoint('create');
     i32.fill(0, d, d + DESC_BYTES / 4);
     return d * 4;
   }
+  if (__DEV__) crashPoint('create');
   const desc = arena.metaAlloc(descBytes(blocks));
   if (desc !== 0) arena.i32[area + Ta.NewDesc] = desc;
   return desc;
@@ -287,12 +295,16 @@ export function spanFree(
 ): number {
   const sh = t.arena.i32[d + Sp.Shard]!;
   let r = 0;
+  if (__DEV__) crashPoint('free');
   shardLock(t, sh);
   try {
+    if (__DEV__) crashPoint('free');
     r = spanReturn(t, sh, d, idx, expected, h, cacheArea);
+    if (__DEV__) crashPoint('free');
   } finally {
     shardUnlock(t, sh);
   }
+  if (__DEV__) crashPoint('free');
   if (r === 0 && t.arena.i32[sh + Sh.EmptyPages]! > t.keepPages) shardKeep(t, sh);
   return r;
 }
@@ -301,12 +313,15 @@ export function spanFree(
 export function shardKeep(t: L25Tier, sh: number): void {
   for (;;) {
     let d = 0;
+    if (__DEV__) crashPoint('release');
     shardLock(t, sh);
     try {
       const i32 = t.arena.i32;
       if (i32[sh + Sh.EmptyPages]! > t.keepPages) {
         for (let e = i32[sh + Sh.Empty]!; e !== 0; e = i32[e + Sp.Next]!) d = e;
+        if (__DEV__) crashPoint('release');
         if (d !== 0) spanUnregister(t, sh, d);
+        if (__DEV__) crashPoint('release');
       }
     } finally {
       shardUnlock(t, sh);
@@ -353,9 +368,12 @@ function spanInit(t: L25Tier, d: number, run: number, cls: number): void {
 
 /** Registers span `d` (NewRun/NewDesc name it) in this thread's home shard and takes up to `want` of its blocks into record `h`. */
 function spanRegisterHome(t: L25Tier, d: number, cls: number, want: number, h: number): number {
+  if (__DEV__) crashPoint('create');
   shardLock(t, t.home);
   try {
+    if (__DEV__) crashPoint('create');
     spanRegister(t, t.home, d, cls);
+    if (__DEV__) crashPoint('create');
     return shardTake(t, t.home, cls, want, h);
   } finally {
     shardUnlock(t, t.home);
@@ -370,9 +388,11 @@ function spanRegisterHome(t: L25Tier, d: number, cls: number, want: number, h: n
 export function spanCreate(t: L25Tier, cls: number, want: number, h: number): number {
   const arena = t.arena;
   const pages = L25_CLASS_PAGES[cls]!;
+  if (__DEV__) crashPoint('create');
   const run = arena.allocRun(pages, t.id);
   if (run === 0) return 0;
   arena.i32[t.area + Ta.NewRun] = run;
+  if (__DEV__) crashPoint('create');
   const desc = descTake(t, L25_CLASS_BLOCKS[cls]!);
   if (desc === 0) {
     // Cleared first: a run leaked by a termination here beats a run freed twice.
@@ -383,7 +403,10 @@ export function spanCreate(t: L25Tier, cls: number, want: number, h: number): nu
   const d = desc >>> 2;
   spanInit(t, d, run, cls);
   const first = run / PAGE_SIZE;
-  for (let i = 0; i < pages; i++) arena.setPageDesc(first + i, desc);
+  for (let i = 0; i < pages; i++) {
+    if (__DEV__) crashPoint('create');
+    arena.setPageDesc(first + i, desc);
+  }
   return spanRegisterHome(t, d, cls, want, h);
 }
 
@@ -400,6 +423,7 @@ export function shardReuseEmpty(t: L25Tier, sh: number, cls: number, exact: bool
   let best = 0;
   let bestPages = 0;
   for (let d = i32[sh + Sh.Empty]!; d !== 0; d = i32[d + Sp.Next]!) {
+    if (__DEV__) crashPoint('refill');
     const have = i32[d + Sp.Pages]!;
     if (descBytes(i32[d + Sp.Blocks]!) > DESC_BYTES) continue;
     if (have === pages) {
@@ -419,16 +443,23 @@ export function shardReuseEmpty(t: L25Tier, sh: number, cls: number, exact: bool
 /** Under the shard lock, one straight-line step: empty span `d` off the empty list, carved for `cls`, onto its partial list. */
 function spanRecarve(t: L25Tier, sh: number, d: number, cls: number): void {
   const i32 = t.arena.i32;
+  const recarve = i32[d + Sp.Class] !== cls || i32[d + Sp.Blocks] !== L25_CLASS_BLOCKS[cls];
+  if (recarve) {
+    // Still on the empty list: first a fresh span (nothing carved: Carved = Top = 0, then every
+    // state and stack word zero — the fill is a call, an interrupt point, so it comes between two
+    // consistent states), then the new class and the move in one straight line.
+    i32[d + Sp.Carved] = 0;
+    i32[d + Sp.Top] = 0;
+    if (__DEV__) crashPoint('refill');
+    i32.fill(0, d + Sp.Header, d + DESC_BYTES / 4);
+    if (__DEV__) crashPoint('refill');
+  }
   const prev = i32[d + Sp.Prev]!;
   const next = i32[d + Sp.Next]!;
   if (prev !== 0) i32[prev + Sp.Next] = next;
   else i32[sh + Sh.Empty] = next;
   if (next !== 0) i32[next + Sp.Prev] = prev;
-  if (i32[d + Sp.Class] !== cls || i32[d + Sp.Blocks] !== L25_CLASS_BLOCKS[cls]) {
-    // Every state is free (nothing is out); the stack moves with the block count: zero both.
-    i32[d + Sp.Carved] = 0;
-    i32[d + Sp.Top] = 0;
-    i32.fill(0, d + Sp.Header, d + DESC_BYTES / 4);
+  if (recarve) {
     i32[d + Sp.Class] = cls;
     i32[d + Sp.Blocks] = L25_CLASS_BLOCKS[cls]!;
     i32[d + Sp.Size] = L25_CLASS_SIZE[cls]!;
@@ -452,6 +483,7 @@ function spanRecarve(t: L25Tier, sh: number, d: number, cls: number): void {
 export function spanShrink(t: L25Tier, d: number, cls: number, want: number, h: number): number {
   const arena = t.arena;
   const start = arena.u32[d + Sp.Start]!;
+  if (__DEV__) crashPoint('shrink');
   if (!arena.resizeRun(start, L25_CLASS_PAGES[cls]!)) {
     spanRelease(t, d);
     return 0;
@@ -461,8 +493,10 @@ export function spanShrink(t: L25Tier, d: number, cls: number, want: number, h: 
   i32[t.area + Ta.NewRun] = start;
   i32[t.area + Ta.NewDesc] = d * 4;
   i32[t.area + Ta.FreeDesc] = 0;
+  if (__DEV__) crashPoint('shrink');
   i32.fill(0, d, d + DESC_BYTES / 4);
   spanInit(t, d, start, cls);
+  if (__DEV__) crashPoint('shrink');
   return spanRegisterHome(t, d, cls, want, h);
 }
 
@@ -474,11 +508,13 @@ export function spanShrink(t: L25Tier, d: number, cls: number, want: number, h: 
 export function shardRefill(t: L25Tier, sh: number, cls: number, want: number, h: number): number {
   const i32 = t.arena.i32;
   if (i32[sh + Sh.Partial + cls] === 0 && i32[sh + Sh.Empty] === 0) return 0;
+  if (__DEV__) crashPoint('refill');
   shardLock(t, sh);
   try {
     let n = shardTake(t, sh, cls, want, h);
     // A batch under this one lock: re-carve empty spans of the class's page count while it wants more.
     while (n < want) {
+      if (__DEV__) crashPoint('refill');
       const reuse = shardReuseEmpty(t, sh, cls, n > 0);
       if (reuse < 0) return reuse;
       if (reuse === 0) break;
@@ -505,10 +541,13 @@ export function shardReleaseEmpty(t: L25Tier, sh: number): number {
   for (;;) {
     if (t.arena.i32[sh + Sh.EmptyPages] === 0) return bytes;
     let d = 0;
+    if (__DEV__) crashPoint('release');
     shardLock(t, sh);
     try {
       d = shardFindEmpty(t, sh);
+      if (__DEV__) crashPoint('release');
       if (d !== 0) spanUnregister(t, sh, d);
+      if (__DEV__) crashPoint('release');
     } finally {
       shardUnlock(t, sh);
     }
@@ -557,17 +596,23 @@ export function spanGrow(t: L25Tier, d: number, cls: number): boolean {
   if (need > have) {
     const start = arena.u32[d + Sp.Start]!;
     arena.i32[t.area + Ta.Grow] = d;
+    if (__DEV__) crashPoint('grow');
     if (!arena.resizeRun(start, need)) {
       arena.i32[t.area + Ta.Grow] = 0;
       return false;
     }
     arena.refresh();
     const first = start / PAGE_SIZE;
-    for (let i = have; i < need; i++) arena.setPageDesc(first + i, d * 4);
+    for (let i = have; i < need; i++) {
+      if (__DEV__) crashPoint('grow');
+      arena.setPageDesc(first + i, d * 4);
+    }
   }
   const sh = arena.i32[d + Sp.Shard]!;
+  if (__DEV__) crashPoint('grow');
   shardLock(t, sh);
   try {
+    if (__DEV__) crashPoint('grow');
     spanReclass(t, sh, d, cls, Math.max(need, have));
   } finally {
     shardUnlock(t, sh);
@@ -585,6 +630,7 @@ function shardSoloEmpty(t: L25Tier, sh: number, cls: number, need: number): numb
   let best = 0;
   let bestPages = 0;
   for (let d = i32[sh + Sh.Empty]!; d !== 0; d = i32[d + Sp.Next]!) {
+    if (__DEV__) crashPoint('solo');
     const have = i32[d + Sp.Pages]!;
     if (have >= need && have > bestPages) {
       best = d;
@@ -627,6 +673,7 @@ export function spanSoloMake(t: L25Tier, cls: number, room: number, h: number): 
   const arena = t.arena;
   const need = l25PagesOf(L25_CLASS_SIZE[cls]!);
   if (arena.i32[t.home + Sh.Empty] !== 0) {
+    if (__DEV__) crashPoint('solo');
     shardLock(t, t.home);
     try {
       if (shardSoloEmpty(t, t.home, cls, need) !== 0) return shardTake(t, t.home, cls, 1, h);
@@ -642,6 +689,7 @@ export function spanSoloMake(t: L25Tier, cls: number, room: number, h: number): 
   }
   if (run === 0) return 0;
   arena.i32[t.area + Ta.NewRun] = run;
+  if (__DEV__) crashPoint('solo');
   const desc = descTake(t, 1);
   if (desc === 0) {
     arena.i32[t.area + Ta.NewRun] = 0;
@@ -653,7 +701,10 @@ export function spanSoloMake(t: L25Tier, cls: number, room: number, h: number): 
   arena.i32[d + Sp.Blocks] = 1;
   arena.i32[d + Sp.Pages] = pages;
   const first = run / PAGE_SIZE;
-  for (let i = 0; i < pages; i++) arena.setPageDesc(first + i, desc);
+  for (let i = 0; i < pages; i++) {
+    if (__DEV__) crashPoint('solo');
+    arena.setPageDesc(first + i, desc);
+  }
   return spanRegisterHome(t, d, cls, 1, h);
 }
 
