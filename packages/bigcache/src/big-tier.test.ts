@@ -20,6 +20,7 @@ const MiB = 2 ** 20;
 const P = PAGE_SIZE;
 /** These exact cases test the shared cache: handles without a thread cache (thread-cache.test.ts tests it). */
 const SHARED_ONLY = { threadCache: false };
+const THREAD_CACHE = { threadCache: true };
 
 function tier(safety: 'strict' | 'fast' = 'strict', maxBytes = 64 * MiB, shared = true) {
   const arena = Arena.format({ initialBytes: MiB, maxBytes, safety, shared });
@@ -343,7 +344,7 @@ describe('BigTier thread cache', () => {
     it(`${safety}: the owner's malloc and free take no lock once warm; other paths see a cached run`, () => {
       const arena = Arena.format({ initialBytes: MiB, maxBytes: 128 * MiB, safety });
       arena.threadAttach();
-      const big = new BigTier(arena);
+      const big = new BigTier(arena, undefined, THREAD_CACHE);
       const ptrs = [0, 1, 2].map(() => big.malloc(2 * MiB));
       for (const p of ptrs) big.free(p); // the first frees reserve room under the lock
       const before = big.stats();
@@ -360,7 +361,7 @@ describe('BigTier thread cache', () => {
       expect(codeOf(() => big.free(ptrs[0]!))).toBe('ERR_DOUBLE_FREE');
       const other = Arena.attach(arena.memory);
       other.threadAttach();
-      const big2 = new BigTier(other);
+      const big2 = new BigTier(other, undefined, THREAD_CACHE);
       expect(codeOf(() => big2.free(ptrs[1]!))).toBe('ERR_DOUBLE_FREE');
       expect(codeOf(() => big.usableSize(ptrs[2]!))).toBe('ERR_INVALID_POINTER');
       big.check();
@@ -388,10 +389,10 @@ describe('BigTier thread cache', () => {
   it("a dead thread's cache is reclaimed: its runs to the shared cache, its counters to the root", () => {
     const arena = Arena.format({ initialBytes: MiB, maxBytes: 128 * MiB, safety: 'strict' });
     arena.threadAttach();
-    const big = new BigTier(arena);
+    const big = new BigTier(arena, undefined, THREAD_CACHE);
     const other = Arena.attach(arena.memory);
     const dead = other.threadAttach();
-    const big2 = new BigTier(other);
+    const big2 = new BigTier(other, undefined, THREAD_CACHE);
     const p = big2.malloc(3 * MiB);
     const q = big2.malloc(3 * MiB);
     big2.free(p);

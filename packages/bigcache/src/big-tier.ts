@@ -40,7 +40,9 @@ import { liveDesc, pagesFor, usableOf } from './size';
 export interface BigTierOptions {
   /**
    * Keep a thread cache of up to LOCAL_SLOTS runs this thread freed, which its own mallocs take
-   * back without a lock (default true). false: every free goes to the shared cache.
+   * back without a lock (default false: every free goes to the shared cache). Opt-in because
+   * the runs in one thread's cache cannot serve another thread's malloc: with it, a malloc can
+   * fail while other threads' caches hold memory (at most maxBytes / 8 in all).
    */
   threadCache?: boolean;
 }
@@ -119,7 +121,7 @@ export class BigTier implements Tier {
     this.root = info.root;
     this.tierWord = tierId | PM_FLAG_HEAD;
     this.marker = localMarker(this.threadId);
-    this.threadCache = options?.threadCache ?? true;
+    this.threadCache = options?.threadCache ?? false;
     this.limit = Math.min(info.maxSize, largest);
     this.capPages = Math.floor(arena.maxBytes / PAGE_SIZE) >>> CAP_SHIFT;
     if (Atomics.load(arena.i32, this.root + R_LOCK_REG) === 0) {

@@ -30,7 +30,7 @@ const shared = () => new BigTier(arena, undefined, { threadCache: false });
 const scenarios = {
   /** A thread that stops at once (the test makes it the holder of the tier lock, then terminates it). */
   idle() {
-    new BigTier(arena);
+    new BigTier(arena, undefined, { threadCache: true });
     const p = new Int32Array(park);
     Atomics.store(p, 0, 1);
     Atomics.notify(p, 0);
@@ -38,7 +38,7 @@ const scenarios = {
   },
   /** Taken by the test (no crash plan): a malloc that sleeps on the tier lock the test holds for a "dead" thread. */
   'lock-wait'() {
-    const big = new BigTier(arena);
+    const big = new BigTier(arena, undefined, { threadCache: true });
     parentPort.postMessage({ threadId: arena.threadId });
     Atomics.wait(gate, 0, 0);
     keep(big.malloc(2 * MiB));
@@ -83,7 +83,7 @@ const scenarios = {
   },
   /** The thread cache: frees into it (its area, its reservation, a spill to the shared cache), a malloc back, flush, detach. */
   local() {
-    const big = new BigTier(arena);
+    const big = new BigTier(arena, undefined, { threadCache: true });
     for (let i = 0; i < 10; i++) keep(big.malloc(MiB + 1 + (i % 4) * MiB));
     arm('local');
     for (let i = 1; i <= 10; i++) freeHeld(big, i);

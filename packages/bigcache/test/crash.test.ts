@@ -54,7 +54,7 @@ describe('big tier: a dead thread never keeps a live one asleep on the tier lock
     it(`${safety}: reclaim wakes a waiter whose wakeup the dead thread took (the soak's hang)`, async () => {
       const arena = Arena.format({ maxBytes: 64 * MiB, safety });
       arena.threadAttach();
-      const big = new BigTier(arena);
+      const big = new BigTier(arena, undefined, { threadCache: true });
       const lock = big.root + R_LOCK;
       // The thread that will "die": attached, parked.
       const dead = await start(
