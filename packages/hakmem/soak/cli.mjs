@@ -22,7 +22,7 @@ const r = await soak({ ms, workers, safety, killMin, killMax, retire, log: (l) =
 console.log(
   `${r.ops} operations, ${r.terminations} terminations reclaimed, ${r.retirements} retirements, ${r.reclaimedBlocks} blocks freed from dead workers' tables, ` +
     `${r.handedOver} blocks handed over between threads, ${r.checks} heap checks passed; ` +
-    `${r.leftLive} blocks left live at the end (in flight at a termination: at most ${r.inFlightBound}); ` +
+    `${r.leftLive} blocks (${((r.leftLiveBytes ?? 0) / 2 ** 20).toFixed(1)} MiB) left live at the end (in flight at a termination: at most ${r.inFlightBound}; committed ${((r.committedBytes ?? 0) / 2 ** 20).toFixed(0)} MiB); ` +
     `corruptions injected 0, detected ${r.cookieFailures}`,
 );
 if (r.errors.length > 0) {

@@ -21,7 +21,9 @@ export async function soak(o) {
   const killMin = o.killMin ?? 10;
   const killMax = o.killMax ?? 100;
   const log = o.log ?? (() => {});
-  const heap = createHeap({ maxBytes: 1024 * 2 ** 20, safety: o.safety ?? 'strict' });
+  // The largest heap: every termination may leave the block it had in flight allocated for good
+  // (up to 4 MiB), so a long soak fills a small heap (1 GiB was full after 1,260 terminations).
+  const heap = createHeap({ maxBytes: 2 ** 32, safety: o.safety ?? 'strict' });
   const ring = new SharedArrayBuffer(RING * 3 * 4);
   const stats = new SharedArrayBuffer(o.workers * ROW * 8);
   const tables = new SharedArrayBuffer(o.workers * MAX * 3 * 8);
@@ -184,7 +186,10 @@ export async function soak(o) {
     }
     heap.check();
     report.checks++;
-    report.leftLive = heap.stats().liveBlocks;
+    const end = heap.stats();
+    report.leftLive = end.liveBlocks;
+    report.leftLiveBytes = end.liveBytes;
+    report.committedBytes = end.committedBytes;
     if (report.leftLive > report.inFlightBound) {
       report.errors.push(
         `${report.leftLive} blocks are still live, more than the ${report.inFlightBound} that can have been in flight: blocks were lost`,
