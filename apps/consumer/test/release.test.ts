@@ -58,17 +58,31 @@ function workspacePackages(): Map<string, string> {
   return found;
 }
 
-/** The publishable packages that depend on `name`, directly or through each other. */
-function dependentsOf(name: string, manifests: Record<string, Manifest>): Set<string> {
+/** Whether the caret range of `was` (what `workspace:^` becomes) holds `now`. */
+function caretHolds(was: string, now: string): boolean {
+  const [a, b, c] = was.split('.').map(Number) as [number, number, number];
+  const [x, y, z] = now.split('.').map(Number) as [number, number, number];
+  if (a > 0) return x === a;
+  if (b > 0) return x === 0 && y === b;
+  return x === 0 && y === 0 && z === c;
+}
+
+/**
+ * What `changeset version` bumps for a patch of `name`: the package itself and, transitively,
+ * every publishable package whose `workspace:^` range of a bumped package no longer holds its
+ * new version (a caret of 0.0.z holds only 0.0.z; of 0.y.z, 0.y.*; of x.y.z, x.*.*).
+ */
+function bumpedBy(name: string, manifests: Record<string, Manifest>): Set<string> {
   const out = new Set<string>([name]);
-  for (let grew = true; grew; ) {
-    grew = false;
+  const queue = [name];
+  while (queue.length > 0) {
+    const dep = queue.pop()!;
+    const was = manifests[dep]!.version;
+    if (caretHolds(was, patch(was))) continue;
     for (const [pkg, m] of Object.entries(manifests)) {
-      if (out.has(pkg)) continue;
-      if (Object.keys(m.dependencies ?? {}).some((dep) => out.has(dep))) {
-        out.add(pkg);
-        grew = true;
-      }
+      if (out.has(pkg) || m.dependencies?.[dep] === undefined) continue;
+      out.add(pkg);
+      queue.push(pkg);
     }
   }
   return out;
@@ -127,16 +141,18 @@ afterAll(() => {
 });
 
 describe('a release dry run in a copy of the repository', () => {
-  it(`changeset version bumps ${BUMPED} and the packages that depend on it (patch), no other`, () => {
+  it(`changeset version bumps ${BUMPED} and only the packages whose range of it the new version leaves (patch), no other`, () => {
     expect(versionRun.status).toBe(0);
-    const bumped = dependentsOf(BUMPED, manifestsBefore);
-    // Today: superslab and mid-registry use the cache, and the umbrella uses them all.
-    expect([...bumped].sort()).toEqual([
-      '@hakmem/mid-registry',
-      '@hakmem/superslab',
-      '@hakmem/tls-cache',
-      'hakmem',
-    ]);
+    const bumped = bumpedBy(BUMPED, manifestsBefore);
+    // superslab and mid-registry use the cache, and the umbrella uses them all: at 0.0.x each
+    // patch left their ^ ranges and bumped them too; from 0.1.0 a patch stays inside them.
+    const dependents = ['@hakmem/mid-registry', '@hakmem/superslab', 'hakmem'];
+    for (const name of dependents)
+      expect(Object.keys(manifestsBefore[name]!.dependencies ?? {})).toContain(
+        name === 'hakmem' ? '@hakmem/superslab' : BUMPED,
+      );
+    const inRange = caretHolds(manifestsBefore[BUMPED]!.version, patch(manifestsBefore[BUMPED]!.version));
+    expect([...bumped].sort()).toEqual(inRange ? [BUMPED] : [...dependents, BUMPED].sort());
     for (const name of NAMES) {
       const was = manifestsBefore[name]!.version;
       const now = readManifest(join(copy, PUBLISHABLE[name]!)).version;
@@ -145,7 +161,7 @@ describe('a release dry run in a copy of the repository', () => {
   });
 
   it('each bumped package gets a changelog entry: the summary for tls-cache, the updated dependency for the rest', () => {
-    const bumped = dependentsOf(BUMPED, manifestsBefore);
+    const bumped = bumpedBy(BUMPED, manifestsBefore);
     for (const name of bumped) {
       const dir = PUBLISHABLE[name]!;
       const changelog = after.get(`${dir}/CHANGELOG.md`);
@@ -161,7 +177,7 @@ describe('a release dry run in a copy of the repository', () => {
   });
 
   it('nothing else changes: the private apps, the other packages, the workspace ranges; the changeset is used up', () => {
-    const bumped = dependentsOf(BUMPED, manifestsBefore);
+    const bumped = bumpedBy(BUMPED, manifestsBefore);
     const changed = [...new Set([...before.keys(), ...after.keys()])]
       .filter((file) => before.get(file) !== after.get(file))
       .sort();
@@ -188,7 +204,7 @@ describe('a release dry run in a copy of the repository', () => {
   });
 
   it('pnpm publish -r --dry-run publishes the seven packages at their new versions, offline, LICENSE included', () => {
-    const bumped = dependentsOf(BUMPED, manifestsBefore);
+    const bumped = bumpedBy(BUMPED, manifestsBefore);
     const r = run('pnpm', ['publish', '-r', '--dry-run', '--no-git-checks', '--access', 'public', '--json'], {
       cwd: copy,
       env: { ...process.env, npm_config_registry: 'http://127.0.0.1:9/' },
@@ -230,11 +246,12 @@ describe('a release dry run in a copy of the repository', () => {
       const manifest = JSON.parse(
         run('tar', ['-xzOf', join(out, tarball), 'package/package.json'], { cwd: out }).stdout,
       ) as Manifest;
-      const bumped = dependentsOf(BUMPED, manifestsBefore);
-      expect(manifest.version).toBe(patch(manifestsBefore.hakmem!.version));
+      const bumped = bumpedBy(BUMPED, manifestsBefore);
+      const was = manifestsBefore.hakmem!.version;
+      expect(manifest.version).toBe(bumped.has('hakmem') ? patch(was) : was);
       for (const [dep, range] of Object.entries(manifest.dependencies ?? {})) {
-        const was = manifestsBefore[dep]!.version;
-        expect({ dep, range }).toEqual({ dep, range: `^${bumped.has(dep) ? patch(was) : was}` });
+        const from = manifestsBefore[dep]!.version;
+        expect({ dep, range }).toEqual({ dep, range: `^${bumped.has(dep) ? patch(from) : from}` });
       }
     } finally {
       rmSync(out, { recursive: true, force: true });
