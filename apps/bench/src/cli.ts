@@ -301,7 +301,8 @@ function markdown(report: RunReport, table: string, charts: string[]): string {
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  // `pnpm bench -- --full` hands the `--` through: it separates nothing here.
+  const o = parseArgs(process.argv.slice(2).filter((a) => a !== '--'));
   if (o.render) {
     const report = JSON.parse(readFileSync(o.render, 'utf8')) as RunReport;
     const allocs = report.allocators.map((a) => a.name);
