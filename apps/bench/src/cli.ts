@@ -272,8 +272,9 @@ function gitCommit(): string {
   }
 }
 
+/** The command that measured this run (`--readme` only publishes it; `--` separates nothing). */
 function commandLine(): string {
-  const args = process.argv.slice(2);
+  const args = process.argv.slice(2).filter((a) => a !== '--' && a !== '--readme');
   return args.length === 0 ? 'pnpm bench' : `pnpm bench -- ${args.join(' ')}`;
 }
 
