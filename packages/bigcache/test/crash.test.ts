@@ -4,9 +4,13 @@
 // the stop. And the soak's hang: a waiter whose wakeup a dead thread took is woken by reclaim.
 import { Worker } from 'node:worker_threads';
 import { Arena } from '@hakmem/page-arena';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BigTier } from '../src/index';
 import { R_BUSY, R_LOCK } from '../src/layout';
+
+// One worker per crash point, every point of a section in one test: minutes on a loaded
+// 2-core machine (the sections' own bound, not a timing expectation).
+vi.setConfig({ testTimeout: 600_000 });
 
 const WORKER = new URL('./crash-worker.mjs', import.meta.url);
 const SECTIONS = ['take', 'put', 'evict', 'resize', 'local', 'repair'] as const;

@@ -4,8 +4,12 @@
 // lost beyond the one in flight at the stop.
 import { Worker } from 'node:worker_threads';
 import { Arena } from '@hakmem/page-arena';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MidTier } from '../src/mid-tier';
+
+// One worker per crash point, every point of a section in one test: minutes on a loaded
+// 2-core machine (the sections' own bound, not a timing expectation).
+vi.setConfig({ testTimeout: 600_000 });
 
 const WORKER = new URL('./crash-worker.mjs', import.meta.url);
 const SCENARIOS = [

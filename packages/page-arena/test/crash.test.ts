@@ -1,7 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Arena, PAGE_SIZE, TIER_META } from '../src/index';
 import { HDR_META_HEADS, META_CLASSES, META_LEAF_SHIFT, META_MIN_SHIFT } from '../src/layout';
+
+// One worker per crash point, every point of a section in one test: minutes on a loaded
+// 2-core machine (the sections' own bound, not a timing expectation).
+vi.setConfig({ testTimeout: 600_000 });
 
 /**
  * Crash points: for every N, a worker (development build) stops for good at the N-th shared
