@@ -49,3 +49,28 @@ export function crashPoint(): void {
   Atomics.notify(word, 0);
   for (;;) Atomics.wait(word, 1, 0);
 }
+
+/** A crash plan of `tierCrashPoint`, set on `globalThis.__hakmemCrashPlan` by a test's worker. */
+interface TierCrashPlan {
+  section: string;
+  at: number;
+  count: number;
+  park: Int32Array;
+}
+
+/**
+ * The crash point of the tiers (superslab, tls-cache, mid-registry, l25-pool, bigcache), one
+ * for all of them: every call site is `if (__DEV__) crashPoint('section')` in the tier's own
+ * code, removed from its release build. A worker that sets `globalThis.__hakmemCrashPlan =
+ * { section, at, count: 0, park }` stops for good at the `at`-th crash point of `section` it
+ * passes — a place where a real `worker.terminate()` can land — after storing 1 in `park[0]`
+ * and notifying it, blocked in Atomics.wait until it is terminated; the test then reclaims it
+ * and requires a valid heap.
+ */
+export function tierCrashPoint(section: string): void {
+  const plan = (globalThis as { __hakmemCrashPlan?: TierCrashPlan }).__hakmemCrashPlan;
+  if (plan === undefined || plan.section !== section || ++plan.count !== plan.at) return;
+  Atomics.store(plan.park, 0, 1);
+  Atomics.notify(plan.park, 0);
+  for (;;) Atomics.wait(plan.park, 1, 0);
+}

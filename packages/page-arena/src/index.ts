@@ -1,5 +1,5 @@
 export { Arena, type ArenaAttachOptions } from './arena';
-export { type CrashPointOptions, debugCrashPoints } from './crash';
+export { type CrashPointOptions, debugCrashPoints, tierCrashPoint } from './crash';
 export { HakmemError, type HakmemErrorCode } from './errors';
 export {
   HEAP_MAGIC,
