@@ -105,13 +105,14 @@ describe('L25Tier across workers', () => {
       .map((w, k) => w.call('churn', { table, hold, slot: k + 1, rounds: 8000, seed: 77 + k }));
     while (Atomics.load(progress, progress.length - 1) < 150) await new Promise((r) => setTimeout(r, 2));
     await dead.worker.terminate();
-    // First: the others may wait for a lock it died holding.
+    // First, as heap.reclaimThread does: the others may wait for a lock it died holding — the
+    // arena's (breakLocksOf) or one of this tier's shard locks, which only l25.reclaim takes over.
     const broken = arena.breakLocksOf(dead.threadId);
+    l25.reclaim(dead.threadId);
+    arena.threadRelease(dead.threadId);
     const results = await Promise.all(others);
     for (const r of results) expect(r.damaged).toBe(0);
     const cachedBefore = l25.stats().cachedBlocks;
-    l25.reclaim(dead.threadId);
-    arena.threadRelease(dead.threadId);
     l25.check();
     arena.check();
     const t = new Int32Array(table);
@@ -139,7 +140,7 @@ describe('L25Tier across workers', () => {
     expect(arena.stats().pagesByTier[l25.id] ?? 0).toBe(0);
     arena.check();
     console.log(
-      `terminated worker: locks broken ${broken}, its cache held ${cachedBefore} blocks (with the others'), in its hands: ${inHand === 0 ? 'none' : `phase ${phase}, ${inFlight ? 'live, freed here' : 'gone'}`}`,
+      `terminated worker: locks broken ${broken}, cached blocks after the reclaim (the others') ${cachedBefore}, in its hands: ${inHand === 0 ? 'none' : `phase ${phase}, ${inFlight ? 'live, freed here' : 'gone'}`}`,
     );
   });
 
