@@ -42,6 +42,8 @@ import {
   LOCK_OWNER_ANON,
   LOCK_OWNER_MASK,
   MAX_PAGES_LIMIT,
+  MB_NEXT_PAGE,
+  MB_PREV_PAGE,
   META_CLASSES,
   META_DESC_RUN,
   META_LEAF_SHIFT,
@@ -72,6 +74,7 @@ import {
   TR_TIER_SLOTS,
   TR_TIER_WORDS,
 } from './layout';
+import { metaBlocks, metaDescClass, metaDescFree, metaDescUsed, metaPageWalk, metaStateOf } from './meta';
 
 function corrupted(detail: string): HakmemError {
   return new HakmemError('ERR_HEAP_CORRUPTED', `check: ${detail}`);
@@ -187,7 +190,10 @@ export function arenaCheckLocked(arena: Arena): void {
       throw corrupted(`${at} has length ${pages} pages, beyond the committed end ${end}`);
     if (u32[e + PM_HEAD_PAGE] !== page)
       throw corrupted(`${at} names ${u32[e + PM_HEAD_PAGE]} as its head page`);
-    if (page === basePage && (tier !== TIER_META || pages !== 1 || u32[e + PM_DESC] !== META_LEAF_SHIFT)) {
+    if (
+      page === basePage &&
+      (tier !== TIER_META || pages !== 1 || metaDescClass(u32[e + PM_DESC]!) !== META_LEAF_SHIFT)
+    ) {
       throw corrupted(`the header page ${page} is not a one-page META run of class 16 KiB`);
     }
     if (tier === TIER_FREE) {
@@ -217,12 +223,21 @@ export function arenaCheckLocked(arena: Arena): void {
       }
       if (tier === TIER_META) {
         const desc = u32[e + PM_DESC]!;
-        if (desc !== META_DESC_RUN && (desc < META_MIN_SHIFT || desc > META_MAX_SHIFT || pages !== 1)) {
+        const shift = metaDescClass(desc);
+        if (
+          desc !== META_DESC_RUN &&
+          (shift < META_MIN_SHIFT ||
+            shift > META_MAX_SHIFT ||
+            pages !== 1 ||
+            desc >>> 31 !== 0 ||
+            metaDescUsed(desc) > metaBlocks(shift) ||
+            metaDescFree(desc) > metaBlocks(shift))
+        ) {
           throw corrupted(
-            `META ${at} has class ${desc}, not a metaAlloc class 4..16 of a one-page run or 0 for a run`,
+            `META ${at} has desc ${desc}, not a metaAlloc page of a class 4..16 (one page, used and first-free ≤ its blocks) or 0 for a run`,
           );
         }
-        metaPages.set(page, desc);
+        metaPages.set(page, shift);
       }
     }
     previousFree = tier === TIER_FREE;
@@ -280,20 +295,62 @@ export function arenaCheckLocked(arena: Arena): void {
       throw corrupted(`bin summary bit ${w} is set beyond the bitmap`);
   }
 
-  // metaAlloc free lists: blocks in META pages of their class, aligned, at most once.
-  const freeBlocks = new Set<number>();
+  // metaAlloc pages: each page's free list (a bounded walk) agrees with its used count, holds no
+  // header or leaf block, and no page is empty; the class lists hold exactly the pages with a
+  // free block, each once, links consistent.
+  const withFree = new Map<number, number>();
+  for (const [page, shift] of metaPages) {
+    if (shift === META_DESC_RUN) continue;
+    const desc = u32[arena.entryOf(page) + PM_DESC]!;
+    const n = metaBlocks(shift);
+    const at = `META page ${page} (class ${1 << shift})`;
+    let walk: { listed: number[]; fresh: number };
+    try {
+      walk = metaPageWalk(arena, page, shift, desc);
+    } catch (error) {
+      throw corrupted(
+        error instanceof Error ? error.message.replace(/^\[\w+\] metaAlloc: /, '') : String(error),
+      );
+    }
+    const free = walk.listed.length + n - walk.fresh;
+    if (metaDescUsed(desc) !== n - free)
+      throw corrupted(
+        `${at} counts ${metaDescUsed(desc)} blocks handed out, its free list leaves ${n - free}`,
+      );
+    if (free === n && page !== basePage)
+      throw corrupted(`${at} is empty but was not returned to the free runs`);
+    const isFree = (offset: number) => {
+      const index = (offset - page * PAGE_SIZE) >>> shift;
+      return index >= walk.fresh || walk.listed.includes(index);
+    };
+    if (page === basePage && isFree(base)) throw corrupted(`the header block is on the free list of ${at}`);
+    for (const leaf of leafBlocks) {
+      if (Math.floor(leaf / PAGE_SIZE) === page && isFree(leaf))
+        throw corrupted(`page-map leaf at offset ${leaf} is on the free list of ${at}`);
+    }
+    if (free > 0) withFree.set(page, shift);
+  }
   for (let c = 0; c < META_CLASSES; c++) {
     const shift = META_MIN_SHIFT + c;
-    for (let block = hdr[HDR_META_HEADS + c]! >>> 0; block !== 0; block = u32[block >>> 2]!) {
-      const what = `free metaAlloc block ${block} of class ${1 << shift}`;
-      if (freeBlocks.has(block)) throw corrupted(`${what} is listed twice (or the list loops)`);
-      if (block % (1 << shift) !== 0 || metaPages.get(Math.floor(block / PAGE_SIZE)) !== shift) {
-        throw corrupted(`${what} is not an aligned block of a META page of that class`);
-      }
-      if (block === base || leafBlocks.has(block))
-        throw corrupted(`${what} is the header or a page-map leaf`);
-      freeBlocks.add(block);
+    let prev = 0;
+    for (let link = hdr[HDR_META_HEADS + c]! >>> 0; link !== 0; ) {
+      const page = link - 1;
+      const what = `the list of class ${1 << shift} names page ${page}`;
+      if (withFree.get(page) !== shift)
+        throw corrupted(
+          `${what}, which is not a META page of that class with a free block (or is listed twice)`,
+        );
+      withFree.delete(page);
+      const w = metaStateOf(arena, page, shift);
+      if (u32[w + MB_PREV_PAGE] !== prev)
+        throw corrupted(`${what} with back link ${u32[w + MB_PREV_PAGE]}, not ${prev}`);
+      prev = link;
+      link = u32[w + MB_NEXT_PAGE]!;
     }
+  }
+  if (withFree.size !== 0) {
+    const [page, shift] = withFree.entries().next().value!;
+    throw corrupted(`META page ${page} (class ${1 << shift}) has a free block but is on no class list`);
   }
 
   // Thread registry.

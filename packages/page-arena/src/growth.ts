@@ -22,6 +22,7 @@ import {
   INTENT_GROW,
   LEAF_BYTES,
   LEAF_SHIFT,
+  MB_FRESH,
   MEMORY_AB_RESIZABLE,
   META_LEAF_SHIFT,
   META_MIN_SHIFT,
@@ -34,22 +35,29 @@ import {
   TIER_META,
 } from './layout';
 import { memoryBuffer, memoryGrow, memoryShrink } from './memory';
-import { metaPageBlocks, metaPageStart, metaPop, metaPush } from './meta';
+import {
+  metaDesc,
+  metaListPushPage,
+  metaPagePop,
+  metaPageStart,
+  metaPopCheck,
+  metaSpareBlocks,
+} from './meta';
 import { intentBegin, intentEnd } from './repair';
 import { arenaMarkHead, arenaMarkPages, arenaReleaseLocked, arenaTakeFree } from './runs';
 
-/** Pages that new page-map leaves for [from, to) may take (4 leaves per META page, spare 16 KiB blocks first). */
-export function arenaLeafPages(arena: Arena, from: number, to: number): number {
+/** Leaves missing for pages [from, to) beyond the spare 16 KiB blocks. */
+function arenaLeavesMissing(arena: Arena, from: number, to: number): number {
   let missing = 0;
   for (let leaf = from >>> LEAF_SHIFT; leaf <= (to - 1) >>> LEAF_SHIFT; leaf++) {
     if (arena.u32[arena.leafDir + leaf] === 0) missing++;
   }
-  let block = arena.hdr[HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT]! >>> 0;
-  while (missing > 0 && block !== 0) {
-    missing--;
-    block = arena.u32[block >>> 2]!;
-  }
-  return Math.ceil(missing / 4);
+  return missing === 0 ? 0 : missing - metaSpareBlocks(arena, META_LEAF_SHIFT, missing);
+}
+
+/** Pages that new page-map leaves for [from, to) may take (4 leaves per META page, spare 16 KiB blocks first). */
+export function arenaLeafPages(arena: Arena, from: number, to: number): number {
+  return Math.ceil(Math.max(0, arenaLeavesMissing(arena, from, to)) / (PAGE_SIZE / LEAF_BYTES));
 }
 
 /**
@@ -104,7 +112,7 @@ export function arenaGrowLocked(arena: Arena, pages: number, protect: number): b
   arena.endPage = to;
   if (__DEV__) crashPoint();
   Atomics.store(hdr, HDR_COMMITTED_PAGES, to);
-  for (const block of carved) metaPush(arena, META_LEAF_SHIFT, block);
+  if (carved !== 0) metaListPushPage(arena, carved, META_LEAF_SHIFT);
   hdr[HDR_GROWTHS]!++;
   arena.seenGrowth = Atomics.add(hdr, HDR_GROWTH, 1) + 1;
   intentEnd(arena);
@@ -117,21 +125,12 @@ export function arenaGrowLocked(arena: Arena, pages: number, protect: number): b
  * leaves from the spare list, carving pages from the new range only when no free page is left.
  */
 function arenaLeafSpares(arena: Arena, from: number, to: number, protect: number): void {
-  let missing = 0;
-  for (let leaf = from >>> LEAF_SHIFT; leaf <= (to - 1) >>> LEAF_SHIFT; leaf++) {
-    if (arena.u32[arena.leafDir + leaf] === 0) missing++;
-  }
-  let block = arena.hdr[HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT]! >>> 0;
-  while (missing > 0 && block !== 0) {
-    missing--;
-    block = arena.u32[block >>> 2]!;
-  }
+  let missing = arenaLeavesMissing(arena, from, to);
   while (missing > 0) {
     const page = arenaBestFit(arena, 1);
     if (page === 0 || page === protect) return;
     arenaTakeFree(arena, page, 1, TIER_META);
-    metaPageStart(arena, page, META_LEAF_SHIFT);
-    metaPageBlocks(arena, page, META_LEAF_SHIFT);
+    metaPageStart(arena, page, META_LEAF_SHIFT, 0);
     intentEnd(arena);
     missing -= PAGE_SIZE / LEAF_BYTES;
   }
@@ -139,33 +138,37 @@ function arenaLeafSpares(arena: Arena, from: number, to: number, protect: number
 
 /**
  * The new pages [from, to), the growth's step under INTENT_GROW(from, to): leaves for the new
- * range (each published in the leaf directory before it is popped from the spare list, or
- * taken from a page carved from the new range), the carved pages' entries, the new free run.
- * Returns the carved pages' other 16 KiB blocks, which the caller lists once the pages are
- * committed (format, or arenaGrowLocked: commit, list them, publish the growth counter).
+ * range (each published in the leaf directory before it is popped from its spare page, or
+ * taken from a page carved from the new range, its blocks in order), the carved pages' entries
+ * (class 16 KiB, the blocks not taken fresh), the new free run. Returns the last carved page
+ * when it has blocks left (the caller lists it once the pages are committed: format, or
+ * arenaGrowLocked), else 0.
  */
-export function arenaAddPagesLocked(arena: Arena, from: number, to: number, protect: number): number[] {
+export function arenaAddPagesLocked(arena: Arena, from: number, to: number, protect: number): number {
   const hdr = arena.hdr;
   const spares = HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT;
+  const perPage = PAGE_SIZE / LEAF_BYTES;
   let lo = from;
   let hi = to;
-  const carved: number[] = [];
+  let carved = 0;
+  let carvedUsed = perPage;
   let leafBytes = 0;
   for (let leaf = from >>> LEAF_SHIFT; leaf <= (to - 1) >>> LEAF_SHIFT; leaf++) {
     if (arena.u32[arena.leafDir + leaf] !== 0) continue;
-    let block = hdr[spares]! >>> 0;
-    if (block !== 0) {
+    const first = hdr[spares]! >>> 0;
+    let block: number;
+    if (first !== 0) {
+      block = metaPopCheck(arena, first - 1, META_LEAF_SHIFT);
       if (__DEV__) crashPoint();
       arena.u32[arena.leafDir + leaf] = block >>> 2;
-      metaPop(arena, META_LEAF_SHIFT);
+      metaPagePop(arena, first - 1, META_LEAF_SHIFT);
     } else {
-      if (carved.length === 0) {
+      if (carvedUsed === perPage) {
         // No free page outside the new range: carve one (its entry is written below, once its leaf exists).
-        const page = protect >= 0 ? --hi : lo++;
-        for (let b = page * PAGE_SIZE + PAGE_SIZE - LEAF_BYTES; b >= page * PAGE_SIZE; b -= LEAF_BYTES)
-          carved.push(b);
+        carved = protect >= 0 ? --hi : lo++;
+        carvedUsed = 0;
       }
-      block = carved.pop()!;
+      block = carved * PAGE_SIZE + carvedUsed++ * LEAF_BYTES;
       if (__DEV__) crashPoint();
       arena.u32[arena.leafDir + leaf] = block >>> 2;
     }
@@ -173,19 +176,28 @@ export function arenaAddPagesLocked(arena: Arena, from: number, to: number, prot
     arena.u8.fill(0, block, block + LEAF_BYTES);
     leafBytes += LEAF_BYTES;
   }
-  for (let page = from; page < lo; page++) arenaMarkCarved(arena, page);
-  for (let page = hi; page < to; page++) arenaMarkCarved(arena, page);
+  for (let page = from; page < lo; page++)
+    arenaMarkCarved(arena, page, page === carved ? carvedUsed : perPage);
+  for (let page = hi; page < to; page++) arenaMarkCarved(arena, page, page === carved ? carvedUsed : perPage);
   if (hi > lo) arenaReleaseLocked(arena, lo, hi - lo, hi);
   hdr[HDR_META_BYTES]! += leafBytes;
-  return carved;
+  return carved !== 0 && carvedUsed < perPage ? carved : 0;
 }
 
-/** Page-map entry of a META page carved for leaves while its own leaf did not exist yet. */
-export function arenaMarkCarved(arena: Arena, page: number): void {
+/**
+ * Page-map entry of a META page carved for leaves while its own leaf did not exist yet: class
+ * 16 KiB, its first `used` blocks leaves, the rest fresh.
+ */
+export function arenaMarkCarved(arena: Arena, page: number, used: number): void {
   arenaMarkPages(arena, page, page, page + 1, TIER_META);
   arenaMarkHead(arena, page, 1, TIER_META);
+  const perPage = PAGE_SIZE / LEAF_BYTES;
+  if (used < perPage) {
+    if (__DEV__) crashPoint();
+    arena.u32[((page * PAGE_SIZE + used * LEAF_BYTES) >>> 2) + MB_FRESH] = used;
+  }
   if (__DEV__) crashPoint();
-  arena.u32[arena.entryOf(page) + PM_DESC] = META_LEAF_SHIFT;
+  arena.u32[arena.entryOf(page) + PM_DESC] = metaDesc(META_LEAF_SHIFT, used, used < perPage ? used + 1 : 0);
   if (__DEV__) crashPoint();
   arena.hdr[HDR_PAGES_BY_TIER + TIER_META]!++;
 }

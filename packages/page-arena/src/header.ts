@@ -29,13 +29,14 @@ import {
   LAYOUT_VERSION,
   LEAF_BYTES,
   LEAF_SHIFT,
+  MB_FRESH,
   META_LEAF_SHIFT,
   PAGE_SIZE,
   PM_DESC,
   TIER_META,
 } from './layout';
 import { memoryKindName } from './memory';
-import { metaPop, metaPush } from './meta';
+import { metaDesc, metaListPushPage } from './meta';
 import { describe, type ResolvedOptions } from './options';
 import { arenaMarkHead, arenaMarkPages } from './runs';
 
@@ -52,24 +53,24 @@ export function arenaFormatHeader(arena: Arena, committedPages: number, _o: Reso
   hdr[HDR_MAX_PAGES] = arena.maxPages;
   hdr[HDR_FLAGS] = (arena.shared ? FLAG_SHARED : 0) | (arena.strict ? FLAG_STRICT : 0);
   hdr[HDR_MEMORY_KIND] = arena.kind;
-  // The rest of the header page is three 16 KiB metaAlloc blocks; the first becomes its leaf.
+  // The header page is a metaAlloc page of class 16 KiB: block 0 the header, block 1 its leaf,
+  // blocks 2 and 3 fresh (spare leaves).
   const leafBlockBytes = 1 << META_LEAF_SHIFT;
-  for (let off = arena.base + PAGE_SIZE - leafBlockBytes; off > arena.base; off -= leafBlockBytes) {
-    metaPush(arena, META_LEAF_SHIFT, off);
-  }
-  const leaf = metaPop(arena, META_LEAF_SHIFT);
+  const leaf = arena.base + leafBlockBytes;
   arena.u8.fill(0, leaf, leaf + LEAF_BYTES);
   arena.u32[arena.leafDir + (hp >>> LEAF_SHIFT)] = leaf >>> 2;
   hdr[HDR_META_BYTES] = 2 * leafBlockBytes;
   arenaMarkPages(arena, hp, hp, hp + 1, TIER_META);
   arenaMarkHead(arena, hp, 1, TIER_META);
-  arena.u32[arena.entryOf(hp) + PM_DESC] = META_LEAF_SHIFT;
+  arena.u32[((leaf + leafBlockBytes) >>> 2) + MB_FRESH] = 2;
+  arena.u32[arena.entryOf(hp) + PM_DESC] = metaDesc(META_LEAF_SHIFT, 2, 3);
   hdr[HDR_PAGES_BY_TIER + TIER_META] = 1;
   arena.endPage = hp + 1;
+  metaListPushPage(arena, hp, META_LEAF_SHIFT);
   if (committedPages > hp + 1) {
-    for (const block of arenaAddPagesLocked(arena, hp + 1, committedPages, -1)) {
-      metaPush(arena, META_LEAF_SHIFT, block);
-    }
+    const carved = arenaAddPagesLocked(arena, hp + 1, committedPages, -1);
+    arena.endPage = committedPages;
+    if (carved !== 0) metaListPushPage(arena, carved, META_LEAF_SHIFT);
   }
   arena.endPage = committedPages;
   Atomics.store(hdr, HDR_COMMITTED_PAGES, committedPages);

@@ -29,7 +29,7 @@
  * ```
  *  0            base (64 KiB aligned)                                        committed   maxBytes
  *  | not ours    | header page (META) | runs of 64 KiB pages ...               |  (grows) |
- *                  [0,16K) header, [16K,64K) three 16 KiB metaAlloc blocks (page-map leaves first)
+ *                  [0,16K) header, [16K,64K) three 16 KiB metaAlloc blocks (the first page-map leaf, two spare)
  * ```
  *
  * ## Header (i32 words, index relative to the header start `H = base >> 2`)
@@ -56,7 +56,7 @@
  * | 32-35           | HDR_THREAD_*          | thread registry: high-water id, free-id list head, live count, chunk count (under the lock) |
  * | 36-38           | HDR_LOCKREG_*         | lock words registered for breakLocksOf: i32 index of an array from metaAlloc (doubles when full), count, capacity (under the lock) |
  * | 48-79           | HDR_THREAD_DIR        | i32 index of thread-record chunk k (chunk k holds 64 << k records) |
- * | 80-92           | HDR_META_HEADS        | metaAlloc free-list heads, classes 16 B … 64 KiB (byte offsets, 0 = empty) |
+ * | 80-92           | HDR_META_HEADS        | first META page (page + 1, 0 = none) of each class's list of pages with a free block, classes 16 B … 64 KiB |
  * | 96-159          | HDR_LEAF_DIR          | u32 index of page-map leaf L (pages L*1024 … L*1024+1023), 0 = none yet |
  * | 160-161         | HDR_BIN_SUMMARY       | bit w set ⇔ bitmap word w ≠ 0                   |
  * | 162-194         | HDR_BIN_BITMAP        | bit b set ⇔ free-run bin b is non-empty         |
@@ -78,7 +78,7 @@
  * | PM_TIER       | tier, + PM_FLAG_HEAD on the first page     | 0 on every page, + PM_FLAG_HEAD on the first page |
  * | PM_HEAD_PAGE  | first page (every page)                    | first page (first and last page)              |
  * | PM_RUN_PAGES  | length (first page)                        | length (first and last page: boundary tags)   |
- * | PM_DESC       | tier-owned descriptor (0 after allocRun); META: metaAlloc class log2 (4..16), 0 for a run from metaAlloc(> 64 KiB) | first page: free-list links `prev << 16 | next` (page numbers, 0 = none; FREE_LINK_SHIFT, FREE_LINK_MASK) |
+ * | PM_DESC       | tier-owned descriptor (0 after allocRun); META: `class | used << 5 | firstFree << 18` ("metaAlloc"), 0 for a run from metaAlloc(> 64 KiB) | first page: free-list links `prev << 16 | next` (page numbers, 0 = none; FREE_LINK_SHIFT, FREE_LINK_MASK) |
  *
  * Page 0 is never the head of a free run (it is below base or it is the header page), so 0 is
  * the null link.
@@ -96,22 +96,47 @@
  * - freeRun: O(1) validation and coalescing (boundary tags), O(p) page-map stores;
  * - resizeRun: O(1) + O(Δp) stores; growth: O(new pages) stores (the memory itself is zeroed
  *   by the engine);
- * - pageEntry: two loads, no lock; metaAlloc/metaFree: O(1) (O(block) zero fill);
+ * - pageEntry: two loads, no lock; metaAlloc/metaFree: O(1) (O(block) zero fill; a page taken or
+ *   returned is an allocRun/freeRun of one page);
  * - threadAttach/threadRelease/threadRecord: O(1); check/snapshot: O(pages + free runs + meta blocks).
  *
  * ## Growth
  *
  * Under the lock: grow by max(needed, (committed − base pages) / 8) pages, capped at maxBytes
  * (a WebAssembly.Memory that refuses is asked again for exactly the needed pages). Leaves for the
- * new range come from spare 16 KiB blocks, else from a free page elsewhere (best fit), else from a
- * page carved from the new range (its first page, or its last when resizeRun needs the first
- * free). The rest of the new range is freed, coalescing with the last free run.
+ * new range come from spare 16 KiB blocks (free blocks of class 16 KiB), else from a free page
+ * elsewhere (best fit), else from a page carved from the new range (its first page, or its last
+ * when resizeRun needs the first free; its blocks used in order, the rest fresh). The rest of the
+ * new range is freed, coalescing with the last free run.
  *
  * ## metaAlloc
  *
- * Classes 16 B … 64 KiB: a META page is split into blocks of one class (PM_DESC = log2 size);
- * free blocks are linked through their first u32 (HDR_META_HEADS). Above 64 KiB: a run of META
- * pages (PM_DESC 0). Blocks are zero-filled when handed out. META pages are never returned.
+ * A slab allocator. Classes 16 B … 64 KiB: a META page is split into blocks of one class; above
+ * 64 KiB: a run of META pages (PM_DESC META_DESC_RUN = 0). Blocks are zero-filled when handed out.
+ * A META page of a class (n = 64 KiB >> class blocks) keeps its state in two places:
+ *
+ * - its PM_DESC: `class | used << META_DESC_USED_SHIFT | firstFree << META_DESC_FREE_SHIFT` — the
+ *   class log2 (bits 0-4), the blocks handed out (bits 5-17) and its first free block (index + 1,
+ *   0 = none; bits 18-30). One store of this word commits every pop and push.
+ * - the words of its first free block (every class has at least 4):
+ *
+ * | word          | meaning                                                                      |
+ * | ------------- | ---------------------------------------------------------------------------- |
+ * | MB_NEXT       | next free block, index + 1 (0 = none); every free block has it, but the fresh one |
+ * | MB_PREV_PAGE  | previous page on its class's list (page + 1, 0 = none)                       |
+ * | MB_NEXT_PAGE  | next page on that list (page + 1, 0 = none)                                  |
+ * | MB_FRESH      | the fresh index f: blocks [f, n) were never handed out since the page was taken |
+ *
+ * A page's free blocks are its list (MB_NEXT from firstFree) up to the fresh block f, then every
+ * block from f on: a list reaches f when f < n and ends with 0 when f = n. So a new page costs no
+ * per-block writes. The pages of a class with a free block form a doubly linked list from
+ * HDR_META_HEADS (its state words move with the page's first free block; neighbours name pages,
+ * not blocks). metaAlloc pops the first free block of the class's first page (the next free block
+ * takes over the state words, or the page leaves the list when it was its last), else takes a
+ * page (one page's allocRun, the page's state set up at once). metaFree pushes the block onto its
+ * page (it takes over the state words, or the page joins its class's list), or — when it was the
+ * page's last block handed out — returns the page to the free runs (coalescing). The header page
+ * (header and first leaf handed out) and a page holding a leaf (never freed) are never empty.
  *
  * ## Crash consistency
  *
@@ -128,25 +153,30 @@
  *   | op (A, B, C, D)                  | written by                                 | repair                              |
  *   | -------------------------------- | ------------------------------------------ | ----------------------------------- |
  *   | TAKE (head, pages, tier)         | allocRun, a META run, a META page's take   | undone: the pages free              |
- *   | RELEASE (head, pages, tier)      | freeRun, metaFree of a META run            | finished: the pages free            |
+ *   | RELEASE (head, pages, tier)      | freeRun, metaFree of a META run or of a page's last block | finished: the pages free |
  *   | RESIZE (head, old, new, tier)    | resizeRun (shrink, or grow into a successor) | grow undone, shrink finished: the run keeps min(old, new) pages, the rest free |
- *   | META_PAGE (page, –, class)       | metaAlloc's new page (TAKE turns into it), a growth's leaf page | its blocks unlinked from the class list, the page free |
- *   | META_POP (block, –, class)       | metaAlloc from a listed block              | undone: pushed back unless still the head |
- *   | META_PUSH (block, –, class)      | metaFree of a block                        | finished: pushed unless already the head |
- *   | GROW (from, to)                  | growth                                     | HDR_COMMITTED_PAGES = to: finished (carved pages' unlisted blocks listed, HDR_GROWTH published); else undone (new leaves out of the directory, spare blocks back on their list, the memory grown but uncommitted) |
+ *   | META_PAGE (page, –, class)       | metaAlloc's new page (TAKE turns into it), a growth's spare-leaf page | undone: the page free |
+ *   | META_POP (block, –, class)       | metaAlloc from a page with a free block    | undone: back on its page's free list unless on it |
+ *   | META_PUSH (block, –, class)      | metaFree of a block its page keeps         | finished: on its page's free list unless on it |
+ *   | GROW (from, to)                  | growth                                     | HDR_COMMITTED_PAGES = to: finished (HDR_GROWTH published); else undone (new leaves out of the directory, spare blocks back on their page's free list unless on it, the memory grown but uncommitted) |
  *
  *   Orders that make these repairs exact: a run's pages are marked after the bins are updated,
- *   its head last; a growth publishes a leaf in the directory before popping its block from the
- *   spare list (undone last-published first: a block still at the list's head was never popped),
- *   takes blocks of pages carved from the new range directly and lists the rest only after the
- *   commit (HDR_COMMITTED_PAGES, an Atomics.store), then bumps HDR_GROWTH; a free page taken
- *   for leaves is its own complete step (TAKE → META_PAGE, ended) before the growth's. A
- *   multi-step operation (allocRun that grows, then takes) is a sequence of such steps, each
- *   complete before the next begins: a crash leaves the completed ones.
+ *   its head last; a META page's pop and push write the block's words (and the class lists)
+ *   first and commit with the one store of PM_DESC, so a page's free list and used count always
+ *   agree; a page's last block is released under RELEASE after the page left its class list; a
+ *   growth publishes a leaf in the directory before popping its block from a spare page, writes
+ *   the entries (PM_DESC, fresh index) of pages carved from the new range before the commit
+ *   (HDR_COMMITTED_PAGES, an Atomics.store), lists the carved page after it, then bumps
+ *   HDR_GROWTH; a free page taken for spare leaves is its own complete step (TAKE → META_PAGE,
+ *   ended) before the growth's. A multi-step operation (allocRun that grows, then takes) is a
+ *   sequence of such steps, each complete before the next begins: a crash leaves the completed ones.
  * - **Derived state**: free runs' boundary tags, head flags and links, coalescing, the bins, their
- *   bitmaps, HDR_FREE_RUNS and HDR_PAGES_BY_TIER. The repair rebuilds all of it from the page map
- *   after the intent is settled (arenaRebuildFreeRuns: every maximal range of free pages one free
- *   run, O(pages)), so their stores need no order.
+ *   bitmaps, HDR_FREE_RUNS and HDR_PAGES_BY_TIER; the metaAlloc class lists (HDR_META_HEADS,
+ *   MB_PREV_PAGE, MB_NEXT_PAGE) and the pages' used counts. The repair rebuilds all of it after
+ *   the intent is settled — each META page's used count from its free list (a bounded walk), an
+ *   empty META page (a release in flight, spare leaves never used) freed, the class lists
+ *   relinked; then from the page map every maximal range of free pages one free run
+ *   (arenaRebuildFreeRuns) —, O(pages + META blocks), so their stores need no order.
  *
  * Not covered: the thread registry, the tier directory, the lock registry and per-thread tier
  * words (threadAttach/Release, tierOpen, registerLock) — a thread dying inside them may leave a
@@ -190,7 +220,10 @@
  * 3. No two free runs are adjacent (coalescing is complete); every free run is in exactly the
  *    bin of its length, bitmap and summary bits equal "bin non-empty", links are consistent.
  * 4. HDR_PAGES_BY_TIER and HDR_FREE_RUNS equal what the page map says.
- * 5. metaAlloc free blocks lie in META pages of their class, aligned, at most once.
+ * 5. metaAlloc pages: each page's free list is a bounded, loop-free list of its own blocks that
+ *    ends at its fresh index; its used count is its blocks minus its free ones, and ≥ 1 (an empty
+ *    page is returned); the header block and leaves are not free; each class's list holds exactly
+ *    its pages with a free block, once, with consistent back links.
  * 6. Thread records: state ∈ {0,1}; the free-id list holds exactly the ids ≤ high-water in
  *    state 0; live count = ids in state ≠ 0.
  * 7. Tier directory: count ≤ capacity, count ≤ TIER_LAST − TIER_FIRST + 1, kinds distinct and
@@ -216,7 +249,7 @@ export const PAGE_SHIFT = 16;
 /** Page size: 64 KiB, one WebAssembly page. */
 export const PAGE_SIZE = 65536;
 /** Bumped on any change of this layout; attach refuses another version. */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 /** 'HAKM' little-endian. */
 export const HEAP_MAGIC = 0x4d4b4148;
 /** The largest maxBytes: 4 GiB (page numbers fit in 16 bits). */
@@ -321,6 +354,23 @@ export const META_MAX_SHIFT = 16;
 export const META_CLASSES = META_MAX_SHIFT - META_MIN_SHIFT + 1;
 /** PM_DESC of a META page that is a whole run from metaAlloc (> 64 KiB) or an internal run. */
 export const META_DESC_RUN = 0;
+/** PM_DESC of a META page of one class, bits 0-4: the class log2 (META_MIN_SHIFT … META_MAX_SHIFT). */
+export const META_DESC_CLASS_MASK = 0x1f;
+/** PM_DESC bits 5-17: blocks of the page handed out (1 … blocks; 0 only inside an update). */
+export const META_DESC_USED_SHIFT = 5;
+/** PM_DESC bits 18-30: the page's first free block, index + 1 (0 = none free). */
+export const META_DESC_FREE_SHIFT = 18;
+/** Mask of the used count and of the first-free field (0 … 4096). */
+export const META_DESC_FIELD_MASK = 0x1fff;
+// Words of a META page's first free block (every class has ≥ 4 words): the page's slab state.
+/** Next free block of the page, index + 1 (0 = none); not read in the block at the fresh index. */
+export const MB_NEXT = 0;
+/** Previous page of the class's list of pages with a free block, page + 1 (0 = none). */
+export const MB_PREV_PAGE = 1;
+/** Next page of that list, page + 1 (0 = none). */
+export const MB_NEXT_PAGE = 2;
+/** The fresh index: blocks [fresh, blocks) were never handed out since the page was taken (free, unlinked). */
+export const MB_FRESH = 3;
 /** Class of the header page and of page-map leaves. */
 export const META_LEAF_SHIFT = 14;
 
@@ -388,9 +438,9 @@ export const INTENT_RELEASE = 2;
 export const INTENT_RESIZE = 3;
 /** META page A being made (or returned as) a page of class C: its blocks unlinked, the page freed. */
 export const INTENT_META_PAGE = 4;
-/** Popping block A of class C (metaAlloc): undone (pushed back unless it is still the head). */
+/** Popping block A of class C from its page (metaAlloc): undone (back on its page's free list unless it is on it). */
 export const INTENT_META_POP = 5;
-/** Pushing block A of class C (metaFree): finished (pushed unless it is the head). */
+/** Pushing block A of class C onto its page's free list (metaFree): finished (pushed unless it is on it). */
 export const INTENT_META_PUSH = 6;
 /** Growing the committed pages from A to B: finished once HDR_COMMITTED_PAGES is B, else undone. */
 export const INTENT_GROW = 7;

@@ -35,10 +35,11 @@ import {
   INTENT_RELEASE,
   INTENT_RESIZE,
   INTENT_TAKE,
-  LEAF_BYTES,
   LEAF_PAGES,
   LEAF_SHIFT,
+  META_CLASSES,
   META_LEAF_SHIFT,
+  META_MAX_SHIFT,
   META_MIN_SHIFT,
   PAGE_SIZE,
   PM_DESC,
@@ -51,6 +52,16 @@ import {
   TIER_FREE,
   TIER_META,
 } from './layout';
+import {
+  metaBlockIsFree,
+  metaBlocks,
+  metaDesc,
+  metaDescClass,
+  metaDescFree,
+  metaListPushPage,
+  metaPagePushRaw,
+  metaPageWalk,
+} from './meta';
 import { arenaTagFree } from './runs';
 
 /** Writes the intent record: operands first, the op last (a record is whole once its op is). */
@@ -94,13 +105,12 @@ export function arenaRepairLocked(arena: Arena): void {
       repairFreePages(arena, a + keep, a + Math.max(b, c));
       break;
     }
-    case INTENT_META_PAGE:
-      metaUnlinkPage(arena, a, c);
+    case INTENT_META_PAGE: // undone: the page free (the class lists are rebuilt below)
       repairFreePages(arena, a, a + 1);
       break;
-    case INTENT_META_POP: // undone: back on its list unless the pop did not happen
-    case INTENT_META_PUSH: // finished: on its list unless the push completed
-      if (hdr[HDR_META_HEADS + c - META_MIN_SHIFT]! >>> 0 !== a) metaPushRaw(arena, c, a);
+    case INTENT_META_POP: // undone: back on its page's free list unless the pop did not happen
+    case INTENT_META_PUSH: // finished: on its page's free list unless the push completed
+      repairMetaBlock(arena, a, c);
       break;
     case INTENT_GROW:
       repairGrow(arena, a, b);
@@ -112,6 +122,7 @@ export function arenaRepairLocked(arena: Arena): void {
       );
   }
   hdr[HDR_INTENT_OP] = INTENT_NONE;
+  metaRebuild(arena);
   arenaRebuildFreeRuns(arena);
 }
 
@@ -123,27 +134,49 @@ function repairFreePages(arena: Arena, from: number, to: number): void {
   }
 }
 
-function metaPushRaw(arena: Arena, shift: number, offset: number): void {
-  const head = HDR_META_HEADS + shift - META_MIN_SHIFT;
-  arena.u32[offset >>> 2] = arena.hdr[head]!;
-  arena.hdr[head] = offset;
+/**
+ * Block `offset` of class `shift` is back on its page's free list unless it is on it (or its page
+ * is no longer a META page of that class: a release of the page finished it).
+ */
+function repairMetaBlock(arena: Arena, offset: number, shift: number): void {
+  const page = Math.floor(offset / PAGE_SIZE);
+  if (page < arena.basePage || page >= arena.endPage) return;
+  const e = arena.entryOf(page);
+  const desc = arena.u32[e + PM_DESC]!;
+  if (arena.u32[e + PM_TIER] !== (TIER_META | PM_FLAG_HEAD) || metaDescClass(desc) !== shift) return;
+  const index = (offset - page * PAGE_SIZE) >>> shift;
+  if (!metaBlockIsFree(arena, page, shift, desc, index)) metaPagePushRaw(arena, page, shift, offset);
 }
 
-/** Unlinks every block of META page `page` from the free list of class `shift`. */
-export function metaUnlinkPage(arena: Arena, page: number, shift: number): void {
-  if (shift < META_MIN_SHIFT) return;
+/**
+ * The metaAlloc pages' derived state from their free lists (bounded walks): each page's used
+ * count recomputed, a page with nothing handed out (but the header page) freed — a metaFree's
+ * release of it finished, a page taken for spare leaves unused —, the class lists rebuilt
+ * (lowest page first). Runs before arenaRebuildFreeRuns, which makes the freed pages free runs.
+ */
+function metaRebuild(arena: Arena): void {
   const u32 = arena.u32;
-  const head = HDR_META_HEADS + shift - META_MIN_SHIFT;
-  let prev = -1;
-  for (let block = arena.hdr[head]! >>> 0; block !== 0; ) {
-    const next = u32[block >>> 2]!;
-    if (Math.floor(block / PAGE_SIZE) === page) {
-      if (prev < 0) arena.hdr[head] = next;
-      else u32[prev >>> 2] = next;
-    } else {
-      prev = block;
+  for (let c = 0; c < META_CLASSES; c++) arena.hdr[HDR_META_HEADS + c] = 0;
+  for (let page = arena.endPage - 1; page >= arena.basePage; page--) {
+    const e = arena.entryOf(page);
+    const desc = u32[e + PM_DESC]!;
+    const shift = metaDescClass(desc);
+    if (
+      u32[e + PM_TIER] !== (TIER_META | PM_FLAG_HEAD) ||
+      u32[e + PM_RUN_PAGES] !== 1 ||
+      shift < META_MIN_SHIFT ||
+      shift > META_MAX_SHIFT
+    )
+      continue;
+    const { listed, fresh } = metaPageWalk(arena, page, shift, desc);
+    const free = listed.length + metaBlocks(shift) - fresh;
+    const used = metaBlocks(shift) - free;
+    if (used === 0 && page !== arena.basePage) {
+      u32[e + PM_TIER] = TIER_FREE;
+      continue;
     }
-    block = next;
+    u32[e + PM_DESC] = metaDesc(shift, used, metaDescFree(desc));
+    if (free > 0) metaListPushPage(arena, page, shift);
   }
 }
 
@@ -158,37 +191,18 @@ function repairGrow(arena: Arena, from: number, to: number): void {
   const committed = Atomics.load(hdr, HDR_COMMITTED_PAGES);
   const firstLeaf = ((from - 1) >>> LEAF_SHIFT) + 1;
   const lastLeaf = (to - 1) >>> LEAF_SHIFT;
-  const heads = HDR_META_HEADS + META_LEAF_SHIFT - META_MIN_SHIFT;
   if (committed === to) {
     Atomics.add(hdr, HDR_GROWTH, 1);
     arena.refresh();
     arena.endPage = to;
-    const leaves = new Set<number>();
-    for (let leaf = firstLeaf; leaf <= lastLeaf; leaf++) leaves.add(arena.u32[arena.leafDir + leaf]! * 4);
-    const listed = new Set<number>();
-    for (let block = hdr[heads]! >>> 0; block !== 0; block = arena.u32[block >>> 2]!) listed.add(block);
-    for (let page = from; page < to; page++) {
-      const e = arena.entryOf(page);
-      if (arena.u32[e + PM_TIER] !== (TIER_META | PM_FLAG_HEAD) || arena.u32[e + PM_DESC] !== META_LEAF_SHIFT)
-        continue;
-      for (
-        let block = page * PAGE_SIZE + PAGE_SIZE - LEAF_BYTES;
-        block >= page * PAGE_SIZE;
-        block -= LEAF_BYTES
-      ) {
-        if (!leaves.has(block) && !listed.has(block)) metaPushRaw(arena, META_LEAF_SHIFT, block);
-      }
-    }
     return;
   }
-  // Last published first: a spare block still at the head of its list was never popped.
   for (let leaf = lastLeaf; leaf >= firstLeaf; leaf--) {
     const index = arena.u32[arena.leafDir + leaf]!;
     if (index === 0) continue;
     arena.u32[arena.leafDir + leaf] = 0;
-    const block = index * 4;
-    if (block < committed * PAGE_SIZE && hdr[heads]! >>> 0 !== block)
-      metaPushRaw(arena, META_LEAF_SHIFT, block);
+    // A spare block below the committed end goes back to its page; a carved page's block is dropped.
+    if (index * 4 < committed * PAGE_SIZE) repairMetaBlock(arena, index * 4, META_LEAF_SHIFT);
   }
 }
 

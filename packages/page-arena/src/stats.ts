@@ -25,6 +25,7 @@ import {
   TIER_FREE,
   TIER_META,
 } from './layout';
+import { metaDescClass } from './meta';
 import { type LockStats, mutexStats } from './mutex';
 
 /** One run of the page map, as returned by snapshot(). */
@@ -107,7 +108,12 @@ export function arenaSnapshot(arena: Arena): ArenaRun[] {
         offset: page * PAGE_SIZE,
         pages,
         tier,
-        desc: tier === TIER_FREE ? 0 : arena.u32[e + PM_DESC]!,
+        desc:
+          tier === TIER_FREE
+            ? 0
+            : tier === TIER_META
+              ? metaDescClass(arena.u32[e + PM_DESC]!)
+              : arena.u32[e + PM_DESC]!,
       });
       if (pages === 0) break;
       page += pages;

@@ -503,6 +503,60 @@ describe('metaAlloc', () => {
   });
 });
 
+describe('metaAlloc pages return to the free runs', () => {
+  it('issue 9: an emptied 24 MiB heap whose META pages were taken while it was full allocates a run of every free page', () => {
+    const a = Arena.format({ initialBytes: 384 * P, maxBytes: 384 * P }); // cannot grow
+    const runs: number[] = [];
+    for (let r = a.allocRun(1, RUN); r !== 0; r = a.allocRun(1, RUN)) runs.push(r);
+    expect(runs).toHaveLength(383);
+    // The heap is full: every 8th page is given up and taken again by metadata, a whole page of
+    // blocks of one class each (64, 16 and 4 KiB), so META pages are spread over the heap.
+    const blocks: number[] = [];
+    for (let k = 0; k * 8 < runs.length; k++) {
+      a.freeRun(runs[k * 8]!);
+      const shift = [16, 14, 12][k % 3]!;
+      for (let b = 0; b < P >>> shift; b++) blocks.push(a.metaAlloc(1 << shift));
+      expect(a.stats().freePages).toBe(0);
+    }
+    expect(a.stats().pagesByTier[META]).toBe(1 + 48);
+    for (let k = 0; k < runs.length; k++) if (k % 8 !== 0) a.freeRun(runs[k]!);
+    // Blocks freed out of order: each page is emptied by its last block, wherever it is.
+    for (let i = blocks.length - 1; i >= 0; i -= 2) a.metaFree(blocks[i]!);
+    for (let i = blocks.length % 2 === 0 ? 0 : 1; i < blocks.length; i += 2) a.metaFree(blocks[i]!);
+    a.check();
+    const s = a.stats();
+    expect(s.pagesByTier[META]).toBe(1); // the header page
+    expect(s.freeRuns).toBe(1);
+    expect(s.largestFreeRunPages).toBe(383);
+    expect(a.allocRun(383, RUN)).toBe(P);
+    a.check();
+  });
+
+  it('a page keeps its blocks while one is handed out, and the freed page is taken again for any use', () => {
+    const a = small();
+    const x = a.metaAlloc(1024);
+    const y = a.metaAlloc(1024);
+    expect(runsOf(a)).toEqual([
+      [0, 1, META],
+      [1, 1, META],
+      [2, 14, FREE],
+    ]);
+    a.metaFree(x);
+    expect(runsOf(a)[1]).toEqual([1, 1, META]);
+    expect(a.metaAlloc(1024)).toBe(x); // its free list first
+    a.metaFree(x);
+    a.metaFree(y);
+    expect(runsOf(a)).toEqual([
+      [0, 1, META],
+      [1, 15, FREE],
+    ]);
+    expect(a.stats().metaBytes).toBe(2 * 16384);
+    a.check();
+    expect(a.allocRun(15, RUN)).toBe(P);
+    a.check();
+  });
+});
+
 describe('thread registry', () => {
   it('threadClaim: live → reclaiming by CAS, once; a wrong generation or a free slot is ERR_INVALID_THREAD and changes nothing', () => {
     const a = small(4, 256);

@@ -8,6 +8,7 @@ import {
   mutexTryLock,
   mutexUnlock,
   PAGE_SIZE,
+  PM_DESC,
   PM_FLAG_HEAD,
   PM_HEAD_PAGE,
   PM_TIER,
@@ -33,6 +34,8 @@ import {
   HDR_META_HEADS,
   HDR_PAGES_BY_TIER,
   HDR_THREAD_LIVE,
+  MB_NEXT,
+  META_DESC_USED_SHIFT,
 } from '../src/layout';
 import { expectCode } from './helpers';
 
@@ -90,10 +93,30 @@ describe('check() names the broken invariant', () => {
     [
       'meta free list loop',
       (a) => {
-        const head = a.i32[H(a, HDR_META_HEADS + 2)]! >>> 0; // class 64 B
-        a.u32[head >>> 2] = head;
+        // Page 1 (class 64 B): blocks 0..2 handed out, 1 and 0 freed: its list is 0 → 1 → fresh 3.
+        const b1 = a.metaAlloc(64);
+        const b2 = a.metaAlloc(64);
+        a.metaFree(b1);
+        a.metaFree(P);
+        expect([b1, b2]).toEqual([P + 64, P + 128]);
+        a.u32[(b1 >>> 2) + MB_NEXT] = 2; // block 1 links to itself
       },
-      /free metaAlloc block \d+ of class 64 is listed twice \(or the list loops\)/,
+      /META page 1 \(class 64\): its free list reaches block 1 twice \(a loop\)/,
+    ],
+    [
+      'meta used count',
+      (a) => (a.u32[a.entryOf(1) + PM_DESC]! += 1 << META_DESC_USED_SHIFT),
+      /META page 1 \(class 64\) counts 2 blocks handed out, its free list leaves 1/,
+    ],
+    [
+      'meta class list',
+      (a) => (a.i32[H(a, HDR_META_HEADS + 2)] = 0), // class 64 B
+      /META page 1 \(class 64\) has a free block but is on no class list/,
+    ],
+    [
+      'meta class list names a full page',
+      (a) => (a.i32[H(a, HDR_META_HEADS + 3)] = 2), // class 128 B names page 1
+      /the list of class 128 names page 1, which is not a META page of that class with a free block/,
     ],
     [
       'live thread count',

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 import { Arena, PAGE_SIZE, TIER_META } from '../src/index';
-import { HDR_META_HEADS, META_CLASSES, META_LEAF_SHIFT, META_MIN_SHIFT } from '../src/layout';
+import { HDR_META_HEADS, META_CLASSES, META_LEAF_SHIFT, META_MIN_SHIFT, PM_DESC } from '../src/layout';
+import { metaDescClass, metaDescUsed } from '../src/meta';
 
 // One worker per crash point, every point of a section in one test: minutes on a loaded
 // 2-core machine (the sections' own bound, not a timing expectation).
@@ -33,16 +34,16 @@ function heap(initialPages: number, maxPages: number): Arena {
   return arena;
 }
 
-/** What a crash may change only by the operation in flight: pages by tier, free metaAlloc blocks per class. */
+/** What a crash may change only by the operation in flight: pages by tier, metaAlloc blocks handed out per class. */
 function accounts(arena: Arena) {
   const s = arena.stats();
-  const free: number[] = [];
+  const used = new Array<number>(META_CLASSES).fill(0);
   arena.lock();
   try {
-    for (let c = 0; c < META_CLASSES; c++) {
-      let n = 0;
-      for (let b = arena.hdr[HDR_META_HEADS + c]! >>> 0; b !== 0; b = arena.u32[b >>> 2]!) n++;
-      free.push(n);
+    for (const run of arena.snapshot()) {
+      if (run.tier !== TIER_META || run.desc === 0) continue;
+      const desc = arena.u32[arena.entryOf(run.offset / P) + PM_DESC]!;
+      used[metaDescClass(desc) - META_MIN_SHIFT]! += metaDescUsed(desc);
     }
   } finally {
     arena.unlock();
@@ -51,7 +52,7 @@ function accounts(arena: Arena) {
     tier: s.pagesByTier[TIER] ?? 0,
     meta: s.pagesByTier[TIER_META]!,
     committed: s.committedBytes,
-    free,
+    used,
   };
 }
 
@@ -150,12 +151,12 @@ async function enumerate(c: Case): Promise<number> {
     expect([before.meta, after.meta], `${where}: META pages`).toContain(got.meta);
     expect([before.committed, after.committed], `${where}: committed bytes`).toContain(got.committed);
     for (let k = 0; k < META_CLASSES; k++) {
-      // A step of the operation may have completed (a growth's leaf page listed): more free
-      // blocks than either end is no loss (check() refuses a block listed twice); fewer is.
+      // Blocks handed out: as before the operation or after it; a block neither handed out nor
+      // free is lost (check() matches each page's count with its free list).
       expect(
-        got.free[k]!,
-        `${where}: free blocks of class ${1 << (k + META_MIN_SHIFT)}`,
-      ).toBeGreaterThanOrEqual(Math.min(before.free[k]!, after.free[k]!));
+        [before.used[k], after.used[k]],
+        `${where}: blocks of class ${1 << (k + META_MIN_SHIFT)} handed out`,
+      ).toContain(got.used[k]);
     }
     expectUsable(r.arena);
   }
@@ -172,6 +173,17 @@ function fragmented(initial = 16, max = 64) {
   arena.freeRun(a);
   arena.freeRun(c);
   return { arena, b, c, d };
+}
+
+/**
+ * Three META pages of class 32 KiB (2 blocks each), each with its first block handed out and its
+ * second free: the class list is the third page, the second, the first. `pages`: their first blocks.
+ */
+function thirtyTwoKiB() {
+  const { arena } = fragmented();
+  const blocks = [0, 1, 2, 3, 4, 5].map(() => arena.metaAlloc(32768));
+  for (const k of [1, 3, 5]) arena.metaFree(blocks[k]!);
+  return { arena, pages: [blocks[0], blocks[2], blocks[4]] };
 }
 
 /** No free page left: the next page needs a growth (and with `leaves`, no spare 16 KiB block for a page-map leaf). */
@@ -263,12 +275,49 @@ const cases: Case[] = [
     setup: () => ({ arena: fragmented().arena, op: 'metaAlloc', args: { bytes: 2 * P } }),
   },
   {
-    name: 'metaFree of a block',
+    name: 'metaAlloc of the last free block of the first page on its class list',
+    setup: () => {
+      const { arena } = thirtyTwoKiB();
+      return { arena, op: 'metaAlloc', args: { bytes: 32768 } };
+    },
+    effect: { meta: 0, grew: false },
+  },
+  {
+    name: 'metaFree of a block onto its page free list',
     setup: () => {
       const { arena } = fragmented();
-      const block = arena.metaAlloc(4096);
+      const blocks = [arena.metaAlloc(4096), arena.metaAlloc(4096), arena.metaAlloc(4096)];
+      arena.metaFree(blocks[0]!);
+      return { arena, op: 'metaFree', args: { offset: blocks[2]! } };
+    },
+    effect: { meta: 0, grew: false },
+  },
+  {
+    name: 'metaFree onto a full page (it joins its class list)',
+    setup: () => {
+      const { arena } = fragmented();
+      const blocks = [0, 1, 2, 3].map(() => arena.metaAlloc(32768));
+      arena.metaFree(blocks[3]!);
+      return { arena, op: 'metaFree', args: { offset: blocks[1]! } };
+    },
+    effect: { meta: 0, grew: false },
+  },
+  {
+    name: 'metaFree of the last block of a page (the page returns to the free runs)',
+    setup: () => {
+      const { arena } = fragmented();
+      const block = arena.metaAlloc(8192);
       return { arena, op: 'metaFree', args: { offset: block } };
     },
+    effect: { meta: -1, grew: false },
+  },
+  {
+    name: 'metaFree of the last block of a page in the middle of its class list',
+    setup: () => {
+      const { arena, pages } = thirtyTwoKiB();
+      return { arena, op: 'metaFree', args: { offset: pages[1]! } };
+    },
+    effect: { meta: -1, grew: false },
   },
   {
     name: 'metaFree of a META run',
