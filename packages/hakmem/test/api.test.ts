@@ -179,6 +179,31 @@ describe('malloc family', () => {
     heap.check();
   });
 
+  it('realloc keeps every byte of a moved block, short copies (word by word) and long ones alike, and touches nothing else', () => {
+    const heap = small();
+    const sizes = [1, 3, 7, 8, 13, 24, 100, 255, 256, 257, 300, 511, 1000, 1024, 1025, 5000];
+    for (const from of sizes) {
+      for (const to of sizes) {
+        if (to === from) continue;
+        const guard = heap.malloc(64);
+        heap.u8.fill(0xee, guard, guard + 64);
+        let p = heap.malloc(from);
+        for (let i = 0; i < from; i++) heap.u8[p + i] = (i * 7 + from) & 0xff;
+        const q = heap.realloc(p, to);
+        const kept = Math.min(from, to);
+        for (let i = 0; i < kept; i++) {
+          if (heap.u8[q + i] !== ((i * 7 + from) & 0xff)) throw new Error(`${from} → ${to}: byte ${i} changed`);
+        }
+        expect(heap.u8.subarray(guard, guard + 64).every((b) => b === 0xee)).toBe(true);
+        p = q;
+        heap.free(p);
+        heap.free(guard);
+      }
+    }
+    expect(heap.stats().liveBlocks).toBe(0);
+    heap.check();
+  });
+
   it('a buffer realloc grows from the mid tier into the L2.5 tier lands where it keeps growing in place', () => {
     const heap = createHeap({ maxBytes: 256 * MiB });
     const p = heap.malloc(30_000);
