@@ -293,7 +293,7 @@ export class Heap {
       if (size > old && target.growHint !== undefined) target.growHint(size);
     }
     const next = this.malloc(size);
-    copyBytes(this.arena, next, ptr, old < size ? old : size);
+    copyBytes(this.arena, next, ptr, Math.min(old, size));
     this.free(ptr);
     return next;
   }

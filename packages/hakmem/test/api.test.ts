@@ -192,7 +192,8 @@ describe('malloc family', () => {
         const q = heap.realloc(p, to);
         const kept = Math.min(from, to);
         for (let i = 0; i < kept; i++) {
-          if (heap.u8[q + i] !== ((i * 7 + from) & 0xff)) throw new Error(`${from} → ${to}: byte ${i} changed`);
+          if (heap.u8[q + i] !== ((i * 7 + from) & 0xff))
+            throw new Error(`${from} → ${to}: byte ${i} changed`);
         }
         expect(heap.u8.subarray(guard, guard + 64).every((b) => b === 0xee)).toBe(true);
         p = q;
