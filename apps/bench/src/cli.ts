@@ -15,7 +15,7 @@ import { runReference } from './references/run';
 import { describeTools, type Prepared, prepareReferences } from './references/toolchain';
 import { latencySpec, memorySpec, renderSvg, throughputSpec } from './report/charts';
 import { formatSeconds, formatValue } from './report/format';
-import type { Cell, RunReport } from './report/results';
+import { type Cell, medianCells, type RunReport } from './report/results';
 import { buildTable, renderMarkdown, renderText } from './report/table';
 import { type Suite, type Task, WORKLOAD_NAMES, type WorkloadName, workload } from './workloads';
 
@@ -30,6 +30,8 @@ interface Options {
   render?: string;
   /** Also put the table and a chart between the bench markers of the root README. */
   readme: boolean;
+  /** Rounds over every task; a cell is the median of its rounds. */
+  repeat: number;
 }
 
 const USAGE = `usage: pnpm bench [--full] [--workload w1,w2] [--alloc a1,a2] [--threads 1,2,4]
@@ -38,6 +40,8 @@ const USAGE = `usage: pnpm bench [--full] [--workload w1,w2] [--alloc a1,a2] [--
   --alloc      ${ALLOCATOR_NAMES.join(', ')}
                (glibc, mimalloc, em-dlmalloc, em-emmalloc: C ports of churn and larson, built now where cc/emcc exist)
   --threads    worker counts for larson (default 1,2,4)
+  --repeat N   run every (workload, allocator) N times, in N rounds over the whole plan (so each
+               allocator's runs are spread over the same stretch of time), and report the median
   --render F   re-render the table, Markdown and charts from a saved report (e.g. results/latest.json)
   --readme     publish this run (whole suite only): results/latest.*, the charts in results/, and the
                table and throughput chart in the root README (between its bench markers). Without it a
@@ -61,6 +65,7 @@ function parseArgs(argv: string[]): Options {
     threads: [1, 2, 4],
     complete: true,
     readme: false,
+    repeat: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -95,6 +100,14 @@ function parseArgs(argv: string[]): Options {
       case '--readme':
         o.readme = true;
         break;
+      case '--repeat': {
+        const v = value();
+        o.repeat = Number(v);
+        if (!Number.isInteger(o.repeat) || o.repeat < 1 || o.repeat > 99) {
+          throw new Error(`--repeat: "${v}" is not a number of rounds 1–99`);
+        }
+        break;
+      }
       case '--render':
         o.render = value();
         break;
@@ -332,36 +345,42 @@ async function main(): Promise<void> {
   println(
     `hakmem bench, ${o.suite} suite: ${tasks} runs, each in a fresh process (time cap ${capMs / 1000} s)`,
   );
-  const cells: Cell[] = [];
+  const rounds: Cell[][] = [];
   let n = 0;
-  for (const p of planned) {
-    if (p.cells) {
-      cells.push(...p.cells);
-      continue;
+  for (let round = 1; round <= o.repeat; round++) {
+    const cells: Cell[] = [];
+    rounds.push(cells);
+    for (const p of planned) {
+      if (p.cells) {
+        cells.push(...p.cells);
+        continue;
+      }
+      const task = p.task!;
+      n++;
+      const of = o.repeat > 1 ? `${n}/${tasks * o.repeat}, round ${round}` : `${n}/${tasks}`;
+      const label = `[${of}] ${task.workload} ${task.variant} · ${task.alloc}${task.capped ? ' (smaller run)' : ''}`;
+      progress(`${label} · model…`);
+      const expected = await expectedFor(task);
+      const t0 = performance.now();
+      const tick = (ms: number) =>
+        progress(`${label} · ${formatSeconds(ms)} · total ${formatSeconds(performance.now() - started)}`);
+      const prepared = isReference(task.alloc) ? references.get(task.alloc) : undefined;
+      const reply =
+        prepared?.ok === true ? await runReference(task, prepared, capMs) : await runChild(task, capMs, tick);
+      const ms = performance.now() - t0;
+      const got = cellsOf(task, reply, expected, ms, capMs);
+      cells.push(...got);
+      const summary = got
+        .map((c) =>
+          c.status === 'ok'
+            ? `${c.variant === task.variant ? '' : `${c.variant} `}${formatValue(c.value!, c.unit!)}`
+            : `${c.variant}: ${c.status}`,
+        )
+        .join(', ');
+      println(`${label}: ${summary} (${formatSeconds(ms)})`);
     }
-    const task = p.task!;
-    n++;
-    const label = `[${n}/${tasks}] ${task.workload} ${task.variant} · ${task.alloc}${task.capped ? ' (smaller run)' : ''}`;
-    progress(`${label} · model…`);
-    const expected = await expectedFor(task);
-    const t0 = performance.now();
-    const tick = (ms: number) =>
-      progress(`${label} · ${formatSeconds(ms)} · total ${formatSeconds(performance.now() - started)}`);
-    const prepared = isReference(task.alloc) ? references.get(task.alloc) : undefined;
-    const reply =
-      prepared?.ok === true ? await runReference(task, prepared, capMs) : await runChild(task, capMs, tick);
-    const ms = performance.now() - t0;
-    const got = cellsOf(task, reply, expected, ms, capMs);
-    cells.push(...got);
-    const summary = got
-      .map((c) =>
-        c.status === 'ok'
-          ? `${c.variant === task.variant ? '' : `${c.variant} `}${formatValue(c.value!, c.unit!)}`
-          : `${c.variant}: ${c.status}`,
-      )
-      .join(', ');
-    println(`${label}: ${summary} (${formatSeconds(ms)})`);
   }
+  const cells = medianCells(rounds);
 
   const oversubscribed = o.workloads.includes('larson') && o.threads.some((t) => t > os.cpus().length);
   const report: RunReport = {
@@ -379,6 +398,11 @@ async function main(): Promise<void> {
     workloads: o.workloads.map((w) => ({ name: w, description: workload(w).describe(o.suite) })),
     notes: [
       'Each cell: the measurement, and in parentheses its ratio to the same measurement of the row’s reference allocator (hakmem, strict, where it has a number). ↑ higher is better, ↓ lower is better; a ratio is peer ÷ reference of the printed unit.',
+      ...(o.repeat > 1
+        ? [
+            `Each number is the median of ${o.repeat} runs, made in ${o.repeat} rounds over the whole plan so that every allocator's runs share the same stretch of time (the runs of each cell are in the JSON's \`samples\`).`,
+          ]
+        : []),
       'Every (workload, allocator) ran in a fresh process; every block read back its first and last byte, and every checksum matched the model of the same configuration (cells marked WRONG did not).',
       'larson: C larson starts a new thread per generation; a Worker takes milliseconds to start, so the workers stay and their block arrays rotate after each generation, which makes frees cross threads. A barrier separates generations.',
       ...(oversubscribed

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Cell, RunReport } from '../src/report/results';
+import { type Cell, medianCells, type RunReport } from '../src/report/results';
 import { buildTable, rowsOf } from '../src/report/table';
 
 function report(cells: Cell[]): RunReport {
@@ -71,5 +71,34 @@ describe('table', () => {
     const t = buildTable(r, ['hakmem', 'thi.ng', 'malloc']);
     expect(t.body[0]!.slice(3, 5)).toEqual(['1.00 µs (100×) [1]', 'WRONG checksum [2]']);
     expect(t.notes).toEqual(['[1] thi.ng: 500 pairs', '[2] malloc: checksum 1 ≠ model 2']);
+  });
+});
+
+describe('--repeat: medianCells', () => {
+  it('keeps one cell per allocator and variant: the median round, with every round listed', () => {
+    const rounds = [
+      [ok('hakmem', 30), ok('floor', 10)],
+      [ok('hakmem', 50), ok('floor', 12)],
+      [ok('hakmem', 40), ok('floor', 11)],
+    ];
+    const cells = medianCells(rounds);
+    expect(cells.map((c) => [c.alloc, c.value, c.samples])).toEqual([
+      ['hakmem', 40, [30, 50, 40]],
+      ['floor', 11, [10, 12, 11]],
+    ]);
+  });
+
+  it('an even count takes the lower middle; one round is returned as it is', () => {
+    expect(
+      medianCells([[ok('hakmem', 4)], [ok('hakmem', 1)], [ok('hakmem', 3)], [ok('hakmem', 2)]])[0]!.value,
+    ).toBe(2);
+    const one = [ok('hakmem', 7)];
+    expect(medianCells([one])).toBe(one);
+  });
+
+  it('a round that failed or read back wrong bytes is what the cell shows', () => {
+    const wrong: Cell = { ...ok('hakmem', 1), status: 'wrong', reason: 'checksum 1 ≠ model 2' };
+    const cells = medianCells([[ok('hakmem', 30)], [wrong], [ok('hakmem', 20)]]);
+    expect(cells).toEqual([wrong]);
   });
 });

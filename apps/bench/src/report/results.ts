@@ -24,6 +24,8 @@ export interface Cell {
   /** This allocator ran a smaller configuration (and why). */
   capped?: string;
   extra?: Record<string, number>;
+  /** --repeat: every round's value, in round order (`value` is their median: the lower middle for an even count). */
+  samples?: number[];
   /** Wall time of the process that ran it. */
   processMs?: number;
 }
@@ -51,4 +53,29 @@ export interface RunReport {
   notes: string[];
   cells: Cell[];
   totalMs: number;
+}
+
+/**
+ * One cell per (workload, variant, allocator) from the rounds of a `--repeat` run: when every
+ * round measured it, the round with the median value (its samples listed); otherwise the first
+ * round that did not (a wrong checksum or a failure in any round is what the cell shows).
+ */
+export function medianCells(rounds: Cell[][]): Cell[] {
+  if (rounds.length === 1) return rounds[0]!;
+  const key = (c: Cell) => `${c.workload}\u0000${c.variant}\u0000${c.alloc}`;
+  const byKey = new Map<string, Cell[]>();
+  for (const round of rounds) {
+    for (const c of round) {
+      const list = byKey.get(key(c));
+      if (list) list.push(c);
+      else byKey.set(key(c), [c]);
+    }
+  }
+  return [...byKey.values()].map((runs) => {
+    const bad = runs.find((c) => c.status !== 'ok');
+    if (bad || runs.length < rounds.length) return bad ?? runs[0]!;
+    const sorted = [...runs].sort((a, b) => a.value! - b.value!);
+    const median = sorted[(sorted.length - 1) >> 1]!;
+    return { ...median, samples: runs.map((c) => c.value!) };
+  });
 }
