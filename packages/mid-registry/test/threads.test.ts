@@ -165,11 +165,8 @@ describe('the mid tier across workers', () => {
       expect(failed).toBe('');
       await w.worker.terminate();
       Atomics.store(new Int32Array(stop), 0, 1);
-      if (stealing) {
-        const r = await stealing;
-        expect(r.damaged).toBe(0);
-        stolen += r.stolen as number;
-      }
+      // The thief is not awaited before the reclaim: it may be waiting on a tier lock the victim
+      // held, which only the reclaim frees (as heap.reclaimThread does it, with others running).
       const tierHeld = mutexOwner(arena.i32, mid.spans.root + R_LOCK) === w.threadId;
       const broken = arena.breakLocksOf(w.threadId);
       if (broken > (tierHeld ? 1 : 0) && codeOf(() => arena.check()) !== undefined) {
@@ -178,10 +175,16 @@ describe('the mid tier across workers', () => {
         // not this tier's to repair. Start again on a fresh heap.
         arenaDeaths++;
         setup = null;
+        await thief.worker.terminate(); // it may wait on a tier lock of the dead victim
         continue;
       }
       mid.reclaim(w.threadId);
       arena.threadRelease(w.threadId);
+      if (stealing) {
+        const r = await stealing;
+        expect(r.damaged).toBe(0);
+        stolen += r.stolen as number;
+      }
       mid.check();
       // every recorded block is intact and is freed by this thread
       let freed = 0;
