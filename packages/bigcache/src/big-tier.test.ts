@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { BigTier, bigTier } from './big-tier';
 import { bigLock, cacheLink } from './cache';
 import {
+  A_MASK,
+  A_SLOTS,
   AGE_LIMIT,
   BIG_LAYOUT_VERSION,
   BIG_MIN_SIZE,
@@ -13,6 +15,12 @@ import {
   R_CACHED_PAGES,
   R_CLOCK,
   R_NODE_FREE,
+  R_STEAL,
+  S_MINE,
+  S_PAGES,
+  S_RUN,
+  SLOT_STOLEN,
+  SLOT_WORDS,
 } from './layout';
 import { bucketOf } from './size';
 
@@ -283,7 +291,7 @@ describe('BigTier exact cases', () => {
   it('in a composition below 1 MiB: requests up to 1 MiB keep the usableSize bound', () => {
     const arena = Arena.format({ initialBytes: MiB, maxBytes: 64 * MiB });
     arena.threadAttach();
-    const id = arena.tierOpen('big', 1025, 32 * MiB, bigTier.rootWords);
+    const id = arena.tierOpen('big', 1025, 32 * MiB, bigTier.rootWords, bigTier.layoutVersion);
     const big = bigTier.create(arena, id);
     for (const size of [1025, 4000, 65537, 100_000, 700_001, MiB]) {
       const p = big.malloc(size);
@@ -372,10 +380,16 @@ describe('BigTier thread cache', () => {
       big.check();
       // A damaged slot is refused, never handed out.
       const a = big.area;
-      arena.i32[a + 8] = ptrs[1]! + 65536; // slot 0's run: not a run head of this thread's cache
-      arena.i32[a + 9] = 32;
-      arena.i32[a + 11] = ptrs[2]!;
-      arena.i32[a + 12] = 32;
+      const full = [0, 1, 2, 3, 4, 5, 6, 7].filter((k) => (arena.i32[a + A_MASK]! & (1 << k)) !== 0);
+      expect(full).toHaveLength(2);
+      const damage = (k: number, run: number) => {
+        const s = a + A_SLOTS + k * SLOT_WORDS;
+        arena.i32[s + S_RUN] = run;
+        arena.i32[s + S_MINE] = run;
+        arena.i32[s + S_PAGES] = 32;
+      };
+      damage(full[0]!, ptrs[1]! + 65536); // not a run head
+      damage(full[1]!, q); // a run head, but in the other thread's cache
       expect(codeOf(() => big.malloc(2 * MiB))).toBe('ERR_HEAP_CORRUPTED');
       expect(codeOf(() => big.malloc(2 * MiB))).toBe('ERR_HEAP_CORRUPTED'); // both bad slots dropped
       // detach passes the rest on; trim() of any thread returns it.
@@ -405,6 +419,115 @@ describe('BigTier thread cache', () => {
     big.check();
     big.free(live);
     big.check();
+    arena.check();
+  });
+
+  /** Two thread handles over one arena, both with thread caches. */
+  function pair(safety: 'strict' | 'fast', maxBytes: number) {
+    const arena = Arena.format({ initialBytes: MiB, maxBytes, safety });
+    arena.threadAttach();
+    const a = new BigTier(arena, undefined, THREAD_CACHE);
+    const other = Arena.attach(arena.memory);
+    other.threadAttach();
+    return { arena, a, b: new BigTier(other, undefined, THREAD_CACHE) };
+  }
+
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: another thread's malloc steals runs from a thread cache before it reports out of memory`, () => {
+      const { arena, a, b } = pair(safety, 64 * MiB);
+      expect(new BigTier(arena).threadCache).toBe(true); // the default
+      const mine = [b.malloc(2 * MiB), b.malloc(2 * MiB)];
+      for (const p of mine) b.free(p);
+      expect(b.stats()).toMatchObject({ threadCachedRuns: 2, liveBlocks: 0 });
+      // Thread a fills the heap: its mallocs fail only once b's cached runs are in use too.
+      const held: number[] = [];
+      for (let p = a.malloc(2 * MiB); p !== 0; p = a.malloc(2 * MiB)) held.push(p);
+      for (const p of mine) expect(held).toContain(p);
+      expect(a.stats()).toMatchObject({ cachedRuns: 0, threadCachedRuns: 0, liveBlocks: held.length });
+      a.check();
+      // b's words still name the stolen slots: its malloc claims nothing twice, the lock resyncs them.
+      expect(b.malloc(2 * MiB)).toBe(0);
+      b.check();
+      for (const p of held) a.free(p);
+      const again = b.malloc(2 * MiB);
+      expect(again).toBeGreaterThan(0);
+      b.free(again);
+      a.check();
+      expect(a.trim()).toBeGreaterThan(0);
+      expect(arena.stats().pagesByTier[a.id] ?? 0).toBe(0);
+      arena.check();
+    });
+  }
+
+  it("trim() takes every thread's cache back to the arena; their owners go on", () => {
+    const { arena, a, b } = pair('strict', 128 * MiB);
+    const runs = [b.malloc(3 * MiB), b.malloc(2 * MiB), a.malloc(2 * MiB)];
+    for (const p of runs) b.free(p);
+    expect(a.stats()).toMatchObject({ threadCachedRuns: 3, threadCachedBytes: 7 * MiB });
+    expect(a.trim()).toBe(7 * MiB);
+    expect(a.stats()).toMatchObject({ threadCachedRuns: 0, cachedRuns: 0, liveBlocks: 0 });
+    expect(arena.stats().pagesByTier[a.id] ?? 0).toBe(0);
+    a.check();
+    // b's stale slot words: its next malloc and free go through the lock once, then fast again.
+    const p = b.malloc(3 * MiB);
+    expect(p).toBeGreaterThan(0);
+    b.free(p);
+    const locks = b.stats().locks.acquisitions;
+    expect(b.malloc(3 * MiB)).toBe(p);
+    b.free(p);
+    expect(b.stats().locks.acquisitions - locks).toBe(1); // stats() itself
+    b.check();
+    arena.check();
+  });
+
+  it('a thief that died mid-steal: the repair gives the slot its run back, or empties it when the run was given back', () => {
+    const { arena, a, b } = pair('strict', 128 * MiB);
+    const p = b.malloc(2 * MiB);
+    const q = b.malloc(3 * MiB);
+    b.free(p);
+    b.free(q);
+    arena.refresh(); // b's area may lie in memory b grew
+    const slotOf = (run: number) => {
+      for (let k = 0; k < 8; k++) {
+        const s = b.area + A_SLOTS + k * SLOT_WORDS;
+        if (Atomics.load(arena.i32, s + S_RUN) === run) return s;
+      }
+      throw new Error(`run ${run} in no slot`);
+    };
+    const sp = slotOf(p);
+    const sq = slotOf(q);
+    // A third thread takes the lock, claims p's slot and dies: R_BUSY and R_STEAL set, the slot STOLEN.
+    const thief = second(arena);
+    const i32 = bigLock(thief.big);
+    i32[a.root + R_STEAL] = p;
+    Atomics.store(i32, sp + S_RUN, SLOT_STOLEN);
+    const dead = thief.arena.threadId;
+    arena.breakLocksOf(dead);
+    a.reclaim(dead);
+    arena.threadRelease(dead);
+    expect(Atomics.load(arena.i32, sp + S_RUN)).toBe(p); // undone: p still carried b's marker
+    expect(a.stats()).toMatchObject({ repairs: 1, threadCachedRuns: 2 });
+    a.check();
+    // Another thief claims q's slot and gives q back to the arena, then dies before emptying the slot.
+    const thief2 = second(arena);
+    const j32 = bigLock(thief2.big);
+    j32[a.root + R_STEAL] = q;
+    Atomics.store(j32, sq + S_RUN, SLOT_STOLEN);
+    thief2.arena.freeRun(q);
+    const dead2 = thief2.arena.threadId;
+    arena.breakLocksOf(dead2);
+    a.reclaim(dead2);
+    arena.threadRelease(dead2);
+    expect(Atomics.load(arena.i32, sq + S_RUN)).toBe(0);
+    expect(a.stats()).toMatchObject({ repairs: 2, threadCachedRuns: 1 });
+    a.check();
+    // b takes p back without the lock; its 3 MiB malloc finds q's slot stolen and resyncs under the lock.
+    expect(b.malloc(2 * MiB)).toBe(p);
+    const r = b.malloc(3 * MiB);
+    expect(r).toBeGreaterThan(0);
+    b.free(p);
+    b.free(r);
+    b.check();
     arena.check();
   });
 });

@@ -40,9 +40,10 @@ import { liveDesc, pagesFor, usableOf } from './size';
 export interface BigTierOptions {
   /**
    * Keep a thread cache of up to LOCAL_SLOTS runs this thread freed, which its own mallocs take
-   * back without a lock (default false: every free goes to the shared cache). Opt-in because
-   * the runs in one thread's cache cannot serve another thread's malloc: with it, a malloc can
-   * fail while other threads' caches hold memory (at most maxBytes / 8 in all).
+   * back without the tier lock (one compare-exchange; a free is plain stores).
+   * Default true. Another thread steals them (one compare-exchange a slot) before its malloc
+   * reports out of memory, and trim() takes them all, so they never make a malloc fail.
+   * false: every free goes to the shared cache, under the lock.
    */
   threadCache?: boolean;
 }
@@ -121,7 +122,7 @@ export class BigTier implements Tier {
     this.root = info.root;
     this.tierWord = tierId | PM_FLAG_HEAD;
     this.marker = localMarker(this.threadId);
-    this.threadCache = options?.threadCache ?? false;
+    this.threadCache = options?.threadCache ?? true;
     this.limit = Math.min(info.maxSize, largest);
     this.capPages = Math.floor(arena.maxBytes / PAGE_SIZE) >>> CAP_SHIFT;
     if (Atomics.load(arena.i32, this.root + R_LOCK_REG) === 0) {

@@ -46,6 +46,7 @@ import {
   localEvictRunLocked,
   localFlushLocked,
   localPutLocked,
+  localStealAllLocked,
   localTakeLargerLocked,
 } from './local';
 import { bigRepairLocked } from './repair';
@@ -290,12 +291,15 @@ function cacheTakeSlow(
     i32[root + R.Misses]!++;
     let run = arena.allocRun(pages, t.id);
     if (__DEV__) crashPoint('take');
-    if (run === 0 && (arena.i32[root + R.CachedRuns]! > 0 || t.area > 0)) {
-      localFlushLocked(t, true);
+    if (run === 0) {
+      // Before out of memory: this thread's cache, the shared cache and every other thread's
+      // cache (stolen slot by slot) go back to the arena, where they coalesce; then once more.
+      let back = localFlushLocked(t, true) > 0;
       if (__DEV__) crashPoint('take');
-      cacheEvictAll(t);
+      back = cacheEvictAll(t) > 0 || back;
       if (__DEV__) crashPoint('take');
-      run = arena.allocRun(pages, t.id);
+      back = localStealAllLocked(t) > 0 || back;
+      if (back) run = arena.allocRun(pages, t.id);
       if (__DEV__) crashPoint('take');
     }
     if (run !== 0) {
@@ -485,7 +489,7 @@ function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): 
 
 /** Every cached run back to the arena and every node chunk back to metaAlloc (lock held); returns the bytes of the runs. */
 export function cacheTrimLocked(t: BigTier): number {
-  const bytes = localFlushLocked(t, true) * 65536 + cacheEvictAll(t);
+  const bytes = (localFlushLocked(t, true) + localStealAllLocked(t)) * 65536 + cacheEvictAll(t);
   if (__DEV__) crashPoint('evict');
   cacheNodesRelease(t);
   return bytes;

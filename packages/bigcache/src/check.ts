@@ -1,15 +1,11 @@
 import { HakmemError, type LockStats, mutexStats, PAGE_SIZE } from '@hakmem/page-arena';
 import type { BigTier } from './big-tier';
 import {
-  A_COUNT,
-  A_PAGES,
   A_RESERVED,
-  A_SLOTS,
   BUCKETS,
   C_NEXT,
   C_NODES,
   D_CACHED,
-  LOCAL_SLOTS,
   N_NEWER,
   N_NEXT,
   N_OLDER,
@@ -41,11 +37,9 @@ import {
   R_NODES,
   R_REPAIRS,
   R_RESERVED,
-  S_PAGES,
-  S_RUN,
-  SLOT_WORDS,
+  R_STEAL,
 } from './layout';
-import { isLocalDesc, localAreas, localMarker, localSums } from './local';
+import { isLocalDesc, localAreas, localMarker, localSlotsOf, localSums } from './local';
 import { bucketOf, usableOf } from './size';
 
 /** Heap-wide figures of the big tier (exact: read under the tier lock). */
@@ -114,6 +108,9 @@ export function bigCheckLocked(t: BigTier): void {
     throw corrupted(
       `R_BUSY is ${i32[root + R_BUSY]} while thread ${t.threadId} holds the lock (invariant 1)`,
     );
+  }
+  if (i32[root + R_STEAL] !== 0) {
+    throw corrupted(`R_STEAL is ${i32[root + R_STEAL]! >>> 0} outside a steal (invariant 7)`);
   }
   // Chunks: every node slot.
   const slots = new Set<number>();
@@ -205,23 +202,12 @@ export function bigCheckLocked(t: BigTier): void {
   const local = new Map<number, number>(); // run offset → PM_DESC its slot expects
   let reserved = 0;
   for (const [tid, a] of localAreas(t)) {
-    const count = i32[a + A_COUNT]!;
-    if (!(count >= 0 && count <= LOCAL_SLOTS)) {
-      throw corrupted(`thread ${tid}'s cache holds ${count} runs, outside 0 … ${LOCAL_SLOTS} (invariant 7)`);
-    }
-    let pages = 0;
-    for (let k = 0; k < count; k++) {
-      const s = a + A_SLOTS + k * SLOT_WORDS;
-      const run = i32[s + S_RUN]! >>> 0;
+    const { runs: slotRuns, problem } = localSlotsOf(t, a);
+    if (problem !== '') throw corrupted(`thread ${tid}'s cache: ${problem} (invariant 7)`);
+    for (const [run, pages] of slotRuns) {
       if (local.has(run) || cached.has(run))
         throw corrupted(`the run at ${run} is in two caches (invariant 7)`);
-      local.set(run, localMarker(tid) + i32[s + S_PAGES]! * 2 ** 32);
-      pages += i32[s + S_PAGES]!;
-    }
-    if (pages !== i32[a + A_PAGES] || pages > i32[a + A_RESERVED]!) {
-      throw corrupted(
-        `thread ${tid}'s cache holds ${pages} pages, its area counts ${i32[a + A_PAGES]} of ${i32[a + A_RESERVED]} reserved (invariant 7)`,
-      );
+      local.set(run, localMarker(tid) + pages * 2 ** 32);
     }
     reserved += i32[a + A_RESERVED]!;
   }

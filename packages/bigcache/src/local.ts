@@ -4,10 +4,10 @@ import { cacheEvictOver, cachePutShared } from './cache';
 import { crashPoint } from './crash-point';
 import {
   A_CLOCK,
-  A_COUNT,
   A_HITS,
   A_LIVE_BLOCKS,
   A_LIVE_BYTES,
+  A_MASK,
   A_MIN_STAMP,
   A_PAGES,
   A_RESERVED,
@@ -24,9 +24,12 @@ import {
   R_LIVE_BLOCKS,
   R_LIVE_BYTES,
   R_RESERVED,
+  R_STEAL,
+  S_MINE,
   S_PAGES,
   S_RUN,
   S_STAMP,
+  SLOT_STOLEN,
   SLOT_WORDS,
   TW_AREA,
   WHOLE_SHIFT,
@@ -35,32 +38,42 @@ import { usableOf } from './size';
 
 /**
  * The thread cache: up to LOCAL_SLOTS runs this thread freed, which its own mallocs take back
- * with plain loads and stores (no lock, no Atomics). A run in it has PM_DESC = marker(thread)
- * (D_CACHED | D_LOCAL), so every other path (another thread's free, resize, the shared cache's
- * validation) sees a cached run. Its pages count against the tier's byte bound through a
- * reservation (A_RESERVED, summed in R_RESERVED) made under the tier lock: a fast free only
- * fits runs within the reservation. Everything under the lock is `…Locked`.
+ * without the tier lock. A run in it has PM_DESC = marker(thread) (D_CACHED | D_LOCAL), so every
+ * other path (another thread's free, resize, the shared cache's validation) sees a cached run.
+ * Its pages count against the tier's byte bound through a reservation (A_RESERVED, summed in
+ * R_RESERVED) made under the tier lock: a fast free only fits runs within the reservation.
+ *
+ * A slot's S_RUN is its one Atomics word: the owner publishes a run with one Atomics.store and
+ * takes it back with one compare-exchange; any lock holder may steal it with one
+ * compare-exchange (run → SLOT_STOLEN → 0) when the tier would otherwise report out of memory,
+ * and trim() steals them all — so no run sits out of another thread's reach. Everything else in
+ * the area is the owner's (plain loads and stores); a stealer touches only S_RUN and the run.
+ * Everything under the lock is `…Locked`.
  */
 
 const enum A {
-  Count = 0,
-  Pages = 1,
-  Reserved = 2,
-  Clock = 3,
-  LiveBlocks = 4,
-  LiveBytes = 5,
-  Hits = 6,
-  MinStamp = 7,
+  Reserved = 0,
+  Clock = 1,
+  LiveBlocks = 2,
+  LiveBytes = 3,
+  Hits = 4,
+  MinStamp = 5,
+  Mask = 6,
+  Pages = 7,
   Slots = 8,
 }
 const enum S {
   Run = 0,
-  Pages = 1,
-  Stamp = 2,
-  Words = 3,
+  Mine = 1,
+  Pages = 2,
+  Stamp = 3,
+  Words = 4,
 }
 const enum K {
+  /** log2 SLOT_WORDS: slot k is at A_SLOTS + (k << SlotShift). */
+  SlotShift = 2,
   Slots = 8,
+  Full = 0xff,
   AgeLimit = 1024,
   WholeShift = 3,
 }
@@ -70,20 +83,23 @@ const enum Pm {
   Desc = 3,
 }
 if (
-  A.Count !== A_COUNT ||
-  A.Pages !== A_PAGES ||
   A.Reserved !== A_RESERVED ||
   A.Clock !== A_CLOCK ||
   A.LiveBlocks !== A_LIVE_BLOCKS ||
   A.LiveBytes !== A_LIVE_BYTES ||
   A.Hits !== A_HITS ||
   A.MinStamp !== A_MIN_STAMP ||
+  A.Mask !== A_MASK ||
+  A.Pages !== A_PAGES ||
   A.Slots !== A_SLOTS ||
   S.Run !== S_RUN ||
+  S.Mine !== S_MINE ||
   S.Pages !== S_PAGES ||
   S.Stamp !== S_STAMP ||
   S.Words !== SLOT_WORDS ||
+  1 << K.SlotShift !== SLOT_WORDS ||
   K.Slots !== LOCAL_SLOTS ||
+  K.Full !== (1 << LOCAL_SLOTS) - 1 ||
   K.AgeLimit !== AGE_LIMIT ||
   K.WholeShift !== WHOLE_SHIFT ||
   Pm.Tier !== PM_TIER ||
@@ -103,31 +119,43 @@ export function isLocalDesc(desc: number): boolean {
   return (desc & (D_LOCAL | D_CACHED)) === (D_LOCAL | D_CACHED);
 }
 
+/** i32 index of slot `k` of area `a`. */
+function localSlot(a: number, k: number): number {
+  return a + A.Slots + (k << K.SlotShift);
+}
+
 // ───────────────────────────── fast paths (no lock) ─────────────────────────────
 
 /**
  * malloc from the thread cache (area `a`): the newest run of `pages` pages, else the smallest
- * at most 1/8 larger; 0 when none fits (or the views are stale: the locked path refreshes).
- * Every load and call comes first, then straight-line stores (a terminated worker leaves the
- * area consistent).
+ * at most 1/8 larger; 0 when none fits, when a lock holder stole it (the locked path then
+ * resyncs the mask), or when the views are stale (the locked path refreshes). One
+ * compare-exchange claims the slot; every other load and call comes first, then straight-line
+ * stores (a terminated worker leaves the area consistent, its claimed run marked with its id in
+ * no slot: reclaim gives it back).
  */
 export function localTake(t: BigTier, a: number, pages: number, desc: number): number {
   const arena = t.arena;
-  let i32 = arena.i32;
-  const count = i32[a + A.Count]!;
+  const i32 = arena.i32;
+  const mask = i32[a + A.Mask]!;
   let best = 0;
   let bestPages = 0;
-  for (let k = count - 1; k >= 0; k--) {
-    const s = a + A.Slots + k * S.Words;
+  let bit = 0;
+  for (let m = mask; m !== 0; m &= m - 1) {
+    const low = m & -m;
+    const s = a + A.Slots + ((31 - Math.clz32(low)) << K.SlotShift);
     const p = i32[s + S.Pages]!;
     if (p >= pages && p - pages <= pages >>> K.WholeShift && (best === 0 || p < bestPages)) {
       best = s;
       bestPages = p;
+      bit = low;
       if (p === pages) break;
     }
   }
   if (best === 0) return 0;
-  const run = i32[best + S.Run]! >>> 0;
+  const mine = i32[best + S.Mine]!;
+  if (Atomics.compareExchange(i32, best + S.Run, mine, 0) !== mine) return 0;
+  const run = mine >>> 0;
   const e = arena.pageEntry(run);
   const u32 = arena.u32;
   if (
@@ -136,16 +164,11 @@ export function localTake(t: BigTier, a: number, pages: number, desc: number): n
     u32[e + Pm.Desc] !== t.marker ||
     u32[e + Pm.RunPages] !== bestPages
   ) {
-    throw localCorrupt(t, a, best);
+    throw localCorrupt(t, a, best, bit);
   }
   const usable = usableOf(desc, bestPages);
   if (__DEV__) crashPoint('local');
-  i32 = arena.i32;
-  const last = a + A.Slots + (count - 1) * S.Words;
-  i32[best + S.Run] = i32[last + S.Run]!;
-  i32[best + S.Pages] = i32[last + S.Pages]!;
-  i32[best + S.Stamp] = i32[last + S.Stamp]!;
-  i32[a + A.Count] = count - 1;
+  i32[a + A.Mask] = mask ^ bit;
   i32[a + A.Pages]! -= bestPages;
   i32[a + A.Clock] = (i32[a + A.Clock]! + 1) | 0;
   i32[a + A.LiveBlocks]!++;
@@ -157,65 +180,83 @@ export function localTake(t: BigTier, a: number, pages: number, desc: number): n
 
 /**
  * free into the thread cache (area `a`): a live run head of this tier at `ptr` (page-map
- * entry `e`) that fits a free slot and the reservation, with no slot older than AGE_LIMIT.
- * False leaves everything to the locked path (which also reports a bad pointer).
+ * entry `e`) that fits a slot the owner knows empty and the reservation, with no slot older
+ * than AGE_LIMIT: plain loads and stores, no lock, no Atomics. The slot's words and PM_DESC
+ * first, then the store of S_RUN publishes the run. False leaves everything to the locked path
+ * (which also reports a bad pointer).
  */
 export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean {
   const arena = t.arena;
   const u32 = arena.u32;
   const i32 = arena.i32;
   const desc = u32[e + Pm.Desc]!;
-  const count = i32[a + A.Count]!;
-  if (u32[e + Pm.Tier] !== t.tierWord || (ptr & 0xffff) !== 0 || (desc & 1) !== 0 || !(count < K.Slots)) {
+  const mask = i32[a + A.Mask]!;
+  if (u32[e + Pm.Tier] !== t.tierWord || (ptr & 0xffff) !== 0 || (desc & 1) !== 0 || mask === K.Full) {
     return false;
   }
   const pages = u32[e + Pm.RunPages]!;
   const have = i32[a + A.Pages]! + pages;
   const clock = (i32[a + A.Clock]! + 1) | 0;
-  if (have > i32[a + A.Reserved]! || (count > 0 && ((clock - i32[a + A.MinStamp]!) | 0) > K.AgeLimit)) {
+  if (have > i32[a + A.Reserved]! || (mask !== 0 && ((clock - i32[a + A.MinStamp]!) | 0) > K.AgeLimit)) {
     return false;
   }
   const usable = usableOf(desc, pages);
+  const free = ~mask & (mask + 1); // the lowest empty slot
+  const s = a + A.Slots + ((31 - Math.clz32(free)) << K.SlotShift);
   if (__DEV__) crashPoint('local');
-  const s = a + A.Slots + count * S.Words;
-  i32[s + S.Run] = ptr;
+  i32[s + S.Mine] = ptr;
   i32[s + S.Pages] = pages;
   i32[s + S.Stamp] = clock;
-  if (count === 0) i32[a + A.MinStamp] = clock;
-  i32[a + A.Count] = count + 1;
+  if (mask === 0) i32[a + A.MinStamp] = clock;
+  i32[a + A.Mask] = mask | free;
   i32[a + A.Pages] = have;
   i32[a + A.Clock] = clock;
   i32[a + A.LiveBlocks]!--;
   i32[a + A.LiveBytes]! -= usable;
   u32[e + Pm.Desc] = t.marker;
+  // Published with a plain store, after PM_DESC: only the owner fills an empty slot, and a thief
+  // that sees the run before the marker (a weakly ordered machine) puts it back untouched.
+  i32[s + S.Run] = ptr;
   return true;
 }
 
-/** Slot `s` of this thread's cache does not match the page map: the slot is dropped (the run is left as it is) and ERR_HEAP_CORRUPTED names it. */
-function localCorrupt(t: BigTier, a: number, s: number): HakmemError {
+/** Slot `s` (bit `bit`) of this thread's cache, already emptied, did not match the page map: the owner's words drop it (the run is left as it is) and ERR_HEAP_CORRUPTED names it. */
+function localCorrupt(t: BigTier, a: number, s: number, bit: number): HakmemError {
   const i32 = t.arena.i32;
-  const run = i32[s + S.Run]! >>> 0;
+  const run = i32[s + S.Mine]! >>> 0;
   const pages = i32[s + S.Pages]!;
-  localRemoveSlot(i32, a, s);
+  i32[a + A.Mask]! &= ~bit;
+  i32[a + A.Pages]! -= pages;
   return new HakmemError(
     'ERR_HEAP_CORRUPTED',
     `big tier: thread ${t.threadId}'s cached run ${run} (${pages} pages) does not match the page map (its run must head a run of this tier of that size whose PM_DESC is ${t.marker}): the slot was dropped, nothing was handed out`,
   );
 }
 
-/** Removes slot `s` (the last slot moves into it). */
-function localRemoveSlot(i32: Int32Array, a: number, s: number): void {
-  const count = i32[a + A.Count]!;
-  const last = a + A.Slots + (count - 1) * S.Words;
-  const pages = i32[s + S.Pages]!;
-  i32[s + S.Run] = i32[last + S.Run]!;
-  i32[s + S.Pages] = i32[last + S.Pages]!;
-  i32[s + S.Stamp] = i32[last + S.Stamp]!;
-  i32[a + A.Count] = count - 1;
-  i32[a + A.Pages]! -= pages;
+// ───────────────────────────── the owner, under the tier lock ─────────────────────────────
+
+/** Empties slot `k` of this thread's area `a` (owner, tier lock held): S_RUN, then the owner's words. */
+function localRemoveSlot(i32: Int32Array, a: number, k: number): void {
+  const s = localSlot(a, k);
+  Atomics.store(i32, s + S.Run, 0);
+  i32[a + A.Mask]! &= ~(1 << k);
+  i32[a + A.Pages]! -= i32[s + S.Pages]!;
 }
 
-// ───────────────────────────── under the tier lock ─────────────────────────────
+/**
+ * Drops from the owner's words the slots a lock holder stole since (owner, tier lock held: no
+ * steal is in progress, a dead stealer's was resolved by the repair).
+ */
+function localResyncLocked(i32: Int32Array, a: number): void {
+  for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
+    const k = 31 - Math.clz32(m & -m);
+    const s = localSlot(a, k);
+    if (Atomics.load(i32, s + S.Run) !== i32[s + S.Mine]) {
+      i32[a + A.Mask]! &= ~(1 << k);
+      i32[a + A.Pages]! -= i32[s + S.Pages]!;
+    }
+  }
+}
 
 /** This thread's area, created (metaAlloc, zero-filled) when it has none; 0 when maxBytes has no room (tier lock held). */
 function localArea(t: BigTier): number {
@@ -236,9 +277,10 @@ function localArea(t: BigTier): number {
 
 /**
  * free into the thread cache off the fast path (tier lock held; the run at `ptr` was validated
- * live, `usable` its usable bytes): aged slots leave first, the oldest slots go to the shared
- * cache until the run fits, and the reservation grows (evicting shared runs to make room in the
- * byte bound). False when it cannot hold the run (too large, no area, no room in the bound).
+ * live, `usable` its usable bytes): stolen slots leave the owner's words, aged slots go back,
+ * the oldest slots go to the shared cache until the run fits, and the reservation grows
+ * (evicting shared runs to make room in the byte bound). False when it cannot hold the run
+ * (too large, no area, no room in the bound).
  */
 export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: number): boolean {
   const cap = t.capPages >>> LOCAL_CAP_SHIFT;
@@ -247,11 +289,12 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
   if (a === 0) return false;
   const arena = t.arena;
   const root = t.root;
+  localResyncLocked(arena.i32, a);
   const clock = (arena.i32[a + A.Clock]! + 1) | 0;
   if (__DEV__) crashPoint('local');
   localEvictAgedLocked(t, a, clock);
   // Make room: the oldest slots go to the shared cache.
-  while (arena.i32[a + A.Count]! >= K.Slots || arena.i32[a + A.Pages]! + pages > cap) {
+  while (arena.i32[a + A.Mask]! === K.Full || arena.i32[a + A.Pages]! + pages > cap) {
     if (__DEV__) crashPoint('local');
     localSpillOldestLocked(t, a, clock);
   }
@@ -268,63 +311,68 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
     cacheEvictOver(t);
   }
   i32 = arena.i32;
-  const count = i32[a + A.Count]!;
-  const s = a + A.Slots + count * S.Words;
-  i32[s + S.Run] = ptr;
+  const mask = i32[a + A.Mask]!;
+  const free = ~mask & (mask + 1);
+  const s = localSlot(a, 31 - Math.clz32(free));
+  i32[s + S.Mine] = ptr;
   i32[s + S.Pages] = pages;
   i32[s + S.Stamp] = clock;
-  if (count === 0) i32[a + A.MinStamp] = clock;
-  i32[a + A.Count] = count + 1;
+  if (mask === 0) i32[a + A.MinStamp] = clock;
+  i32[a + A.Mask] = mask | free;
   i32[a + A.Pages] = need;
   i32[a + A.Clock] = clock;
   i32[a + A.LiveBlocks]!--;
   i32[a + A.LiveBytes]! -= usable;
   if (__DEV__) crashPoint('local');
   arena.setPageDesc(ptr >>> 16, t.marker);
+  Atomics.store(arena.i32, s + S.Run, ptr);
   return true;
 }
 
-/** Moves the oldest slot's run to the shared cache (tier lock held). */
+/** Moves the oldest slot's run to the shared cache (owner, tier lock held, owner's words in sync). */
 function localSpillOldestLocked(t: BigTier, a: number, clock: number): void {
   const i32 = t.arena.i32;
-  const count = i32[a + A.Count]!;
-  let oldest = a + A.Slots;
-  for (let k = 1; k < count; k++) {
-    const s = a + A.Slots + k * S.Words;
-    if (((clock - i32[s + S.Stamp]!) | 0) > ((clock - i32[oldest + S.Stamp]!) | 0)) oldest = s;
+  let oldest = -1;
+  for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
+    const k = 31 - Math.clz32(m & -m);
+    const age = (clock - i32[localSlot(a, k) + S.Stamp]!) | 0;
+    if (oldest < 0 || age > ((clock - i32[localSlot(a, oldest) + S.Stamp]!) | 0)) oldest = k;
   }
-  const run = i32[oldest + S.Run]! >>> 0;
-  const pages = i32[oldest + S.Pages]!;
+  const s = localSlot(a, oldest);
+  const run = i32[s + S.Mine]! >>> 0;
+  const pages = i32[s + S.Pages]!;
   localRemoveSlot(i32, a, oldest);
   if (__DEV__) crashPoint('local');
   cachePutShared(t, run, pages, t.arena.i32[t.root + R_CLOCK]!);
 }
 
-/** Gives back to the arena every slot not reused within AGE_LIMIT of this thread's operations, and makes A_MIN_STAMP exact (tier lock held). */
+/** Gives back to the arena every slot not reused within AGE_LIMIT of this thread's operations, and makes A_MIN_STAMP exact (owner, tier lock held, owner's words in sync). */
 function localEvictAgedLocked(t: BigTier, a: number, clock: number): void {
   const arena = t.arena;
   let i32 = arena.i32;
-  for (let k = i32[a + A.Count]! - 1; k >= 0; k--) {
-    const s = a + A.Slots + k * S.Words;
+  for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
+    const k = 31 - Math.clz32(m & -m);
+    const s = localSlot(a, k);
     if (((clock - i32[s + S.Stamp]!) | 0) <= K.AgeLimit) continue;
-    const run = i32[s + S.Run]! >>> 0;
-    localRemoveSlot(i32, a, s);
+    const run = i32[s + S.Mine]! >>> 0;
+    localRemoveSlot(i32, a, k);
     if (__DEV__) crashPoint('local');
     arena.freeRun(run);
     i32 = arena.i32;
     i32[t.root + R_EVICTIONS]!++;
   }
   let min = clock;
-  for (let k = 0; k < i32[a + A.Count]!; k++) {
-    const stamp = i32[a + A.Slots + k * S.Words + S.Stamp]!;
+  for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
+    const stamp = i32[localSlot(a, 31 - Math.clz32(m & -m)) + S.Stamp]!;
     if (((clock - stamp) | 0) > ((clock - min) | 0)) min = stamp;
   }
   i32[a + A.MinStamp] = min;
 }
 
 /**
- * Empties this thread's cache (tier lock held): every run to the shared cache, or back to the
- * arena when `toArena`, and the reservation is released. Returns the pages given back to the arena.
+ * Empties this thread's cache (owner, tier lock held): every run to the shared cache, or back
+ * to the arena when `toArena`, and the reservation is released. Returns the pages given back
+ * to the arena.
  */
 export function localFlushLocked(t: BigTier, toArena: boolean): number {
   const a = t.area;
@@ -332,16 +380,18 @@ export function localFlushLocked(t: BigTier, toArena: boolean): number {
   const arena = t.arena;
   let pages = 0;
   const clock = arena.i32[t.root + R_CLOCK]!;
+  localResyncLocked(arena.i32, a);
   // The reservation first, so the runs moving to the shared cache have its room.
   arena.i32[t.root + R_RESERVED]! -= arena.i32[a + A.Reserved]!;
   arena.i32[a + A.Reserved] = 0;
-  while (arena.i32[a + A.Count]! > 0) {
+  while (arena.i32[a + A.Mask]! !== 0) {
     if (__DEV__) crashPoint('local');
     const i32 = arena.i32;
-    const s = a + A.Slots + (i32[a + A.Count]! - 1) * S.Words;
-    const run = i32[s + S.Run]! >>> 0;
+    const k = 31 - Math.clz32(i32[a + A.Mask]!);
+    const s = localSlot(a, k);
+    const run = i32[s + S.Mine]! >>> 0;
     const p = i32[s + S.Pages]!;
-    localRemoveSlot(i32, a, s);
+    localRemoveSlot(i32, a, k);
     if (__DEV__) crashPoint('local');
     if (toArena) {
       arena.freeRun(run);
@@ -355,46 +405,50 @@ export function localFlushLocked(t: BigTier, toArena: boolean): number {
 }
 
 /**
- * malloc off the fast path (tier lock held): the smallest run of this thread's cache that holds
- * `pages` (more than 1/8 larger: the fast path leaves those), out of the cache; 0 when none.
- * Strict: ERR_HEAP_CORRUPTED (the slot dropped) when it does not match the page map.
+ * malloc off the fast path (owner, tier lock held): the smallest run of this thread's cache that
+ * holds `pages` (more than 1/8 larger: the fast path leaves those), out of the cache; 0 when
+ * none. ERR_HEAP_CORRUPTED (the slot dropped) when it does not match the page map.
  */
 export function localTakeLargerLocked(t: BigTier, pages: number): number {
   const a = t.area;
   if (a === 0) return 0;
   const arena = t.arena;
   const i32 = arena.i32;
-  let best = 0;
-  for (let k = 0; k < i32[a + A.Count]!; k++) {
-    const s = a + A.Slots + k * S.Words;
-    const p = i32[s + S.Pages]!;
-    if (p >= pages && (best === 0 || p < i32[best + S.Pages]!)) best = s;
+  localResyncLocked(i32, a);
+  let best = -1;
+  for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
+    const k = 31 - Math.clz32(m & -m);
+    const p = i32[localSlot(a, k) + S.Pages]!;
+    if (p >= pages && (best < 0 || p < i32[localSlot(a, best) + S.Pages]!)) best = k;
   }
-  if (best === 0) return 0;
-  const run = i32[best + S.Run]! >>> 0;
+  if (best < 0) return 0;
+  const s = localSlot(a, best);
+  const run = i32[s + S.Mine]! >>> 0;
   const e = (run & 0xffff) === 0 ? arena.pageEntry(run) : -1;
   const u32 = arena.u32;
-  if (
-    e < 0 ||
-    u32[e + Pm.Tier] !== t.tierWord ||
-    u32[e + Pm.Desc] !== t.marker ||
-    u32[e + Pm.RunPages] !== arena.i32[best + S.Pages]
-  ) {
-    throw localCorrupt(t, a, best);
+  const matches =
+    e >= 0 &&
+    u32[e + Pm.Tier] === t.tierWord &&
+    u32[e + Pm.Desc] === t.marker &&
+    u32[e + Pm.RunPages] === arena.i32[s + S.Pages];
+  if (!matches) {
+    Atomics.store(arena.i32, s + S.Run, 0);
+    throw localCorrupt(t, a, s, 1 << best);
   }
   localRemoveSlot(arena.i32, a, best);
   return run;
 }
 
-/** Removes the run at `run` from this thread's cache and gives it back to the arena (resize grows into it; tier lock held). */
+/** Removes the run at `run` from this thread's cache and gives it back to the arena (resize grows into it; owner, tier lock held). */
 export function localEvictRunLocked(t: BigTier, run: number): void {
   const a = t.area;
   const arena = t.arena;
   const i32 = arena.i32;
-  for (let k = 0; k < i32[a + A.Count]!; k++) {
-    const s = a + A.Slots + k * S.Words;
-    if (i32[s + S.Run]! >>> 0 !== run) continue;
-    localRemoveSlot(i32, a, s);
+  localResyncLocked(i32, a);
+  for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
+    const k = 31 - Math.clz32(m & -m);
+    if (i32[localSlot(a, k) + S.Mine]! >>> 0 !== run) continue;
+    localRemoveSlot(i32, a, k);
     arena.freeRun(run);
     arena.i32[t.root + R_EVICTIONS]!++;
     return;
@@ -421,7 +475,7 @@ export function localDetachLocked(t: BigTier): void {
   t.area = 0;
 }
 
-/** Adds area `a`'s counters to the root's (tier lock held). */
+/** Adds area `a`'s counters to the root's (tier lock held; its owner is this thread or dead). */
 function localFoldLocked(t: BigTier, a: number): void {
   const i32 = t.arena.i32;
   const root = t.root;
@@ -433,11 +487,87 @@ function localFoldLocked(t: BigTier, a: number): void {
   i32[a + A.Hits] = 0;
 }
 
+// ───────────────────────────── other threads' caches, under the tier lock ─────────────────────────────
+
+/** The run at `run` heads a run of this tier whose PM_DESC is `marker` (a thread cache's run); its pages, else 0. */
+function localRunPages(t: BigTier, run: number, marker: number): number {
+  const arena = t.arena;
+  const e = run !== 0 && (run & 0xffff) === 0 ? arena.pageEntry(run) : -1;
+  if (e < 0) return 0;
+  const u32 = arena.u32;
+  return u32[e + Pm.Tier] === t.tierWord && u32[e + Pm.Desc] === marker ? u32[e + Pm.RunPages]! : 0;
+}
+
+/**
+ * Steals every run of every other thread's cache back to the arena (tier lock held): each with
+ * one compare-exchange of its slot (run → SLOT_STOLEN; the owner's own claim of it fails then),
+ * R_STEAL naming the run meanwhile, then freeRun (when the run carries the owner's marker, else
+ * the slot gets it back), then the slot is emptied. The owners' words
+ * keep the stolen slots until their next locked operation. Returns the pages given back. Called
+ * before a malloc reports out of memory and by trim(): no run stays out of another thread's reach.
+ */
+export function localStealAllLocked(t: BigTier): number {
+  const arena = t.arena;
+  const root = t.root;
+  let pages = 0;
+  for (const [tid, a] of localAreas(t)) {
+    if (tid === t.threadId) continue;
+    const marker = localMarker(tid);
+    for (let k = 0; k < K.Slots; k++) {
+      const s = localSlot(a, k);
+      const v = Atomics.load(arena.i32, s + S.Run);
+      if (v === 0 || (v & 0xffff) !== 0) continue;
+      arena.i32[root + R_STEAL] = v;
+      if (__DEV__) crashPoint('steal');
+      if (Atomics.compareExchange(arena.i32, s + S.Run, v, SLOT_STOLEN) !== v) {
+        arena.i32[root + R_STEAL] = 0; // the owner took it first
+        continue;
+      }
+      if (__DEV__) crashPoint('steal');
+      const run = v >>> 0;
+      const p = localRunPages(t, run, marker);
+      if (p > 0) {
+        arena.freeRun(run);
+        arena.i32[root + R_EVICTIONS]!++;
+        pages += p;
+      }
+      if (__DEV__) crashPoint('steal');
+      // A run whose marker this thread does not see yet (the owner's plain stores, on a weakly
+      // ordered machine) or a damaged slot goes back untouched (check() reports a damaged one).
+      Atomics.store(arena.i32, s + S.Run, p > 0 ? 0 : v);
+      if (__DEV__) crashPoint('steal');
+      arena.i32[root + R_STEAL] = 0;
+    }
+  }
+  return pages;
+}
+
+/**
+ * Repair (tier lock held, the last holder died inside): a steal it left half done is resolved.
+ * A slot reading SLOT_STOLEN gets its run back when the run still carries its owner's marker
+ * (the steal is undone: the owner's words still name it), else it is emptied (the run was given
+ * back). R_STEAL is cleared.
+ */
+export function localStealRepairLocked(t: BigTier): void {
+  const arena = t.arena;
+  const root = t.root;
+  const run = arena.i32[root + R_STEAL]! >>> 0;
+  for (const [tid, a] of localAreas(t)) {
+    for (let k = 0; k < K.Slots; k++) {
+      const s = localSlot(a, k);
+      if (Atomics.load(arena.i32, s + S.Run) !== SLOT_STOLEN) continue;
+      const back = localRunPages(t, run, localMarker(tid)) > 0 ? run | 0 : 0;
+      Atomics.store(arena.i32, s + S.Run, back);
+    }
+  }
+  arena.i32[root + R_STEAL] = 0;
+}
+
 /**
  * A dead thread's cache (tier lock held; the caller broke its locks): every slot whose run
- * still names it goes to the shared cache, any other run of this tier naming it (a worker
- * terminated between its stores cannot leave one, but a damaged slot can) back to the arena,
- * its counters into the root, its reservation released, its area freed.
+ * still names it goes to the shared cache, any other run of this tier naming it (one it was
+ * taking or putting when it stopped, or a damaged slot's) back to the arena, its counters into
+ * the root, its reservation released, its area freed.
  */
 export function localReclaimLocked(t: BigTier, deadId: number): void {
   const arena = t.arena;
@@ -448,23 +578,15 @@ export function localReclaimLocked(t: BigTier, deadId: number): void {
   if (a > 0) {
     arena.i32[t.root + R_RESERVED]! -= arena.i32[a + A.Reserved]!;
     arena.i32[a + A.Reserved] = 0;
-    while (arena.i32[a + A.Count]! > 0) {
-      const i32 = arena.i32;
-      const s = a + A.Slots + (i32[a + A.Count]! - 1) * S.Words;
-      const run = i32[s + S.Run]! >>> 0;
-      const pages = i32[s + S.Pages]!;
-      localRemoveSlot(i32, a, s);
-      const e = (run & 0xffff) === 0 ? arena.pageEntry(run) : -1;
-      const u32 = arena.u32;
-      if (
-        e >= 0 &&
-        u32[e + Pm.Tier] === t.tierWord &&
-        u32[e + Pm.Desc] === marker &&
-        u32[e + Pm.RunPages] === pages
-      ) {
-        cachePutShared(t, run, pages, clock);
-      }
+    for (let k = 0; k < K.Slots; k++) {
+      const s = localSlot(a, k);
+      const run = Atomics.load(arena.i32, s + S.Run) >>> 0;
+      Atomics.store(arena.i32, s + S.Run, 0);
+      const pages = localRunPages(t, run, marker);
+      if (pages > 0) cachePutShared(t, run, pages, clock);
     }
+    arena.i32[a + A.Mask] = 0;
+    arena.i32[a + A.Pages] = 0;
     localFoldLocked(t, a);
     Atomics.store(arena.i32, words + TW_AREA, 0);
     arena.metaFree(a * 4);
@@ -494,7 +616,7 @@ export function localAreas(t: BigTier): Array<[number, number]> {
   return out;
 }
 
-/** Sums of the thread areas' counters (for stats, check and repair). */
+/** Sums of the thread areas' counters (for stats, check and repair): runs and pages of the slots that hold one. */
 export interface LocalSums {
   liveBlocks: number;
   liveBytes: number;
@@ -511,9 +633,41 @@ export function localSums(t: BigTier): LocalSums {
     sums.liveBlocks = (sums.liveBlocks + i32[a + A.LiveBlocks]!) | 0;
     sums.liveBytes = (sums.liveBytes + i32[a + A.LiveBytes]!) | 0;
     sums.hits = (sums.hits + i32[a + A.Hits]!) | 0;
-    sums.runs += i32[a + A.Count]!;
-    sums.pages += i32[a + A.Pages]!;
+    for (let k = 0; k < K.Slots; k++) {
+      const s = localSlot(a, k);
+      const v = Atomics.load(i32, s + S.Run);
+      if (v === 0 || (v & 0xffff) !== 0) continue;
+      sums.runs++;
+      sums.pages += i32[s + S.Pages]!;
+    }
     sums.reserved += i32[a + A.Reserved]!;
   }
   return sums;
+}
+
+/** @internal For check(): thread `tid`'s area `a` as [run, pages] of its full slots; ERR text for an owner-word mismatch, else ''. */
+export function localSlotsOf(t: BigTier, a: number): { runs: Array<[number, number]>; problem: string } {
+  const i32 = t.arena.i32;
+  const runs: Array<[number, number]> = [];
+  const mask = i32[a + A.Mask]!;
+  if ((mask & ~K.Full) !== 0) return { runs, problem: `its slot mask ${mask} names slots beyond ${K.Slots}` };
+  let pages = 0;
+  for (let k = 0; k < K.Slots; k++) {
+    const s = localSlot(a, k);
+    const v = Atomics.load(i32, s + S.Run);
+    if ((mask & (1 << k)) !== 0) pages += i32[s + S.Pages]!;
+    if (v === 0) continue;
+    if ((v & 0xffff) !== 0) return { runs, problem: `slot ${k} reads ${v} (a steal left unresolved)` };
+    if ((mask & (1 << k)) === 0 || i32[s + S.Mine] !== v) {
+      return { runs, problem: `slot ${k} holds the run at ${v >>> 0}, which its owner's words do not name` };
+    }
+    runs.push([v >>> 0, i32[s + S.Pages]!]);
+  }
+  if (pages !== i32[a + A.Pages] || pages > i32[a + A.Reserved]!) {
+    return {
+      runs,
+      problem: `its slots hold ${pages} pages, its area counts ${i32[a + A.Pages]} of ${i32[a + A.Reserved]} reserved`,
+    };
+  }
+  return { runs, problem: '' };
 }

@@ -31,7 +31,7 @@ import {
   R_REPAIRS,
   R_RESERVED,
 } from './layout';
-import { isLocalDesc, localSums } from './local';
+import { isLocalDesc, localStealRepairLocked, localSums } from './local';
 import { usableOf } from './size';
 
 /**
@@ -48,6 +48,8 @@ import { usableOf } from './size';
 export function bigRepairLocked(t: BigTier): void {
   const arena = t.arena;
   const root = t.root;
+  // A steal it left half done first: the stolen slot gets its run back, or is emptied.
+  localStealRepairLocked(t);
   const runs = arena.snapshot();
   const i32 = arena.i32;
   // The chunk list is the truth for the node pool (a thread may have died after publishing a

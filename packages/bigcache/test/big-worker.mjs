@@ -160,9 +160,9 @@ const handlers = {
       const p = big.malloc(size);
       if (p === 0) {
         failed = size;
-        const s = big.stats();
-        // The shared cache and this thread's went back; other threads' caches are theirs.
-        cachedAtFailure = s.cachedRuns - s.threadCachedRuns;
+        // Every cache went back before the failure: this thread's, the shared one and (stolen)
+        // the other threads' (which only malloc now, so nothing refills them).
+        cachedAtFailure = big.stats().cachedRuns;
         Atomics.store(flag, 0, 1);
         break;
       }

@@ -92,6 +92,24 @@ const scenarios = {
     freeHeld(big, 11);
     big.detach();
   },
+  /**
+   * Steals from another thread's cache: before a malloc reports out of memory, and in trim().
+   * The victim is a second thread of this worker (its id posted as `also`, so the test reclaims
+   * it too) whose cache holds runs while the heap is full.
+   */
+  steal() {
+    const big = shared();
+    const victimArena = Arena.attach(memory);
+    const victimId = victimArena.threadAttach();
+    parentPort.postMessage({ also: victimId });
+    const victim = new BigTier(victimArena, undefined, { threadCache: true });
+    for (let p = big.malloc(4 * MiB); p !== 0; p = big.malloc(4 * MiB)) keep(p);
+    for (let i = 1; i <= 3; i++) freeHeld(victim, i);
+    arm('steal');
+    keep(big.malloc(4 * MiB));
+    for (let i = 4; i <= 5; i++) freeHeld(victim, i);
+    big.trim();
+  },
   /** A thread takes the lock after a holder died inside (R_BUSY set: the repair). */
   repair() {
     const big = shared();

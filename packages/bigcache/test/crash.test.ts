@@ -13,13 +13,15 @@ import { R_BUSY, R_LOCK } from '../src/layout';
 vi.setConfig({ testTimeout: 600_000 });
 
 const WORKER = new URL('./crash-worker.mjs', import.meta.url);
-const SECTIONS = ['take', 'put', 'evict', 'resize', 'local', 'repair'] as const;
+const SECTIONS = ['take', 'put', 'evict', 'resize', 'local', 'steal', 'repair'] as const;
 const MiB = 2 ** 20;
 const WAITERS = -0x80000000;
 
 interface Run {
   worker: Worker;
   threadId: number;
+  /** Other threads the worker attached (they die with it). */
+  also: number[];
   outcome: Promise<'parked' | 'finished'>;
 }
 
@@ -29,18 +31,20 @@ function start(arena: Arena, scenario: string, at: number, held: Int32Array, gat
     workerData: { memory: arena.memory, scenario, at, park, held: held.buffer, gate: gate.buffer },
     execArgv: ['--conditions=development'],
   });
+  const also: number[] = [];
   return new Promise((resolveStart, reject) => {
     let finished: (v: 'finished') => void = () => {};
     const done = new Promise<'finished'>((r) => {
       finished = r;
     });
-    worker.on('message', (m: { threadId?: number; finished?: boolean }) => {
+    worker.on('message', (m: { threadId?: number; finished?: boolean; also?: number }) => {
+      if (m.also !== undefined) also.push(m.also);
       if (m.threadId !== undefined) {
         const parked = (async () => {
           await Atomics.waitAsync(new Int32Array(park), 0, 0).value;
           return 'parked' as const;
         })();
-        resolveStart({ worker, threadId: m.threadId, outcome: Promise.race([done, parked]) });
+        resolveStart({ worker, threadId: m.threadId, also, outcome: Promise.race([done, parked]) });
       }
       if (m.finished) finished('finished');
     });
@@ -133,16 +137,19 @@ describe('big tier: a worker terminated at any crash point of a section is recla
             break;
           }
           parked++;
-          arena.breakLocksOf(run.threadId);
-          main.reclaim(run.threadId);
-          arena.threadRelease(run.threadId);
+          for (const id of [run.threadId, ...run.also]) {
+            arena.breakLocksOf(id);
+            main.reclaim(id);
+            arena.threadRelease(id);
+          }
           main.check();
+          // The worker's blocks first (the 'steal' worker filled the heap with them).
+          freeHeld(main, held);
           const fresh: number[] = [];
           for (const size of [MiB + 1, 2 * MiB, 3 * MiB, 5 * MiB, 8 * MiB, 2 * MiB])
             fresh.push(main.malloc(size));
           expect(fresh.every((p) => p > 0)).toBe(true);
           for (const p of fresh) main.free(p);
-          freeHeld(main, held);
           main.trim();
           main.check();
           // Only the block in flight at the stop may be left.
