@@ -28,7 +28,10 @@ function arena(safety: 'strict' | 'fast'): Arena {
 
 /** The big tier from 1 MiB (so the 1 MiB row is its own), as a composition would open it. */
 function bigOf(a: Arena): BigTier {
-  return bigTier.create(a, a.tierOpen('big', MiB, 2 ** 30 - 3 * 65536, bigTier.rootWords, bigTier.layoutVersion));
+  return bigTier.create(
+    a,
+    a.tierOpen('big', MiB, 2 ** 30 - 3 * 65536, bigTier.rootWords, bigTier.layoutVersion),
+  );
 }
 
 // One function per tier class: each call site stays monomorphic.
