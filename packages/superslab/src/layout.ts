@@ -78,6 +78,21 @@
  * Free blocks: the first u32 word holds the next block (0 ends the list), in the local list,
  * the remote list and the thread caches alike.
  *
+ * ## Links read from memory (issue 9: no write through an unchecked link)
+ *
+ * A free block's link can be overwritten by a use-after-free write, so every walk checks a link
+ * before it reads or writes through it, and every walk is bounded:
+ * - the cache's spill/flush/shrink (@hakmem/tls-cache) asks `cacheLinkValid` of each link it
+ *   follows: a carved block start of a slab of the class that this thread owns (its owned-map
+ *   entry), strict: also free (alloc and remote bits clear); `cacheSpill` checks each block again
+ *   before it writes;
+ * - a refill's walk of a slab's local list (`slabTakeLocal`): strict, a free block of the slab;
+ *   fast, a block start of the slab; bounded by `want`;
+ * - a remote-list collection: a read-only pass (bounded by the slab's blocks) before the splice;
+ * - reclaim: `cacheRecover` takes a block only if it is a free block of a slab taken over from
+ *   the dead thread (strict: a live or remote-pending one stops the walk); the collection intent
+ *   is re-checked link by link before its splice; the fast recount stops at the slab's blocks.
+ *
  * ## Strict bitmaps (safety 'strict')
  *
  * The two bitmaps are interleaved word by word (alloc word k at SL_BITMAP + 2k, remote word k

@@ -40,7 +40,7 @@ import {
   TS_PARTIAL,
 } from './layout';
 import { TINY_CLASS_BLOCKS, TINY_CLASS_INV, TINY_CLASS_SHIFT, TINY_CLASS_SIZE } from './size-classes';
-import { slabCheckLocalLink } from './slab-block';
+import { slabBlockIndex, slabCheckLocalLink } from './slab-block';
 import { corrupted } from './slab-errors';
 import { slabCollectRemote } from './slab-free';
 import { slabMapOwned, slabMoveToFull, slabPushPartial, slabUnlinkFull } from './slab-lists';
@@ -92,13 +92,17 @@ function slabTakeLocal(ss: Superslab, d: number, cls: number, want: number, head
   const i32 = ss.i32;
   const u32 = ss.u32;
   const strict = ss.strict;
+  // Every link is checked before the walk reads or writes through it (a write after free into a
+  // block of the local list): strict, a free block of the slab; fast, a block of the slab.
   if (strict) slabCheckLocalLink(ss, d, cls, head);
+  else if (slabBlockIndex(ss, d, cls, head) < 0) slabCheckLocalLink(ss, d, cls, head);
   let tail = head;
   let n = 1;
   for (; n < want; n++) {
     const next = u32[tail >>> 2]!;
     if (next === 0) break;
     if (strict) slabCheckLocalLink(ss, d, cls, next);
+    else if (slabBlockIndex(ss, d, cls, next) < 0) slabCheckLocalLink(ss, d, cls, next);
     tail = next;
   }
   const rest = u32[tail >>> 2]!;

@@ -148,6 +148,24 @@ export function slabCheckLocalLink(ss: Superslab, d: number, cls: number, p: num
   }
 }
 
+/**
+ * A cache in front is about to follow or write through `p`, a link of this thread's list of
+ * class `cls` (a spill, flush or shrink): true when it is a carved block start of a slab of the
+ * class that this thread owns (its owned-map entry: no shared word) and, strict, not live.
+ * Reads only.
+ */
+export function cacheLinkValid(ss: Superslab, cls: number, p: number): boolean {
+  const e = ss.owned[p >>> SLAB_SHIFT];
+  if (e === undefined || !(e > 0) || ownedClass(e) !== cls) return false;
+  const d = ownedDesc(e);
+  const idx = slabBlockIndex(ss, d, cls, p);
+  if (idx < 0) return false;
+  if (!ss.strict) return true;
+  const i32 = ss.i32;
+  const w = bitmapWordOf(i32[d + SL_BITMAP]!, idx);
+  return ((i32[w]! | i32[w + 1]!) & bitmapBit(idx)) === 0;
+}
+
 /** Strict (a cache in front is popping `p`): validates it as a free block of this thread's slabs of `cls` and marks it live. */
 export function cacheCheckOut(ss: Superslab, cls: number, p: number): void {
   slabMarkLive(ss, p, cls);

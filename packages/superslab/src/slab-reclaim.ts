@@ -204,16 +204,30 @@ function slabFinishIntents(ss: Superslab, deadThreadId: number): void {
         i32[d + SL_FREE] = head;
       }
     } else if (u32[d + SL_FREE] !== head) {
-      let tail = head;
-      for (let k = 1; k < n; k++) tail = u32[tail >>> 2]!;
-      u32[tail >>> 2] = u32[d + SL_FREE]!;
-      i32[d + SL_FREE] = head;
+      // Validated by the dead thread, but a write after free may have changed a link since:
+      // each is checked before the splice writes through the last (a bad one cuts the chain).
+      let tail = 0;
+      let k = 0;
+      if (slabBlockIndex(ss, d, cls, head) >= 0) {
+        tail = head;
+        for (k = 1; k < n && k < cap; k++) {
+          const next = u32[tail >>> 2]!;
+          if (slabBlockIndex(ss, d, cls, next) < 0) break;
+          tail = next;
+        }
+      }
+      n = k;
+      if (tail !== 0) {
+        u32[tail >>> 2] = u32[d + SL_FREE]!;
+        i32[d + SL_FREE] = head;
+      }
     }
     if (ss.strict) {
       const bm = i32[d + SL_BITMAP]!;
       let p = head;
       for (let k = 0; k < n; k++) {
         const idx = slabBlockIndex(ss, d, cls, p);
+        if (idx < 0) break;
         const w = bitmapWordOf(bm, idx);
         const bit = bitmapBit(idx);
         i32[w] = i32[w]! & ~bit;
@@ -259,9 +273,9 @@ export function cacheRecover(ss: Superslab, cls: number, ptr: number): number {
   if (ss.strict) {
     const w = bitmapWordOf(i32[d + SL_BITMAP]!, idx);
     const bit = bitmapBit(idx);
-    if ((Atomics.load(i32, w + 1) & bit) !== 0) return -1;
-    // Set only if the thread died between marking the block live and taking it off its list.
-    i32[w] = i32[w]! & ~bit;
+    // A live or remote-pending block is not a cached one (a write after free linked it): the
+    // walk stops before writing into it. Nothing is lost: the slab is rebuilt from its bitmap.
+    if (((i32[w]! | Atomics.load(i32, w + 1)) & bit) !== 0) return -1;
   }
   const next = ss.u32[ptr >>> 2]!;
   ss.u32[ptr >>> 2] = ss.u32[d + SL_FREE]!;

@@ -42,6 +42,7 @@ import { cacheRefill } from './slab-alloc';
 import {
   cacheCheckIn,
   cacheCheckOut,
+  cacheLinkValid,
   slabBlockIndex,
   slabCheckListBlock,
   slabMarkLive,
@@ -286,6 +287,14 @@ export class Superslab {
   /** Blocks of class `cls` (this thread's, chained from `head`) back to their slabs. */
   cacheSpill(cls: number, head: number, count: number, progress?: number): void {
     cacheSpill(this, cls, head, count, progress);
+  }
+
+  /**
+   * A cache in front checks each link of its list it follows before it writes (spill, flush,
+   * shrink): a carved block of a slab of class `cls` this thread owns; strict, a free one.
+   */
+  cacheLinkValid(cls: number, p: number): boolean {
+    return cacheLinkValid(this, cls, p);
   }
 
   /** The cache may keep a spill record: `cacheSpill` advances it block by block (see @hakmem/tls-cache). */

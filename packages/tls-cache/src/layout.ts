@@ -93,7 +93,11 @@
  * - pop, push, refill, append: straight-line stores after the last call; the list and CC_COUNT
  *   change together. A refill's batch leaves the backend in the backend's straight line and
  *   enters the list in ours, with only returns (no interrupt point) between them.
- * - spill, flush, shrink (cacheTrimList): one straight line detaches the chain (list cut,
+ * - spill, flush, shrink (cacheTrimList): first a read-only pass checks the links the cut will
+ *   follow (issue 9: a use-after-free write into a cached block is a link): strict, every link
+ *   of the list (`backend.cacheLinkValid`) and its 0 end after exactly CC_COUNT blocks (so a
+ *   cycle is caught); fast, the `keep` links the cut follows and the chain's head. A broken one
+ *   is ERR_HEAP_CORRUPTED with nothing written. Then one straight line detaches the chain (list cut,
  *   CC_COUNT, CC_LIVE) and, for a backend with `spillProgress`, writes the intent record
  *   CC_SPILL_HEAD/CC_SPILL_COUNT = the chain; the backend advances the record in the straight
  *   line that gives each block back; the cache clears it when the backend returns. A reclaim

@@ -427,3 +427,95 @@ describe('TlsCache', () => {
     expect(cache.cacheCapacity(2)).toBe(cap2 / 2);
   });
 });
+
+/** StrictBackend that answers the cache's link checks itself (a cached link must be a free block of the class). */
+class LinkCheckingBackend extends StrictBackend {
+  linkChecks = 0;
+  cacheLinkValid(cls: number, ptr: number): boolean {
+    this.linkChecks++;
+    return this.out.get(ptr) === cls && !this.live.has(ptr);
+  }
+}
+
+describe('TlsCache: a use-after-free write into a cached block, then a spill (issue 9)', () => {
+  /** A full list of class 0 whose head's link is then overwritten with `value(head, blocks)`; the next push spills. */
+  function fullList(backend: 'fallback' | 'strict', value: (head: number, blocks: number[]) => number) {
+    const arena = Arena.format({ initialBytes: MiB, maxBytes: 64 * MiB });
+    arena.threadAttach();
+    const b = backend === 'strict' ? new LinkCheckingBackend(arena, 64) : new TestBackend(arena, 64);
+    // A budget below the classes' minimum: no class grows, a full list spills.
+    const cache = new TlsCache(arena, b, {
+      tier: b.tier,
+      threadWord: 0,
+      classSizes: SIZES,
+      rootWord: arena.tierInfo(b.tier).root,
+      budgetBytes: 3072,
+    });
+    const cap = cache.cacheCapacity(0);
+    const blocks = Array.from({ length: cap + 2 }, () => cache.cachePop(0));
+    cache.cacheFlush();
+    for (let i = 0; i < cap; i++) cache.cachePush(0, blocks[i]!);
+    expect(cache.cacheCount(0)).toBe(cap);
+    const head = blocks[cap - 1]!;
+    const link = arena.u32[head >>> 2]!;
+    arena.u32[head >>> 2] = value(head, blocks);
+    return { arena, backend: b, cache, cap, blocks, head, link };
+  }
+
+  const targets: [string, (head: number, blocks: number[]) => number][] = [
+    ['0', () => 0],
+    ['1', () => 1],
+    ['the heap header', () => 8],
+    ['beyond the memory', () => 0x7ffffff0],
+    ['an interior pointer', (_h, blocks) => blocks[0]! + 6],
+  ];
+  for (const kind of ['fallback', 'strict'] as const) {
+    for (const [name, value] of targets) {
+      it(`${kind === 'strict' ? "strict, the backend's cacheLinkValid" : 'no cacheLinkValid: the page map'}: link = ${name} is ERR_HEAP_CORRUPTED, nothing written`, () => {
+        const { arena, backend, cache, cap, blocks, head, link } = fullList(kind, value);
+        const before = arena.u8.slice();
+        const spilled = backend.spilled;
+        let error: unknown;
+        try {
+          cache.cachePush(0, blocks[cap]!);
+        } catch (e) {
+          error = e;
+        }
+        expect(HakmemError.codeOf(error)).toBe('ERR_HEAP_CORRUPTED');
+        expect((error as Error).message).toContain(`0x${(value(head, blocks) >>> 0).toString(16)}`);
+        expect(backend.spilled).toBe(spilled);
+        expect(cache.cacheCount(0)).toBe(cap);
+        // Only the cache's own counters (spills, slow events) moved: no byte of the header page
+        // before them, no block.
+        const area = cache.area * 4;
+        for (let i = 0; i < before.length; i++) {
+          if (arena.u8[i] !== before[i] && !(i >= area && i < area + 512)) {
+            throw new Error(`byte ${i} changed (the cache's area is at ${area})`);
+          }
+        }
+        arena.u32[head >>> 2] = link;
+        cache.cachePush(0, blocks[cap]!);
+        expect(cache.cacheCount(0)).toBe(cap / 2 + 1);
+        cache.cacheCheck();
+      });
+    }
+  }
+
+  it('strict: a self-loop and a link past the count (the tail linked to a live block) are found before the cut', () => {
+    const loop = fullList('strict', (head) => head);
+    expect(codeOf(() => loop.cache.cachePush(0, loop.blocks[loop.cap]!))).toBe('ERR_HEAP_CORRUPTED');
+    expect(loop.cache.cacheCount(0)).toBe(loop.cap);
+    expect(loop.arena.u32[loop.head >>> 2]).toBe(loop.head);
+    // The oldest cached block (the list's tail, beyond the half a spill keeps) links to a live block.
+    const tail = fullList('strict', (_h, blocks) => blocks[0]!);
+    tail.arena.u32[tail.head >>> 2] = tail.link;
+    tail.arena.u32[tail.blocks[0]! >>> 2] = tail.blocks[tail.cap + 1]!;
+    const checks = (tail.backend as LinkCheckingBackend).linkChecks;
+    expect(codeOf(() => tail.cache.cachePush(0, tail.blocks[tail.cap]!))).toBe('ERR_HEAP_CORRUPTED');
+    expect((tail.backend as LinkCheckingBackend).linkChecks - checks).toBe(tail.cap);
+    expect(tail.cache.cacheCount(0)).toBe(tail.cap);
+    tail.arena.u32[tail.blocks[0]! >>> 2] = 0;
+    tail.cache.cachePush(0, tail.blocks[tail.cap]!);
+    tail.cache.cacheCheck();
+  });
+});

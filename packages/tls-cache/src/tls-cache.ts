@@ -1,4 +1,4 @@
-import { type Arena, HakmemError, TIER_THREAD_WORDS } from '@hakmem/page-arena';
+import { type Arena, HakmemError, PM_TIER, PM_TIER_MASK, TIER_THREAD_WORDS } from '@hakmem/page-arena';
 import { crashPoint } from './crash-point';
 import {
   CACHE_DEFAULT_BUDGET,
@@ -71,6 +71,14 @@ export interface CacheBackend {
    * else return -1 (the walk of that list stops: the rest was in flight).
    */
   cacheRecover(cls: number, ptr: number, deadThreadId: number): number;
+  /**
+   * The cache's slow paths (spill, flush, shrink) ask this of every link they follow before
+   * they write anything (strict: of every link of the list): true when `ptr` can be a block of
+   * this thread's list of class `cls` — a block start of the class in this thread's memory
+   * and, strict, a free one. Reads only. Without it the cache checks that `ptr` is 4-byte
+   * aligned in a page of its tier (the arena's page map).
+   */
+  cacheLinkValid?(cls: number, ptr: number): boolean;
   /** check(): throws ERR_HEAP_CORRUPTED unless `ptr` is a free block of class `cls` that thread `threadId` may cache. */
   cacheCheckBlock(cls: number, ptr: number, threadId: number): void;
   /**
@@ -331,13 +339,14 @@ export class TlsCache {
 
   /**
    * Takes back a block of class `cls` that a user of this thread freed (spilling when full).
-   * Strict: the backend validates it first (`cacheCheckIn`: a double free or a block of another
-   * class or thread is rejected with nothing changed).
+   * Strict: the backend validates it (`cacheCheckIn`: a double free or a block of another
+   * class or thread is rejected with no block changing hands). The check comes after a spill,
+   * so a spill that meets a corrupted link (ERR_HEAP_CORRUPTED) leaves the block live.
    */
   cachePush(cls: number, ptr: number): void {
-    if (this.strict) this.backend.cacheCheckIn(cls, ptr);
     const h = this.records + (cls << CC_SHIFT);
     if (!(this.i32[h + CC_COUNT]! < this.i32[h + CC_CAP]!)) this.cacheSpill(cls); // leaves room for one
+    if (this.strict) this.backend.cacheCheckIn(cls, ptr);
     const i32 = this.i32;
     this.u32[ptr >>> 2] = this.u32[h + CC_HEAD]!;
     i32[h + CC_HEAD] = ptr;
@@ -407,12 +416,30 @@ export class TlsCache {
     if (i32[this.area + TC_EVENTS]! >= CACHE_EPOCH_EVENTS) this.cacheEpoch();
   }
 
-  /** Cuts the list of class record `h` to its newest `keep` blocks; the rest goes to the backend. */
+  /**
+   * Cuts the list of class record `h` to its newest `keep` blocks; the rest goes to the backend.
+   *
+   * A use-after-free write into a cached block is a link this cut may follow, so the links are
+   * checked before anything is written (issue 9): strict, every link of the list
+   * (`cacheLinkValid`) and its 0 end after exactly CC_COUNT blocks (a cycle never ends, so no
+   * block is listed twice); fast, the `keep` links the cut follows and the chain's head, which
+   * it hands to the backend. A broken link is ERR_HEAP_CORRUPTED with the list unchanged.
+   */
   private cacheTrimList(cls: number, h: number, keep: number): void {
     const i32 = this.i32;
     const u32 = this.u32;
     const count = i32[h + CC_COUNT]!;
     if (count <= keep) return;
+    // Read-only pass, bounded by the count.
+    const walk = this.strict ? count : keep + 1;
+    let last = 0;
+    let p = u32[h + CC_HEAD]!;
+    for (let i = 0; i < walk; i++) {
+      if (!this.cacheLinkOk(cls, p)) throw this.cacheBrokenLink(cls, h, i, p);
+      if (i === keep - 1) last = p;
+      p = u32[p >>> 2]!;
+    }
+    if (this.strict && p !== 0) throw this.cacheBrokenLink(cls, h, count, p);
     const record = this.backend.spillProgress === true;
     let chain: number;
     // Each branch is one straight line: the chain leaves the list and enters the spill record.
@@ -426,8 +453,6 @@ export class TlsCache {
         i32[h + CC_SPILL_COUNT] = count;
       }
     } else {
-      let last = u32[h + CC_HEAD]!;
-      for (let i = 1; i < keep; i++) last = u32[last >>> 2]!;
       chain = u32[last >>> 2]!;
       u32[last >>> 2] = 0;
       i32[h + CC_COUNT] = keep;
@@ -444,6 +469,31 @@ export class TlsCache {
       this.i32[h + CC_SPILL_COUNT] = 0;
       this.i32[h + CC_SPILL_HEAD] = 0;
     }
+  }
+
+  /** May `ptr` be a link of this thread's list of class `cls`? The backend's answer, else: 4-byte aligned in a page of the tier. */
+  private cacheLinkOk(cls: number, ptr: number): boolean {
+    const backend = this.backend;
+    if (backend.cacheLinkValid !== undefined) return backend.cacheLinkValid(cls, ptr);
+    if ((ptr & 3) !== 0) return false;
+    const entry = this.arena.pageEntry(ptr);
+    return entry >= 0 && (this.arena.u32[entry + PM_TIER]! & PM_TIER_MASK) === this.tier;
+  }
+
+  /** ERR_HEAP_CORRUPTED: link `at` (0 = the head) of the list of class record `h` is `ptr`, which the rule refuses. */
+  private cacheBrokenLink(cls: number, h: number, at: number, ptr: number): HakmemError {
+    const count = this.i32[h + CC_COUNT]!;
+    const where = `thread ${this.threadId}'s cache of class ${cls} (${this.sizes[cls]} B, ${count} blocks)`;
+    if (at >= count) {
+      return new HakmemError(
+        'ERR_HEAP_CORRUPTED',
+        `${where}: the list continues past its count to 0x${(ptr >>> 0).toString(16)} (a cycle, or a write after free): nothing spilled`,
+      );
+    }
+    return new HakmemError(
+      'ERR_HEAP_CORRUPTED',
+      `${where}: link ${at} is 0x${(ptr >>> 0).toString(16)}, not ${this.strict ? 'a free' : 'a'} block of the class this thread may cache (a write after free?): nothing spilled`,
+    );
   }
 
   /** Counts a slow event of class record `h`; grows the class when it keeps missing. True if it grew. */
