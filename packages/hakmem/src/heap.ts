@@ -191,8 +191,9 @@ export class Heap {
     return this.mallocOrThrow(size);
   }
 
+  /** malloc past the first tier's fast path (which malloc has tried): mallocSlow, or ERR_OUT_OF_MEMORY. */
   private mallocOrThrow(size: number): number {
-    const ptr = this.tryMalloc(size);
+    const ptr = this.mallocSlow(size);
     if (ptr === 0) this.throwOutOfMemory(size);
     return ptr;
   }
