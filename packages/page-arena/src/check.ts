@@ -18,6 +18,7 @@ import {
   HDR_BIN_SUMMARY,
   HDR_COMMITTED_PAGES,
   HDR_FREE_RUNS,
+  HDR_INTENT_OP,
   HDR_LOCK,
   HDR_LOCKREG_ARRAY,
   HDR_LOCKREG_CAP,
@@ -26,6 +27,7 @@ import {
   HDR_MAX_PAGES,
   HDR_META_HEADS,
   HDR_PAGES_BY_TIER,
+  HDR_REG_OP,
   HDR_THREAD_CHUNKS,
   HDR_THREAD_DIR,
   HDR_THREAD_FREE,
@@ -36,6 +38,7 @@ import {
   HDR_TIER_DIR,
   HDR_VERSION,
   HEAP_MAGIC,
+  INTENT_NONE,
   LAYOUT_VERSION,
   LEAF_BYTES,
   LEAF_SHIFT,
@@ -56,6 +59,7 @@ import {
   PM_RUN_PAGES,
   PM_TIER,
   PM_TIER_MASK,
+  REG_NONE,
   TD_MAX,
   TD_MIN,
   TD_ROOT,
@@ -352,6 +356,14 @@ export function arenaCheckLocked(arena: Arena): void {
     const [page, shift] = withFree.entries().next().value!;
     throw corrupted(`META page ${page} (class ${1 << shift}) has a free block but is on no class list`);
   }
+
+  // Intent records: settled whenever nobody is inside an update (the caller holds the mutex).
+  if (hdr[HDR_INTENT_OP] !== INTENT_NONE)
+    throw corrupted(`the intent record names op ${hdr[HDR_INTENT_OP]}, an arena update nobody is inside`);
+  if (hdr[HDR_REG_OP] !== REG_NONE)
+    throw corrupted(
+      `the registry intent record names op ${hdr[HDR_REG_OP]}, a registry update nobody is inside`,
+    );
 
   // Thread registry.
   const high = hdr[HDR_THREAD_HIGH]!;

@@ -55,6 +55,7 @@
  * | 24-28           | HDR_INTENT_*          | the lock holder's intent record: op, operands A-D (plain, under the lock; "Crash consistency") |
  * | 32-35           | HDR_THREAD_*          | thread registry: high-water id, free-id list head, live count, chunk count (under the lock) |
  * | 36-38           | HDR_LOCKREG_*         | lock words registered for breakLocksOf: i32 index of an array from metaAlloc (doubles when full), count, capacity (under the lock) |
+ * | 40-44           | HDR_REG_*             | the lock holder's registry intent record: op, operands A-D (plain, under the lock; "Crash consistency") |
  * | 48-79           | HDR_THREAD_DIR        | i32 index of thread-record chunk k (chunk k holds 64 << k records) |
  * | 80-92           | HDR_META_HEADS        | first META page (page + 1, 0 = none) of each class's list of pages with a free block, classes 16 B … 64 KiB |
  * | 96-159          | HDR_LEAF_DIR          | u32 index of page-map leaf L (pages L*1024 … L*1024+1023), 0 = none yet |
@@ -178,12 +179,37 @@
  *   relinked; then from the page map every maximal range of free pages one free run
  *   (arenaRebuildFreeRuns) —, O(pages + META blocks), so their stores need no order.
  *
- * Not covered: the thread registry, the tier directory, the lock registry and per-thread tier
- * words (threadAttach/Release, tierOpen, registerLock) — a thread dying inside them may leave a
- * leaked metaAlloc block or an inconsistent record; the stats counters (HDR_META_BYTES, …) may
- * be off by the operation in flight. Development builds count a crash point before every shared
- * store of these updates (crash.ts, `debugCrashPoints`); test/crash.test.ts stops a worker at
- * each one and reclaims it.
+ * - **The thread registry, the tier directory, the lock registry and per-thread tier words**:
+ *   their updates call metaAlloc/metaFree (steps of the arena's own record) between their writes,
+ *   so they have a second record, the **registry intent** (HDR_REG_*, registry.ts), written the
+ *   same way. A block an update takes comes from metaAllocRecorded, which stores its offset into
+ *   an operand before its own step ends — so a crash leaves it undone by the arena's repair or
+ *   named by the operand; the repair frees a named block only if it is still handed out. After
+ *   the arena's repair, breakLocksOf's repair settles this record, then rebuilds the free-id list
+ *   and the live count from the records' states (TR_STATE is the source of truth):
+ *
+ *   | op (A, B, C, D)                     | written by                       | repair                                  |
+ *   | ----------------------------------- | -------------------------------- | --------------------------------------- |
+ *   | THREAD_CHUNK (k, chunk)             | threadAttach's new registry chunk | HDR_THREAD_CHUNKS > k: finished; else undone (directory word cleared, chunk freed) |
+ *   | THREAD_ATTACH (id)                  | threadAttach (owner LOCK_OWNER_ANON) | undone: the slot free                 |
+ *   | THREAD_RELEASE (id, tier block)     | threadRelease                    | finished: the tier block freed, the slot free — but a slot the dead thread released for itself while another thread had claimed it stays claimed (that claimer's threadRelease frees it) |
+ *   | TIER_WORDS (record, new, old, slots) | threadTierWords' grow            | published (TR_TIER_WORDS = new): old freed; else undone (slots back, new freed) |
+ *   | TIER_DIR (new, old, capacity)       | tierOpen doubling the directory  | published: capacity set, old freed; else new freed |
+ *   | TIER_ROOT (id, root)                | tierOpen adding a tier           | HDR_TIER_COUNT counts it: finished; else undone (entry zeroed, root freed) |
+ *   | LOCK_ARRAY (new, old, capacity)     | registerLock doubling its array  | as TIER_DIR                             |
+ *
+ *   Orders: a new array or block is filled, then published (the array word, then its capacity;
+ *   TR_TIER_SLOTS, then TR_TIER_WORDS), then the old one freed; a tier's entry is written whole
+ *   before the count that publishes it; registerLock writes the entry before the count (no
+ *   record: every prefix is valid). threadAttach runs under the mutex as LOCK_OWNER_ANON (the id
+ *   is not known yet): a thread dying inside it is repaired by breakLocksOf(LOCK_OWNER_ANON). A
+ *   thread dying in threadRelease after its state went free still holds the mutex under its id:
+ *   threadClaim says so, breakLocksOf(id) repairs.
+ *
+ * Not covered: the stats counters (HDR_META_BYTES, …) may be off by the operation in flight; a
+ * thread dying between its last store and its unlock leaves a complete update. Development
+ * builds count a crash point before every shared store of these updates (crash.ts,
+ * `debugCrashPoints`); test/crash.test.ts stops a worker at each one and reclaims it.
  *
  * ## Tier directory
  *
@@ -211,6 +237,7 @@
  * Chunk k of the registry (from metaAlloc, 64 << k records of 16 words) is named by
  * HDR_THREAD_DIR[k]; id i lives in chunk floor(log2((i − 1) / 64 + 1)). Free ids form a LIFO list
  * through TR_NEXT_FREE; new ids raise HDR_THREAD_HIGH.
+
  *
  * ## Invariants (checked by `check()`)
  *
@@ -224,8 +251,9 @@
  *    ends at its fresh index; its used count is its blocks minus its free ones, and ≥ 1 (an empty
  *    page is returned); the header block and leaves are not free; each class's list holds exactly
  *    its pages with a free block, once, with consistent back links.
- * 6. Thread records: state ∈ {0,1}; the free-id list holds exactly the ids ≤ high-water in
- *    state 0; live count = ids in state ≠ 0.
+ * 6. Thread records: state ∈ {0,1,2}; the free-id list holds exactly the ids ≤ high-water in
+ *    state 0; live count = ids in state ≠ 0; registry chunks and tier-words blocks are metaAlloc
+ *    memory; the registry intent record is settled (no update in flight).
  * 7. Tier directory: count ≤ capacity, count ≤ TIER_LAST − TIER_FIRST + 1, kinds distinct and
  *    non-empty, min ≤ max, every root inside the committed memory.
  *
@@ -417,6 +445,12 @@ export const HDR_THREAD_CHUNKS = 35;
 export const HDR_LOCKREG_ARRAY = 36;
 export const HDR_LOCKREG_COUNT = 37;
 export const HDR_LOCKREG_CAP = 38;
+/** The registry intent record (see "Crash consistency"): op, then its operands A … D. */
+export const HDR_REG_OP = 40;
+export const HDR_REG_A = 41;
+export const HDR_REG_B = 42;
+export const HDR_REG_C = 43;
+export const HDR_REG_D = 44;
 export const HDR_THREAD_DIR = 48;
 export const HDR_META_HEADS = 80;
 export const HDR_LEAF_DIR = 96;
@@ -444,6 +478,24 @@ export const INTENT_META_POP = 5;
 export const INTENT_META_PUSH = 6;
 /** Growing the committed pages from A to B: finished once HDR_COMMITTED_PAGES is B, else undone. */
 export const INTENT_GROW = 7;
+
+// Registry intent ops (HDR_REG_OP); the operands per op are in "Crash consistency" above.
+/** No multi-step update of the thread registry, the tier directory or the lock registry in progress. */
+export const REG_NONE = 0;
+/** Adding thread-registry chunk A (block B once metaAlloc has it): finished once HDR_THREAD_CHUNKS > A, else undone. */
+export const REG_THREAD_CHUNK = 1;
+/** threadAttach of slot A: undone (the slot free). */
+export const REG_THREAD_ATTACH = 2;
+/** threadRelease of slot A (its tier-words block B): finished. */
+export const REG_THREAD_RELEASE = 3;
+/** Thread record A's tier-words block replaced: new block B, old block C of D tiers; finished once published, else undone. */
+export const REG_TIER_WORDS = 4;
+/** The tier directory replaced by block A (old B, capacity C): finished once published, else undone. */
+export const REG_TIER_DIR = 5;
+/** Adding tier id A with root block B: finished once HDR_TIER_COUNT counts it, else undone. */
+export const REG_TIER_ROOT = 6;
+/** The lock registry array replaced by block A (old B, capacity C): finished once published, else undone. */
+export const REG_LOCK_ARRAY = 7;
 
 // HDR_FLAGS bits.
 export const FLAG_SHARED = 1;

@@ -47,7 +47,7 @@ import {
 } from './layout';
 import { describe } from './options';
 import { intentBegin, intentEnd } from './repair';
-import { arenaAllocRunLocked, arenaReleaseLocked, arenaTakeRunLocked } from './runs';
+import { arenaReleaseLocked, arenaTakeRunLocked } from './runs';
 
 // ---------------------------------------------------------------------------------------------
 // A META page's state
@@ -396,12 +396,29 @@ export function metaPageStart(arena: Arena, page: number, shift: number, used: n
 
 /** metaAlloc under the lock. */
 export function metaAllocLocked(arena: Arena, bytes: number): number {
+  return metaAllocInto(arena, bytes, 0);
+}
+
+/**
+ * metaAlloc under the lock for a multi-step update under the registry intent (registry.ts): the
+ * offset is stored in header word `word` (an operand of that intent) before the allocation's own
+ * intent ends, so a crash leaves the block either undone by the arena's repair or named by the
+ * operand — never handed out and unknown.
+ */
+export function metaAllocRecorded(arena: Arena, bytes: number, word: number): number {
+  return metaAllocInto(arena, bytes, word);
+}
+
+function metaAllocInto(arena: Arena, bytes: number, word: number): number {
   if (bytes > 1 << META_MAX_SHIFT) {
     const pages = Math.ceil(bytes / PAGE_SIZE);
     if (pages >= arena.maxPages - arena.basePage) return 0;
-    const offset = arenaAllocRunLocked(arena, pages, TIER_META);
+    const offset = arenaTakeRunLocked(arena, pages, TIER_META);
     if (offset === 0) return 0;
+    metaRecord(arena, word, offset);
+    if (__DEV__) crashPoint();
     arena.u8.fill(0, offset, offset + pages * PAGE_SIZE);
+    intentEnd(arena);
     arena.hdr[HDR_META_BYTES]! += pages * PAGE_SIZE;
     return offset;
   }
@@ -417,11 +434,35 @@ export function metaAllocLocked(arena: Arena, bytes: number): number {
     if (page === 0) return 0;
     offset = metaPageStart(arena, page, shift, 1);
   }
+  metaRecord(arena, word, offset);
   if (__DEV__) crashPoint();
   arena.u8.fill(0, offset, offset + (1 << shift));
   intentEnd(arena);
   arena.hdr[HDR_META_BYTES]! += 1 << shift;
   return offset;
+}
+
+function metaRecord(arena: Arena, word: number, offset: number): void {
+  if (word === 0) return;
+  if (__DEV__) crashPoint();
+  arena.hdr[word] = offset;
+}
+
+/**
+ * Whether `offset` is a metaAlloc block (or META run) handed out now, not a page-map leaf: what
+ * the registry repair asks before it frees a block an interrupted update held (bounded walk).
+ */
+export function metaIsHandedOut(arena: Arena, offset: number): boolean {
+  if (!(Number.isInteger(offset) && offset > arena.base && offset < arena.endPage * PAGE_SIZE)) return false;
+  const page = Math.floor(offset / PAGE_SIZE);
+  const e = arena.entryOf(page);
+  if (arena.u32[e + PM_TIER] !== (TIER_META | PM_FLAG_HEAD)) return false;
+  const desc = arena.u32[e + PM_DESC]!;
+  if (desc === META_DESC_RUN) return offset % PAGE_SIZE === 0;
+  const shift = metaDescClass(desc);
+  if (shift < META_MIN_SHIFT || shift > META_MAX_SHIFT || offset % (1 << shift) !== 0) return false;
+  if (shift === META_LEAF_SHIFT && arenaIsLeafBlock(arena, offset)) return false;
+  return !metaBlockIsFree(arena, page, shift, desc, (offset - page * PAGE_SIZE) >>> shift);
 }
 
 /** Arena.metaAlloc: validates, then metaAllocLocked under the lock. */

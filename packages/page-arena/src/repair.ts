@@ -62,6 +62,7 @@ import {
   metaPagePushRaw,
   metaPageWalk,
 } from './meta';
+import { registryRepairLocked } from './registry';
 import { arenaTagFree } from './runs';
 
 /** Writes the intent record: operands first, the op last (a record is whole once its op is). */
@@ -82,10 +83,11 @@ export function intentEnd(arena: Arena): void {
 }
 
 /**
- * Under the mutex taken over from a dead holder: finishes or undoes the update its intent record
- * names, then rebuilds the free runs, bins and counters from the page map. O(pages).
+ * Under the mutex taken over from dead holder `dead`: finishes or undoes the update its intent
+ * record names, rebuilds the metaAlloc pages' derived state and the free runs, bins and counters
+ * from the page map, then settles the registry intent (registry.ts). O(pages + META blocks + thread ids).
  */
-export function arenaRepairLocked(arena: Arena): void {
+export function arenaRepairLocked(arena: Arena, dead: number): void {
   const hdr = arena.hdr;
   const op = hdr[HDR_INTENT_OP]!;
   const a = hdr[HDR_INTENT_A]! >>> 0;
@@ -124,6 +126,7 @@ export function arenaRepairLocked(arena: Arena): void {
   hdr[HDR_INTENT_OP] = INTENT_NONE;
   metaRebuild(arena);
   arenaRebuildFreeRuns(arena);
+  registryRepairLocked(arena, dead);
 }
 
 /** Pages [from, to) of the committed heap become free pages (the rebuild makes them runs). */

@@ -7,19 +7,29 @@
  * thread held. See layout.ts, "Thread records".
  */
 import type { Arena } from './arena';
+import { crashPoint } from './crash';
 import { HakmemError } from './errors';
 import {
   HDR_LOCK,
   HDR_LOCKREG_ARRAY,
   HDR_LOCKREG_CAP,
   HDR_LOCKREG_COUNT,
+  HDR_REG_A,
+  HDR_REG_B,
   HDR_THREAD_CHUNKS,
   HDR_THREAD_DIR,
   HDR_THREAD_FREE,
   HDR_THREAD_HIGH,
   HDR_THREAD_LIVE,
   LOCK_OWNER_ANON,
+  LOCK_OWNER_MASK,
+  REG_LOCK_ARRAY,
+  REG_THREAD_ATTACH,
+  REG_THREAD_CHUNK,
+  REG_THREAD_RELEASE,
+  REG_TIER_WORDS,
   THREAD_CHUNK0_SHIFT,
+  THREAD_FREE,
   THREAD_LIVE,
   THREAD_RECLAIMING,
   THREAD_RECORD_WORDS,
@@ -33,9 +43,10 @@ import {
   TR_TIER_SLOTS,
   TR_TIER_WORDS,
 } from './layout';
-import { metaAllocLocked, metaFreeLocked } from './meta';
+import { metaAllocRecorded, metaFreeLocked } from './meta';
 import { mutexBreak } from './mutex';
 import { describe } from './options';
+import { regBegin, regEnd } from './registry';
 import { arenaRepairLocked } from './repair';
 
 /** i32 index of thread `id`'s record (THREAD_RECORD_WORDS words). */
@@ -82,7 +93,9 @@ export function threadClaim(arena: Arena, id: number, generation?: number): numb
       'ERR_INVALID_THREAD',
       state === THREAD_RECLAIMING
         ? `threadClaim(${id}): thread ${id} is already being reclaimed by another thread`
-        : `threadClaim(${id}): thread ${id} is not attached`,
+        : (Atomics.load(arena.hdr, HDR_LOCK) & LOCK_OWNER_MASK) === id
+          ? `threadClaim(${id}): thread ${id} is not attached but holds the arena mutex (it died finishing its threadRelease): breakLocksOf(${id}) releases it`
+          : `threadClaim(${id}): thread ${id} is not attached`,
     );
   }
   if (generation !== undefined && Atomics.load(i32, record + TR_GENERATION) !== generation) {
@@ -93,7 +106,11 @@ export function threadClaim(arena: Arena, id: number, generation?: number): numb
   return seen;
 }
 
-/** Takes a thread slot (a released one first) for this instance; sets and returns threadId (≥ 1). */
+/**
+ * Takes a thread slot (a released one first) for this instance; sets and returns threadId (≥ 1).
+ * Under the mutex as LOCK_OWNER_ANON (the id is not known yet): a thread that dies inside it is
+ * repaired by breakLocksOf(LOCK_OWNER_ANON) — the attach undone, its slot free.
+ */
 export function threadAttach(arena: Arena): number {
   if (arena.threadId !== 0) {
     throw new HakmemError(
@@ -104,33 +121,35 @@ export function threadAttach(arena: Arena): number {
   arena.lock();
   let id = 0;
   try {
+    const reused = arena.hdr[HDR_THREAD_FREE]!;
+    id = reused;
+    if (id === 0) {
+      id = arena.hdr[HDR_THREAD_HIGH]! + 1;
+      const chunks = arena.hdr[HDR_THREAD_CHUNKS]!;
+      if (id > ((1 << chunks) - 1) << THREAD_CHUNK0_SHIFT) threadChunkAdd(arena, chunks);
+    }
+    // metaAlloc may have grown the memory: the header is read through the current view.
     const hdr = arena.hdr;
-    id = hdr[HDR_THREAD_FREE]!;
-    if (id !== 0) {
-      hdr[HDR_THREAD_FREE] = arena.i32[threadRecord(arena, id) + TR_NEXT_FREE]!;
+    regBegin(arena, REG_THREAD_ATTACH, id, 0, 0);
+    if (reused !== 0) {
+      const next = arena.i32[threadRecord(arena, id) + TR_NEXT_FREE]!;
+      if (__DEV__) crashPoint();
+      hdr[HDR_THREAD_FREE] = next;
     } else {
-      id = hdr[HDR_THREAD_HIGH]! + 1;
-      const chunks = hdr[HDR_THREAD_CHUNKS]!;
-      if (id > ((1 << chunks) - 1) << THREAD_CHUNK0_SHIFT) {
-        const records = 1 << (THREAD_CHUNK0_SHIFT + chunks);
-        const chunk = metaAllocLocked(arena, records * THREAD_RECORD_WORDS * 4);
-        if (chunk === 0) {
-          throw new HakmemError(
-            'ERR_OUT_OF_MEMORY',
-            `threadAttach: no memory for ${records} more thread records`,
-          );
-        }
-        arena.hdr[HDR_THREAD_DIR + chunks] = chunk >>> 2;
-        arena.hdr[HDR_THREAD_CHUNKS] = chunks + 1;
-      }
-      arena.hdr[HDR_THREAD_HIGH] = id;
+      if (__DEV__) crashPoint();
+      hdr[HDR_THREAD_HIGH] = id;
     }
     const record = threadRecord(arena, id);
     const i32 = arena.i32;
-    for (let w = TR_NEXT_FREE; w < THREAD_RECORD_WORDS; w++) i32[record + w] = 0;
+    if (__DEV__) crashPoint();
+    i32.fill(0, record + TR_NEXT_FREE, record + THREAD_RECORD_WORDS);
+    if (__DEV__) crashPoint();
     Atomics.add(i32, record + TR_GENERATION, 1);
+    if (__DEV__) crashPoint();
     Atomics.store(i32, record + TR_STATE, THREAD_LIVE);
-    arena.hdr[HDR_THREAD_LIVE]!++;
+    if (__DEV__) crashPoint();
+    hdr[HDR_THREAD_LIVE]!++;
+    regEnd(arena);
   } finally {
     arena.unlock();
   }
@@ -138,21 +157,53 @@ export function threadAttach(arena: Arena): number {
   return id;
 }
 
-/** Puts slot `id` back (its owner flushed its state first). ERR_INVALID_THREAD if it is not occupied. */
+/** Registry chunk `k` (64 << k records) from metaAlloc, published in HDR_THREAD_DIR (lock held). */
+function threadChunkAdd(arena: Arena, k: number): void {
+  const records = 1 << (THREAD_CHUNK0_SHIFT + k);
+  regBegin(arena, REG_THREAD_CHUNK, k, 0, 0);
+  const chunk = metaAllocRecorded(arena, records * THREAD_RECORD_WORDS * 4, HDR_REG_B);
+  if (chunk === 0) {
+    regEnd(arena);
+    throw new HakmemError('ERR_OUT_OF_MEMORY', `threadAttach: no memory for ${records} more thread records`);
+  }
+  if (__DEV__) crashPoint();
+  arena.hdr[HDR_THREAD_DIR + k] = chunk >>> 2;
+  if (__DEV__) crashPoint();
+  arena.hdr[HDR_THREAD_CHUNKS] = k + 1;
+  regEnd(arena);
+}
+
+/**
+ * Puts slot `id` back (its owner flushed its state first): its tier-words block freed, the slot
+ * free and first on the free-id list. ERR_INVALID_THREAD if it is not occupied. A thread that
+ * dies inside it (its own slot, or a slot it reclaims) is repaired by breakLocksOf: the release
+ * finished — a slot another thread has claimed is left to that claimer's threadRelease.
+ */
 export function threadRelease(arena: Arena, id: number): void {
   arena.lock();
   try {
     const record = threadRecord(arena, id);
     const i32 = arena.i32;
-    if (Atomics.load(i32, record + TR_STATE) === 0) {
+    if (Atomics.load(i32, record + TR_STATE) === THREAD_FREE) {
       throw new HakmemError('ERR_INVALID_THREAD', `threadRelease: thread id ${id} is not attached`);
     }
-    const block = Atomics.exchange(i32, record + TR_TIER_WORDS, 0);
-    if (block !== 0) metaFreeLocked(arena, block * 4);
-    i32[record + TR_NEXT_FREE] = arena.hdr[HDR_THREAD_FREE]!;
-    Atomics.store(i32, record + TR_STATE, 0);
-    arena.hdr[HDR_THREAD_FREE] = id;
-    arena.hdr[HDR_THREAD_LIVE]!--;
+    const block = Atomics.load(i32, record + TR_TIER_WORDS);
+    regBegin(arena, REG_THREAD_RELEASE, id, block * 4, 0);
+    if (block !== 0) {
+      metaFreeLocked(arena, block * 4);
+      if (__DEV__) crashPoint();
+      Atomics.store(arena.i32, record + TR_TIER_WORDS, 0);
+    }
+    const hdr = arena.hdr;
+    if (__DEV__) crashPoint();
+    arena.i32[record + TR_NEXT_FREE] = hdr[HDR_THREAD_FREE]!;
+    if (__DEV__) crashPoint();
+    Atomics.store(arena.i32, record + TR_STATE, THREAD_FREE);
+    if (__DEV__) crashPoint();
+    hdr[HDR_THREAD_FREE] = id;
+    if (__DEV__) crashPoint();
+    hdr[HDR_THREAD_LIVE]!--;
+    regEnd(arena);
   } finally {
     arena.unlock();
   }
@@ -194,7 +245,11 @@ export function threadTierWords(arena: Arena, tierId: number, threadId: number):
   return threadTierGrow(arena, record, slot);
 }
 
-/** Creates or doubles this thread's per-tier block so that `slot` fits. */
+/**
+ * Creates or doubles this thread's per-tier block so that `slot` fits: the new block filled and
+ * published (slots, then the block with Atomics.store) before the old one is freed, under the
+ * registry intent (a crash: undone before the publication, finished after).
+ */
 export function threadTierGrow(arena: Arena, record: number, slot: number): number {
   arena.lock();
   try {
@@ -202,18 +257,26 @@ export function threadTierGrow(arena: Arena, record: number, slot: number): numb
     const have = old === 0 ? 0 : arena.i32[record + TR_TIER_SLOTS]!;
     let slots = Math.max(TIER_THREAD_SLOTS0, have);
     while (slots <= slot) slots *= 2;
-    const offset = metaAllocLocked(arena, slots * TIER_THREAD_WORDS * 4);
+    regBegin(arena, REG_TIER_WORDS, record, 0, old, have);
+    const offset = metaAllocRecorded(arena, slots * TIER_THREAD_WORDS * 4, HDR_REG_B);
     if (offset === 0) {
+      regEnd(arena);
       throw new HakmemError(
         'ERR_OUT_OF_MEMORY',
         `thread ${arena.threadId}'s tier words: no room for ${slots} tiers within maxBytes ${arena.maxBytes}`,
       );
     }
     const block = offset >>> 2;
-    if (old !== 0) arena.i32.copyWithin(block, old, old + have * TIER_THREAD_WORDS);
+    if (old !== 0) {
+      if (__DEV__) crashPoint();
+      arena.i32.copyWithin(block, old, old + have * TIER_THREAD_WORDS);
+    }
+    if (__DEV__) crashPoint();
     arena.i32[record + TR_TIER_SLOTS] = slots;
+    if (__DEV__) crashPoint();
     Atomics.store(arena.i32, record + TR_TIER_WORDS, block);
     if (old !== 0) metaFreeLocked(arena, old * 4);
+    regEnd(arena);
     return block + slot * TIER_THREAD_WORDS;
   } finally {
     arena.unlock();
@@ -223,34 +286,49 @@ export function threadTierGrow(arena: Arena, record: number, slot: number): numb
 // ---------------------------------------------------------------------------------------------
 // Registered lock words and reclaim
 
-/** Registers the lock word at i32 index `index` (in this heap) so breakLocksOf can release it. */
+/**
+ * Registers the lock word at i32 index `index` (in this heap) so breakLocksOf can release it.
+ * The entry is written before the count that covers it; a full array is replaced under the
+ * registry intent (the new one published before the old one is freed).
+ */
 export function arenaRegisterLock(arena: Arena, index: number): void {
   if (!Number.isInteger(index) || index < arena.headerIndex || index * 4 >= arena.committedBytes()) {
     throw new HakmemError('ERR_INVALID_POINTER', `registerLock: i32 index ${index} is not in the heap`);
   }
   arena.lock();
   try {
-    const hdr = arena.hdr;
-    const count = hdr[HDR_LOCKREG_COUNT]!;
-    let array = hdr[HDR_LOCKREG_ARRAY]!;
+    const count = arena.hdr[HDR_LOCKREG_COUNT]!;
+    let array = arena.hdr[HDR_LOCKREG_ARRAY]!;
     for (let i = 0; i < count; i++) if (arena.i32[array + i] === index) return;
-    if (count === hdr[HDR_LOCKREG_CAP]) {
-      const cap = Math.max(16, count * 2);
-      const bigger = metaAllocLocked(arena, cap * 4);
-      if (bigger === 0)
-        throw new HakmemError('ERR_OUT_OF_MEMORY', 'registerLock: no memory for the lock registry');
-      arena.i32.copyWithin(bigger >>> 2, array, array + count);
-      if (array !== 0) metaFreeLocked(arena, array * 4);
-      array = bigger >>> 2;
-      // metaAlloc may have grown the memory: a non-shared WebAssembly.Memory replaced its buffer.
-      arena.hdr[HDR_LOCKREG_ARRAY] = array;
-      arena.hdr[HDR_LOCKREG_CAP] = cap;
-    }
+    if (count === arena.hdr[HDR_LOCKREG_CAP]) array = lockArrayGrow(arena, array, count);
+    if (__DEV__) crashPoint();
     arena.i32[array + count] = index;
+    if (__DEV__) crashPoint();
     arena.hdr[HDR_LOCKREG_COUNT] = count + 1;
   } finally {
     arena.unlock();
   }
+}
+
+/** Replaces the full lock registry array `old` (`count` entries) by one twice as large; its i32 index. */
+function lockArrayGrow(arena: Arena, old: number, count: number): number {
+  const cap = Math.max(16, count * 2);
+  regBegin(arena, REG_LOCK_ARRAY, 0, old, cap);
+  const bigger = metaAllocRecorded(arena, cap * 4, HDR_REG_A);
+  if (bigger === 0) {
+    regEnd(arena);
+    throw new HakmemError('ERR_OUT_OF_MEMORY', 'registerLock: no memory for the lock registry');
+  }
+  // metaAlloc may have grown the memory: a non-shared WebAssembly.Memory replaced its buffer.
+  if (__DEV__) crashPoint();
+  arena.i32.copyWithin(bigger >>> 2, old, old + count);
+  if (__DEV__) crashPoint();
+  arena.hdr[HDR_LOCKREG_ARRAY] = bigger >>> 2;
+  if (__DEV__) crashPoint();
+  arena.hdr[HDR_LOCKREG_CAP] = cap;
+  if (old !== 0) metaFreeLocked(arena, old * 4);
+  regEnd(arena);
+  return bigger >>> 2;
 }
 
 /** i32 indexes of the registered lock words. */
@@ -278,7 +356,7 @@ export function arenaBreakLocksOf(arena: Arena, id: number): number {
   if (arena.adoptLockOf(id)) {
     broken = 1;
     try {
-      arenaRepairLocked(arena);
+      arenaRepairLocked(arena, id);
     } finally {
       arena.unlock();
     }

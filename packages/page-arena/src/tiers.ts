@@ -7,12 +7,17 @@
  * See layout.ts, "Tier directory".
  */
 import type { Arena } from './arena';
+import { crashPoint } from './crash';
 import { HakmemError } from './errors';
 import {
+  HDR_REG_A,
+  HDR_REG_B,
   HDR_TIER_CAP,
   HDR_TIER_COUNT,
   HDR_TIER_DIR,
   MAX_BYTES_LIMIT,
+  REG_TIER_DIR,
+  REG_TIER_ROOT,
   TD_KIND,
   TD_MAX,
   TD_MIN,
@@ -25,8 +30,9 @@ import {
   TIER_KIND_MAX,
   TIER_LAST,
 } from './layout';
-import { metaAllocLocked, metaFreeLocked } from './meta';
+import { metaAllocRecorded, metaFreeLocked } from './meta';
 import { describe } from './options';
+import { regBegin, regEnd } from './registry';
 
 /** One entry of the tier directory, as returned by tierList(). */
 export interface ArenaTier {
@@ -219,31 +225,61 @@ function tierAddLocked(
       `tierOpen('${kind}'): the page map's 8-bit tier field has no id left (${count} tiers)`,
     );
   }
-  const cap = hdr[HDR_TIER_CAP]!;
-  if (count === cap) {
-    const bigger = cap === 0 ? TIER_DIR_CAP0 : cap * 2;
-    const offset = metaAllocLocked(arena, bigger * TD_WORDS * 4);
-    if (offset === 0) throw tierNoRoom(kind, arena.maxBytes);
-    // metaAlloc may have grown the memory (a non-shared WebAssembly.Memory replaces its buffer):
-    // the header is read through the arena's current view from here on.
-    const old = arena.hdr[HDR_TIER_DIR]!;
-    if (old !== 0) arena.i32.copyWithin(offset >>> 2, old, old + count * TD_WORDS);
-    arena.hdr[HDR_TIER_DIR] = offset >>> 2;
-    arena.hdr[HDR_TIER_CAP] = bigger;
-    if (old !== 0) metaFreeLocked(arena, old * 4);
-  }
-  const root = metaAllocLocked(arena, rootWords * 4);
-  if (root === 0) throw tierNoRoom(kind, arena.maxBytes);
+  if (count === hdr[HDR_TIER_CAP]!) tierDirGrow(arena, count, kind);
   const id = TIER_FIRST + count;
+  regBegin(arena, REG_TIER_ROOT, id, 0, 0);
+  const root = metaAllocRecorded(arena, rootWords * 4, HDR_REG_B);
+  if (root === 0) {
+    regEnd(arena);
+    throw tierNoRoom(kind, arena.maxBytes);
+  }
+  // The entry is written whole (an undone add zeroes it) before the count that publishes it.
   const e = tierEntry(arena, id);
-  for (let i = 0; i < kind.length; i++) arena.u8[(e + TD_KIND) * 4 + i] = kind.charCodeAt(i);
+  if (__DEV__) crashPoint();
+  for (let i = 0; i < TIER_KIND_MAX; i++)
+    arena.u8[(e + TD_KIND) * 4 + i] = i < kind.length ? kind.charCodeAt(i) : 0;
+  if (__DEV__) crashPoint();
   arena.i32[e + TD_MIN] = minSize;
+  if (__DEV__) crashPoint();
   arena.u32[e + TD_MAX] = maxSize;
+  if (__DEV__) crashPoint();
   arena.i32[e + TD_ROOT] = root >>> 2;
+  if (__DEV__) crashPoint();
   arena.i32[e + TD_ROOT_WORDS] = rootWords;
+  if (__DEV__) crashPoint();
   arena.i32[e + TD_VERSION] = layoutVersion;
+  if (__DEV__) crashPoint();
   Atomics.store(arena.hdr, HDR_TIER_COUNT, count + 1);
+  regEnd(arena);
   return id;
+}
+
+/**
+ * Replaces the full directory (`count` entries) by one twice as large: filled and published
+ * (array, then capacity) before the old one is freed, under the registry intent.
+ */
+function tierDirGrow(arena: Arena, count: number, kind: string): void {
+  const cap = arena.hdr[HDR_TIER_CAP]!;
+  const bigger = cap === 0 ? TIER_DIR_CAP0 : cap * 2;
+  const old = arena.hdr[HDR_TIER_DIR]!;
+  regBegin(arena, REG_TIER_DIR, 0, old, bigger);
+  const offset = metaAllocRecorded(arena, bigger * TD_WORDS * 4, HDR_REG_A);
+  if (offset === 0) {
+    regEnd(arena);
+    throw tierNoRoom(kind, arena.maxBytes);
+  }
+  // metaAlloc may have grown the memory (a non-shared WebAssembly.Memory replaces its buffer):
+  // the header is read through the arena's current view from here on.
+  if (old !== 0) {
+    if (__DEV__) crashPoint();
+    arena.i32.copyWithin(offset >>> 2, old, old + count * TD_WORDS);
+  }
+  if (__DEV__) crashPoint();
+  arena.hdr[HDR_TIER_DIR] = offset >>> 2;
+  if (__DEV__) crashPoint();
+  arena.hdr[HDR_TIER_CAP] = bigger;
+  if (old !== 0) metaFreeLocked(arena, old * 4);
+  regEnd(arena);
 }
 
 export function tierValidateKind(kind: unknown): void {

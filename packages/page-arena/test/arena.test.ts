@@ -12,7 +12,14 @@ import {
   TIER_FREE,
   TIER_META,
 } from '../src/index';
-import { HDR_MAX_PAGES, HDR_VERSION, THREAD_FREE, THREAD_LIVE, THREAD_RECLAIMING } from '../src/layout';
+import {
+  HDR_LOCK,
+  HDR_MAX_PAGES,
+  HDR_VERSION,
+  THREAD_FREE,
+  THREAD_LIVE,
+  THREAD_RECLAIMING,
+} from '../src/layout';
 import { expectCode, runsOf, stateOf } from './helpers';
 
 const P = PAGE_SIZE;
@@ -575,6 +582,25 @@ describe('thread registry', () => {
     expect(a.threadState(id)).toBe(THREAD_FREE);
     expectCode(() => a.threadClaim(id), 'ERR_INVALID_THREAD', /is not attached/);
     expectCode(() => a.threadClaim(99), 'ERR_INVALID_THREAD', /never handed out/);
+    a.check();
+  });
+
+  it('a thread that died holding the arena mutex after its threadRelease freed its slot: threadClaim says so, breakLocksOf releases it', () => {
+    const a = small(4, 256);
+    a.threadAttach();
+    const b = Arena.attach(a.memory);
+    const id = b.threadAttach();
+    b.threadRelease(id);
+    a.hdr[HDR_LOCK] = id; // as if it died between its last store and its unlock
+    expectCode(
+      () => a.threadClaim(id),
+      'ERR_INVALID_THREAD',
+      new RegExp(
+        `thread ${id} is not attached but holds the arena mutex .*breakLocksOf\\(${id}\\) releases it`,
+      ),
+    );
+    expect(a.breakLocksOf(id)).toBe(1);
+    expect(a.allocRun(1, RUN)).toBeGreaterThan(0);
     a.check();
   });
 

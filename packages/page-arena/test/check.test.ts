@@ -33,6 +33,7 @@ import {
   HDR_MAGIC,
   HDR_META_HEADS,
   HDR_PAGES_BY_TIER,
+  HDR_REG_OP,
   HDR_THREAD_LIVE,
   MB_NEXT,
   META_DESC_USED_SHIFT,
@@ -117,6 +118,11 @@ describe('check() names the broken invariant', () => {
       'meta class list names a full page',
       (a) => (a.i32[H(a, HDR_META_HEADS + 3)] = 2), // class 128 B names page 1
       /the list of class 128 names page 1, which is not a META page of that class with a free block/,
+    ],
+    [
+      'registry update in flight',
+      (a) => (a.i32[H(a, HDR_REG_OP)] = 6),
+      /the registry intent record names op 6, a registry update nobody is inside/,
     ],
     [
       'live thread count',

@@ -1,7 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
-import { Arena, PAGE_SIZE, TIER_META } from '../src/index';
-import { HDR_META_HEADS, META_CLASSES, META_LEAF_SHIFT, META_MIN_SHIFT, PM_DESC } from '../src/layout';
+import { Arena, mutexOwner, PAGE_SIZE, THREAD_FREE, TIER_META } from '../src/index';
+import {
+  HDR_LOCK,
+  HDR_META_HEADS,
+  LOCK_OWNER_ANON,
+  META_CLASSES,
+  META_LEAF_SHIFT,
+  META_MIN_SHIFT,
+  PM_DESC,
+} from '../src/layout';
 import { metaDescClass, metaDescUsed } from '../src/meta';
 
 // One worker per crash point, every point of a section in one test: minutes on a loaded
@@ -26,6 +34,10 @@ interface Case {
   setup(): { arena: Arena; op: string; args: Record<string, number> };
   /** The path the case means to take, as the completed operation shows it (META pages, committed pages added). */
   effect?: { meta: number; grew: boolean };
+  /** One step: threads, tiers, registered locks and blocks handed out are all as before it or all as after it. */
+  atomic?: boolean;
+  /** After the worker's slot is back (reclaimed, or released when it completed): finishes what the worker left. */
+  settle?(arena: Arena, args: Record<string, number>): void;
 }
 
 function heap(initialPages: number, maxPages: number): Arena {
@@ -53,6 +65,9 @@ function accounts(arena: Arena) {
     meta: s.pagesByTier[TIER_META]!,
     committed: s.committedBytes,
     used,
+    threads: s.threads,
+    tiers: arena.tierList().length,
+    locks: arena.registeredLocks().length,
   };
 }
 
@@ -98,6 +113,14 @@ async function runAt(c: Case, stopAt: number) {
   const id = messages.find((m) => 'ready' in m)!.ready!;
   if (!didStop) {
     await worker.terminate();
+    // The worker's own slot back (it is still attached after most operations): what stays is the operation's effect.
+    const done = messages.find((m) => 'done' in m)!;
+    if (done.threadId) {
+      arena.threadClaim(done.threadId);
+      expect(arena.breakLocksOf(done.threadId)).toBe(0);
+      arena.threadRelease(done.threadId);
+    }
+    c.settle?.(arena, args);
     return {
       stopped: false,
       arena,
@@ -108,9 +131,24 @@ async function runAt(c: Case, stopAt: number) {
   }
   expect(Atomics.load(word, 0)).toBe(stopAt);
   await worker.terminate();
-  arena.threadClaim(id);
-  expect(arena.breakLocksOf(id)).toBe(1);
-  arena.threadRelease(id);
+  if (id === 0) {
+    // Stopped inside threadAttach: the mutex is held as LOCK_OWNER_ANON.
+    expect(mutexOwner(arena.hdr, HDR_LOCK)).toBe(LOCK_OWNER_ANON);
+    expect(arena.breakLocksOf(LOCK_OWNER_ANON)).toBe(1);
+  } else {
+    let claimed = true;
+    try {
+      arena.threadClaim(id);
+    } catch (error) {
+      // Stopped in its threadRelease after its slot went free: the claim says how to go on.
+      expect(String(error)).toMatch(/is not attached but holds the arena mutex/);
+      claimed = false;
+    }
+    expect(arena.breakLocksOf(id)).toBe(1);
+    if (claimed) arena.threadRelease(id);
+    expect(arena.threadState(id)).toBe(THREAD_FREE);
+  }
+  c.settle?.(arena, args);
   arena.check();
   expect(mainRuns(arena, target), `main's runs, stopped at ${stopAt}`).toEqual(held);
   return { stopped: true, arena, before, after: accounts(arena), points: stopAt };
@@ -123,6 +161,11 @@ function expectUsable(arena: Arena) {
   expect(block).toBeGreaterThan(0);
   arena.metaFree(block);
   arena.freeRun(run);
+  arena.check();
+  const other = Arena.attach(arena.memory); // verifies the heap
+  expect(other.threadAttach()).toBeGreaterThan(0);
+  expect(other.tierOpen('after-crash', 0, 100, 16)).toBeGreaterThan(0);
+  other.threadRelease(other.threadId);
   arena.check();
 }
 
@@ -150,6 +193,13 @@ async function enumerate(c: Case): Promise<number> {
     expect([before.tier, after.tier], `${where}: tier pages`).toContain(got.tier);
     expect([before.meta, after.meta], `${where}: META pages`).toContain(got.meta);
     expect([before.committed, after.committed], `${where}: committed bytes`).toContain(got.committed);
+    expect([before.threads, after.threads], `${where}: attached threads`).toContain(got.threads);
+    expect([before.tiers, after.tiers], `${where}: tiers`).toContain(got.tiers);
+    expect([before.locks, after.locks], `${where}: registered locks`).toContain(got.locks);
+    if (c.atomic) {
+      const whole = (a: typeof got) => ({ threads: a.threads, tiers: a.tiers, locks: a.locks, used: a.used });
+      expect([whole(before), whole(after)], `${where}: as before or as after`).toContainEqual(whole(got));
+    }
     for (let k = 0; k < META_CLASSES; k++) {
       // Blocks handed out: as before the operation or after it; a block neither handed out nor
       // free is lost (check() matches each page's count with its free list).
@@ -194,6 +244,21 @@ function full(initial: number, max: number, leaves = false) {
   const largest = arena.stats().largestFreeRunPages;
   if (largest > 0) arena.allocRun(largest, TIER + 1);
   return arena;
+}
+
+/** `n` more thread slots taken by other instances (ids 2 … n + 1). */
+function attached(arena: Arena, n: number): Arena[] {
+  return Array.from({ length: n }, () => {
+    const other = Arena.attach(arena.memory);
+    other.threadAttach();
+    return other;
+  });
+}
+
+/** i32 indexes of `n` words in a run main holds, for registerLock. */
+function lockWords(arena: Arena, n: number): number[] {
+  const run = arena.allocRun(1, TIER + 1);
+  return Array.from({ length: n }, (_, k) => run / 4 + k);
 }
 
 const cases: Case[] = [
@@ -318,6 +383,90 @@ const cases: Case[] = [
       return { arena, op: 'metaFree', args: { offset: pages[1]! } };
     },
     effect: { meta: -1, grew: false },
+  },
+  {
+    name: 'threadAttach taking a released id',
+    setup: () => {
+      const arena = heap(16, 64);
+      const [other] = attached(arena, 1);
+      other!.threadRelease(other!.threadId);
+      return { arena, op: 'threadAttach', args: {} };
+    },
+    atomic: true,
+  },
+  {
+    name: 'threadAttach raising the high-water id',
+    setup: () => ({ arena: heap(16, 64), op: 'threadAttach', args: {} }),
+    atomic: true,
+  },
+  {
+    name: 'threadAttach adding a registry chunk',
+    setup: () => {
+      const arena = heap(16, 64);
+      attached(arena, 63);
+      return { arena, op: 'threadAttach', args: {} };
+    },
+  },
+  {
+    name: 'threadRelease of its own slot (its tier words freed)',
+    setup: () => ({ arena: heap(16, 64), op: 'threadRelease', args: { prepareTier: 5 } }),
+    atomic: true,
+  },
+  {
+    name: 'threadRelease of a slot it claimed (a reclaimer)',
+    setup: () => {
+      const arena = heap(16, 64);
+      const [other] = attached(arena, 1);
+      other!.threadTierWords(5);
+      return { arena, op: 'reclaimRelease', args: { id: other!.threadId } };
+    },
+    atomic: true,
+  },
+  {
+    name: 'threadTierWords creating the tier-words block',
+    setup: () => ({ arena: heap(16, 64), op: 'threadTierWords', args: { tier: 3 } }),
+    atomic: true,
+  },
+  {
+    name: 'threadTierWords doubling the tier-words block',
+    setup: () => ({ arena: heap(16, 64), op: 'threadTierWords', args: { prepareTier: 3, tier: 12 } }),
+    atomic: true,
+  },
+  {
+    name: 'tierOpen adding a tier',
+    setup: () => {
+      const arena = heap(16, 64);
+      arena.tierOpen('first', 0, 10, 8);
+      return { arena, op: 'tierOpen', args: { kind: 1 } };
+    },
+    atomic: true,
+  },
+  {
+    name: 'tierOpen doubling the tier directory',
+    setup: () => {
+      const arena = heap(16, 64);
+      for (let k = 0; k < 8; k++) arena.tierOpen(`main-${k}`, 0, 10, 8);
+      return { arena, op: 'tierOpen', args: { kind: 8 } };
+    },
+  },
+  {
+    name: 'registerLock adding a word',
+    setup: () => {
+      const arena = heap(16, 64);
+      const words = lockWords(arena, 2);
+      arena.registerLock(words[0]!);
+      return { arena, op: 'registerLock', args: { index: words[1]! } };
+    },
+    atomic: true,
+  },
+  {
+    name: 'registerLock doubling the lock registry',
+    setup: () => {
+      const arena = heap(16, 64);
+      const words = lockWords(arena, 17);
+      for (let k = 0; k < 16; k++) arena.registerLock(words[k]!);
+      return { arena, op: 'registerLock', args: { index: words[16]! } };
+    },
   },
   {
     name: 'metaFree of a META run',
