@@ -237,7 +237,13 @@
  * Chunk k of the registry (from metaAlloc, 64 << k records of 16 words) is named by
  * HDR_THREAD_DIR[k]; id i lives in chunk floor(log2((i − 1) / 64 + 1)). Free ids form a LIFO list
  * through TR_NEXT_FREE; new ids raise HDR_THREAD_HIGH.
-
+ *
+ * A reclaim claims a slot with no lock (the dead thread may hold them all): a claim token — the
+ * claimer's id and generation, one 64-bit Atomics word at TR_CLAIM — goes in by CAS (from 0, or
+ * from the token of a claimer that is gone: its slot free, being reclaimed, or of another
+ * generation), then TR_STATE goes live → reclaiming by CAS. So of two reclaims one goes on, and a
+ * reclaimer that died mid-reclaim does not leave the slot reclaiming for good: the next claim
+ * takes it over. threadAttach zeroes the token; threadRelease leaves it.
  *
  * ## Invariants (checked by `check()`)
  *
@@ -269,7 +275,7 @@
  *   with plain stores; the tier orders them with its own protocol.
  * - pageEntry reads the directory and the leaf with plain loads: the directory entry of a
  *   committed page never changes after it is published by the growth counter.
- * - TR_STATE and TR_GENERATION of thread records: Atomics.
+ * - TR_STATE and TR_GENERATION of thread records: Atomics; TR_CLAIM: Atomics on a BigUint64 view.
  */
 
 /** log2 of the page size. */
@@ -337,6 +343,12 @@ export const TR_PROBE = 3;
 export const TR_TIER_WORDS = 4;
 /** Tiers that block has room for. */
 export const TR_TIER_SLOTS = 5;
+/**
+ * Words 6-7, one 64-bit Atomics word (BigUint64): the claim token of a reclaim — the claimer's
+ * thread id (low 32 bits; LOCK_OWNER_ANON for an instance without a slot) and that slot's
+ * generation (high 32 bits); 0 = unclaimed. Zeroed by threadAttach.
+ */
+export const TR_CLAIM = 6;
 /** Words each tier gets per thread. */
 export const TIER_THREAD_WORDS = 4;
 /** Tier slots of a thread's first per-tier block. */

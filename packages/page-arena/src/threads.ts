@@ -37,6 +37,7 @@ import {
   TIER_LAST,
   TIER_THREAD_SLOTS0,
   TIER_THREAD_WORDS,
+  TR_CLAIM,
   TR_GENERATION,
   TR_NEXT_FREE,
   TR_STATE,
@@ -70,40 +71,101 @@ export function threadState(arena: Arena, id: number): number {
   return Atomics.load(arena.i32, threadRecord(arena, id) + TR_STATE);
 }
 
+/** The claim token word (TR_CLAIM) of the record at i32 index `record`, as a one-element BigUint64Array. */
+function threadClaimWord(arena: Arena, record: number): BigUint64Array {
+  return new BigUint64Array(arena.buffer, (record + TR_CLAIM) * 4, 1);
+}
+
+/** The claim token of this instance: its thread id and its slot's generation. */
+function threadClaimToken(arena: Arena): bigint {
+  const me = arena.threadId;
+  if (me === 0) return BigInt(LOCK_OWNER_ANON);
+  const generation = Atomics.load(arena.i32, threadRecord(arena, me) + TR_GENERATION) >>> 0;
+  return BigInt(me) | (BigInt(generation) << 32n);
+}
+
 /**
- * Claims thread `id` for reclaiming: its state goes live → reclaiming by one CAS, without any
- * lock (the dead thread may hold them all), so of two reclaims of one thread exactly one goes on.
- * With `generation`, the slot must still hold that generation (the thread the caller saw, not a
- * later one attached to the same slot). Returns the slot's generation. ERR_INVALID_THREAD, with
- * nothing changed, when the slot is free, already being reclaimed, or of another generation.
+ * Whether the claimer named by `token` is gone: its slot free or being reclaimed, or attached
+ * again (another generation). An instance without a slot (LOCK_OWNER_ANON) is never known gone.
+ */
+function threadClaimerGone(arena: Arena, token: bigint): boolean {
+  const claimer = Number(token & 0xffffffffn);
+  const generation = Number(token >> 32n);
+  if (claimer === LOCK_OWNER_ANON || claimer < 1 || claimer > arena.hdr[HDR_THREAD_HIGH]!) return false;
+  const record = threadRecord(arena, claimer);
+  return (
+    Atomics.load(arena.i32, record + TR_STATE) !== THREAD_LIVE ||
+    Atomics.load(arena.i32, record + TR_GENERATION) >>> 0 !== generation
+  );
+}
+
+/**
+ * Claims thread `id` for reclaiming, without any lock (the dead thread may hold them all): a
+ * claim token (this instance's id and generation) goes into the slot by CAS, then its state goes
+ * live → reclaiming, so of two reclaims of one thread exactly one goes on. A slot whose claimer
+ * is itself gone (reclaimed, released, or its slot attached again) — a reclaimer that died
+ * mid-reclaim — is taken over the same way: the new claimer goes on from wherever the dead one
+ * stopped, so every step of a reclaim must be safe to run again over a half-reclaimed thread (the
+ * arena's breakLocksOf and threadRelease are; the tiers' reclaim are run again from the start).
+ * Claim from an attached instance: an unattached claimer can never be known gone. With
+ * `generation`, the slot must still hold that generation (the thread the caller saw, not a later
+ * one attached to the same slot). Returns the slot's generation. ERR_INVALID_THREAD, with nothing
+ * changed, when the slot is free, being reclaimed by a claimer that is not gone, or of another
+ * generation.
  */
 export function threadClaim(arena: Arena, id: number, generation?: number): number {
   const record = threadRecord(arena, id);
   const i32 = arena.i32;
-  const seen = Atomics.load(i32, record + TR_GENERATION);
-  if (generation !== undefined && seen !== generation) {
-    throw new HakmemError(
-      'ERR_INVALID_THREAD',
-      `threadClaim(${id}): the slot holds generation ${seen}, not ${describe(generation)} (the thread it named is gone)`,
-    );
-  }
-  const state = Atomics.compareExchange(i32, record + TR_STATE, THREAD_LIVE, THREAD_RECLAIMING);
-  if (state !== THREAD_LIVE) {
-    throw new HakmemError(
-      'ERR_INVALID_THREAD',
-      state === THREAD_RECLAIMING
-        ? `threadClaim(${id}): thread ${id} is already being reclaimed by another thread`
-        : (Atomics.load(arena.hdr, HDR_LOCK) & LOCK_OWNER_MASK) === id
+  const word = threadClaimWord(arena, record);
+  const mine = threadClaimToken(arena);
+  for (;;) {
+    const seen = Atomics.load(i32, record + TR_GENERATION);
+    if (generation !== undefined && seen !== generation) {
+      throw new HakmemError(
+        'ERR_INVALID_THREAD',
+        `threadClaim(${id}): the slot holds generation ${seen}, not ${describe(generation)} (the thread it named is gone)`,
+      );
+    }
+    const state = Atomics.load(i32, record + TR_STATE);
+    if (state === THREAD_FREE) {
+      throw new HakmemError(
+        'ERR_INVALID_THREAD',
+        (Atomics.load(arena.hdr, HDR_LOCK) & LOCK_OWNER_MASK) === id
           ? `threadClaim(${id}): thread ${id} is not attached but holds the arena mutex (it died finishing its threadRelease): breakLocksOf(${id}) releases it`
           : `threadClaim(${id}): thread ${id} is not attached`,
-    );
+      );
+    }
+    const token = Atomics.load(word, 0);
+    if (token !== 0n && !threadClaimerGone(arena, token)) {
+      const claimer = Number(token & 0xffffffffn);
+      throw new HakmemError(
+        'ERR_INVALID_THREAD',
+        `threadClaim(${id}): thread ${id} is already being reclaimed by ${claimer === LOCK_OWNER_ANON ? 'an instance without a thread slot' : `thread ${claimer}`}`,
+      );
+    }
+    if (token === 0n && state !== THREAD_LIVE) {
+      // Reclaiming with no token: a claim of the old protocol, or a claimer between its two steps.
+      throw new HakmemError(
+        'ERR_INVALID_THREAD',
+        `threadClaim(${id}): thread ${id} is already being reclaimed by another thread`,
+      );
+    }
+    if (Atomics.compareExchange(word, 0, token, mine) !== token) continue; // another claim won: look again
+    const was = Atomics.compareExchange(i32, record + TR_STATE, THREAD_LIVE, THREAD_RECLAIMING);
+    const now = Atomics.load(i32, record + TR_GENERATION);
+    if (was === THREAD_FREE || (generation !== undefined && now !== generation)) {
+      // Released, or released and attached again, since the reads above: give it back.
+      if (was === THREAD_LIVE) Atomics.store(i32, record + TR_STATE, THREAD_LIVE);
+      Atomics.compareExchange(word, 0, mine, 0n);
+      throw new HakmemError(
+        'ERR_INVALID_THREAD',
+        was === THREAD_FREE
+          ? `threadClaim(${id}): thread ${id} is not attached`
+          : `threadClaim(${id}): generation ${generation} is gone`,
+      );
+    }
+    return now;
   }
-  if (generation !== undefined && Atomics.load(i32, record + TR_GENERATION) !== generation) {
-    // The slot was released and taken again between the two reads: give the new thread back.
-    Atomics.store(i32, record + TR_STATE, THREAD_LIVE);
-    throw new HakmemError('ERR_INVALID_THREAD', `threadClaim(${id}): generation ${generation} is gone`);
-  }
-  return seen;
 }
 
 /**

@@ -585,6 +585,50 @@ describe('thread registry', () => {
     a.check();
   });
 
+  it('threadClaim takes over a slot whose reclaimer is gone (released, reclaimed, or its slot attached again), never one whose reclaimer lives', () => {
+    const a = small(4, 256);
+    a.threadAttach();
+    const dead = Arena.attach(a.memory);
+    const x = dead.threadAttach();
+    const reclaimer = Arena.attach(a.memory);
+    const r = reclaimer.threadAttach();
+    const generation = reclaimer.threadClaim(x);
+    expect(a.threadState(x)).toBe(THREAD_RECLAIMING);
+    // The reclaimer lives: nobody else goes on, nothing changes.
+    const before = stateOf(a);
+    expectCode(
+      () => a.threadClaim(x),
+      'ERR_INVALID_THREAD',
+      new RegExp(`already being reclaimed by thread ${r}$`),
+    );
+    expect(a.threadState(x)).toBe(THREAD_RECLAIMING);
+    expect(stateOf(a)).toEqual(before);
+    // The reclaimer dies mid-reclaim and is reclaimed itself: the slot it claimed is taken over.
+    expect(a.threadClaim(r)).toBeGreaterThan(0);
+    expect(a.breakLocksOf(r)).toBe(0);
+    a.threadRelease(r);
+    expect(a.threadClaim(x, generation)).toBe(generation);
+    expectCode(() => reclaimer.threadClaim(x), 'ERR_INVALID_THREAD', /already being reclaimed by thread 1$/);
+    a.threadRelease(x);
+    expect(a.threadState(x)).toBe(THREAD_FREE);
+    a.check();
+    // A claimer whose slot was attached again by another thread (another generation) is gone too.
+    const y = Arena.attach(a.memory).threadAttach();
+    const second = Arena.attach(a.memory);
+    const s = second.threadAttach();
+    second.threadClaim(y);
+    second.threadRelease(s);
+    const again = Arena.attach(a.memory);
+    expect(again.threadAttach()).toBe(s); // the claimer's slot, a new generation
+    expect(a.threadClaim(y)).toBeGreaterThan(0);
+    a.threadRelease(y);
+    a.check();
+    // An instance without a slot is never known gone: its claim is not taken over.
+    const z = Arena.attach(a.memory).threadAttach();
+    Arena.attach(a.memory).threadClaim(z);
+    expectCode(() => a.threadClaim(z), 'ERR_INVALID_THREAD', /by an instance without a thread slot/);
+  });
+
   it('a thread that died holding the arena mutex after its threadRelease freed its slot: threadClaim says so, breakLocksOf releases it', () => {
     const a = small(4, 256);
     a.threadAttach();

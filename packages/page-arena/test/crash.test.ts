@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
-import { Arena, mutexOwner, PAGE_SIZE, THREAD_FREE, TIER_META } from '../src/index';
+import { Arena, mutexOwner, PAGE_SIZE, THREAD_FREE, THREAD_RECLAIMING, TIER_META } from '../src/index';
 import {
   HDR_LOCK,
   HDR_META_HEADS,
@@ -419,6 +419,13 @@ const cases: Case[] = [
       const [other] = attached(arena, 1);
       other!.threadTierWords(5);
       return { arena, op: 'reclaimRelease', args: { id: other!.threadId } };
+    },
+    // A slot the dead reclaimer left claimed is taken over (its claimer is gone) and released.
+    settle: (arena, args) => {
+      if (arena.threadState(args.id!) !== THREAD_RECLAIMING) return;
+      arena.threadClaim(args.id!);
+      expect(arena.breakLocksOf(args.id!)).toBe(0);
+      arena.threadRelease(args.id!);
     },
     atomic: true,
   },
