@@ -28,12 +28,19 @@ import {
  * their spans), and the reclaim of a dead thread's area.
  */
 
-/** Words of a thread area. */
+/** Words of a thread area: header, records, every class's slots, every class's check pairs. */
 export const AREA_WORDS: number = (() => {
   let words = Ta.Header + L25_CLASS_COUNT * CR_WORDS;
-  for (let c = 0; c < L25_CLASS_COUNT; c++) words += L25_CLASS_SLOTS[c]!;
+  for (let c = 0; c < L25_CLASS_COUNT; c++) words += 3 * L25_CLASS_SLOTS[c]!;
   return words;
 })();
+
+/** i32 index of the first check pair of an area whose first slot is at `slots` (after every class's slots). */
+export function areaChecksStart(slots: number): number {
+  let words = slots;
+  for (let c = 0; c < L25_CLASS_COUNT; c++) words += L25_CLASS_SLOTS[c]!;
+  return words;
+}
 
 /** This thread's area (created, or the one another handle of this thread id made); its i32 index. */
 export function areaEnsure(t: L25Tier): number {
@@ -52,12 +59,18 @@ export function areaEnsure(t: L25Tier): number {
   const area = offset >>> 2;
   i32[area + Ta.Thread] = t.threadId;
   let slots = area + Ta.Header + L25_CLASS_COUNT * CR_WORDS;
+  let checks = areaChecksStart(slots);
+  // Slot keys: random per area (a slot copied from another thread's area fails), distinct per class.
+  const key = (Math.random() * 0x100000000) | 0;
   for (let c = 0; c < L25_CLASS_COUNT; c++) {
     const h = area + Ta.Header + (c << Shift.Record);
     i32[h + Cr.Cap] = L25_CLASS_CACHE_CAP[c]!;
     i32[h + Cr.Size] = L25_CLASS_SIZE[c]!;
     i32[h + Cr.Slots] = slots;
+    i32[h + Cr.Key] = key ^ c;
+    i32[h + Cr.Checks] = checks;
     slots += L25_CLASS_SLOTS[c]!;
+    checks += 2 * L25_CLASS_SLOTS[c]!;
   }
   Atomics.store(i32, arena.threadTierWords(t.id) + Tw.Area, offset);
   return area;

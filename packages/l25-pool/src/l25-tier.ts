@@ -31,6 +31,7 @@ import {
   ROOT_WORDS,
   Shift,
   Sp,
+  slotCheck,
   Ta,
   Tw,
 } from './layout';
@@ -181,24 +182,42 @@ export class L25Tier implements Tier {
     return p;
   }
 
-  /** Strict mode: the slot's block must be a carved block start of the class cached by this thread. */
+  /**
+   * Strict mode: the top slot's check pair must hold and name a state word "cached by this
+   * thread" (layout.ts, check pairs): the block is handed out without the page map or its span's
+   * header.
+   */
   private mallocStrict(cls: number): number {
     const h = this.records + (cls << Shift.Record);
     const arena = this.arena;
-    const n = arena.i32[h + Cr.Count]!;
-    if (!(n > 0)) return this.mallocSlow(cls);
-    const p = arena.u32[arena.i32[h + Cr.Slots]! + n - 1]!;
-    const e = arena.pageEntry(p);
-    const u32 = arena.u32;
     const i32 = arena.i32;
-    if (!(e >= 0 && (u32[e + Pm.Tier]! & Pm.TierMask) === this.id)) return this.mallocCorrupt(p, cls);
-    const d = u32[e + Pm.Desc]! >>> 2;
-    const x = Math.imul(p - u32[d + Sp.Start]!, i32[d + Sp.Inv]!);
-    const s = i32[d + Sp.Shift]!;
-    const idx = ((x >>> s) | (x << -s)) >>> 0;
-    const st = d + Sp.Header + idx;
-    if (!(d > 0 && idx < i32[d + Sp.Carved]! && i32[st] === this.cachedTag && i32[d + Sp.Class] === cls)) {
-      return this.mallocCorrupt(p, cls);
+    const n = i32[h + Cr.Count]!;
+    if (!(n > 0)) return this.mallocSlow(cls);
+    const p = arena.u32[i32[h + Cr.Slots]! + n - 1]!;
+    const c = i32[h + Cr.Checks]! + ((n - 1) << 1);
+    const st = i32[c]!;
+    if (!(i32[c + 1] === slotCheck(p, i32[h + Cr.Key]!, st) && i32[st] === this.cachedTag)) {
+      return this.mallocStrictSlow(cls);
+    }
+    i32[st] = this.liveTag;
+    i32[h + Cr.Count] = n - 1;
+    const ta = this.area + Ta.CachedBytes;
+    i32[ta] = i32[ta]! - i32[h + Cr.Size]!;
+    return p;
+  }
+
+  /** Strict: the top slot failed its test with these views: again with fresh ones (a state word in memory grown since), else ERR_HEAP_CORRUPTED. */
+  private mallocStrictSlow(cls: number): number {
+    const arena = this.arena;
+    arena.refresh();
+    const i32 = arena.i32;
+    const h = this.records + (cls << Shift.Record);
+    const n = i32[h + Cr.Count]!;
+    const p = arena.u32[i32[h + Cr.Slots]! + n - 1]!;
+    const c = i32[h + Cr.Checks]! + ((n - 1) << 1);
+    const st = i32[c]!;
+    if (!(i32[c + 1] === slotCheck(p, i32[h + Cr.Key]!, st) && i32[st] === this.cachedTag)) {
+      return this.mallocCorrupt(p, cls, st);
     }
     i32[st] = this.liveTag;
     i32[h + Cr.Count] = n - 1;
@@ -239,14 +258,17 @@ export class L25Tier implements Tier {
   }
 
   /** Strict: the cache slot failed its check (a stray write into the area?): nothing is handed out. */
-  private mallocCorrupt(p: number, cls: number): never {
-    this.arena.refresh();
+  private mallocCorrupt(p: number, cls: number, st: number): never {
     const where = this.scratch;
     const what = !blockLocate(this, p, where)
       ? 'not a carved block start of this tier'
       : this.arena.i32[where[0]! + Sp.Class] !== cls
         ? `a block of the ${this.arena.i32[where[0]! + Sp.Size]} B class`
-        : `a block in state ${this.arena.i32[where[0]! + Sp.Header + where[1]!]}, not in this thread's cache`;
+        : where[0]! + Sp.Header + where[1]! !== st
+          ? `a slot whose check pair names state word ${st}, not the block's`
+          : this.arena.i32[st] !== this.cachedTag
+            ? `a block in state ${this.arena.i32[st]}, not in this thread's cache`
+            : 'a slot whose check word does not match';
     throw new HakmemError(
       'ERR_HEAP_CORRUPTED',
       `l25: thread ${this.threadId}'s cache of the ${L25_CLASS_SIZE[cls]} B class holds ${p}, ${what}: not handed out`,
@@ -310,8 +332,11 @@ export class L25Tier implements Tier {
         n < i32[h + Cr.Cap]! &&
         bytes <= this.cacheBudget
       ) {
+        const c = i32[h + Cr.Checks]! + (n << 1);
         i32[st] = this.cachedTag;
         i32[i32[h + Cr.Slots]! + n] = ptr;
+        i32[c] = st;
+        i32[c + 1] = slotCheck(ptr, i32[h + Cr.Key]!, st);
         i32[h + Cr.Count] = n + 1;
         i32[ta] = bytes;
         return true;
@@ -336,8 +361,12 @@ export class L25Tier implements Tier {
       const h = this.records + (i32[d + Sp.Class]! << Shift.Record);
       const n = i32[h + Cr.Count]!;
       const ta = this.area + Ta.CachedBytes;
-      i32[d + Sp.Header + idx] = this.cachedTag;
+      const st = d + Sp.Header + idx;
+      const c = i32[h + Cr.Checks]! + (n << 1);
+      i32[st] = this.cachedTag;
       i32[i32[h + Cr.Slots]! + n] = ptr;
+      i32[c] = st;
+      i32[c + 1] = slotCheck(ptr, i32[h + Cr.Key]!, st);
       i32[h + Cr.Count] = n + 1;
       i32[ta] = i32[ta]! + i32[h + Cr.Size]!;
       return true;
