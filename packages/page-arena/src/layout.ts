@@ -11,13 +11,14 @@
  * - `runs.ts`: runs in the page map: marking, taking and releasing (coalescing) pages; allocRun,
  *   freeRun, resizeRun.
  * - `growth.ts`: growing the memory (policy, new page-map leaves, publication) and trim's shrink.
- * - `meta.ts`: metaAlloc/metaFree, the out-of-band metadata allocator.
+ * - `meta.ts`: metaAlloc/metaFree, the out-of-band metadata allocator (a slab allocator over META pages).
  * - `threads.ts`: the thread registry, per-thread tier words, registered lock words and their breaking.
  * - `tiers.ts`: the tier directory (id → kind, size range, root block).
  * - `stats.ts`: stats() and snapshot().
  * - `check.ts`: check(), every invariant below.
  * - `repair.ts`: the intent record and the repair breakLocksOf runs ("Crash consistency");
- *   `crash.ts`: development builds' crash points.
+ *   `registry.ts`: the registry intent record and its repair; `crash.ts`: development builds'
+ *   crash points.
  * - `mutex.ts`, `memory.ts`, `options.ts`, `errors.ts`: the lock word, the memory kinds, format's
  *   options, HakmemError. `tier.ts`, `run-tier.ts`: the tier contract and the page-run tier.
  *
@@ -478,11 +479,11 @@ export const HEADER_BYTES = HEADER_WORDS * 4;
 export const INTENT_NONE = 0;
 /** Taking pages [A, A + B) of a free run for a tier (allocRun, a META run): undone. */
 export const INTENT_TAKE = 1;
-/** Releasing the run [A, A + B) (freeRun, metaFree of a run): finished. */
+/** Releasing the run [A, A + B) (freeRun, metaFree of a run or of a META page's last block): finished. */
 export const INTENT_RELEASE = 2;
 /** resizeRun of the run at A from B to C pages, tier D: undone. */
 export const INTENT_RESIZE = 3;
-/** META page A being made (or returned as) a page of class C: its blocks unlinked, the page freed. */
+/** META page A being made a page of class C (metaAlloc's new page, a growth's spare-leaf page): undone, the page freed. */
 export const INTENT_META_PAGE = 4;
 /** Popping block A of class C from its page (metaAlloc): undone (back on its page's free list unless it is on it). */
 export const INTENT_META_POP = 5;

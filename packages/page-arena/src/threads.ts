@@ -114,6 +114,7 @@ function threadClaimerGone(arena: Arena, token: bigint): boolean {
  * generation.
  */
 export function threadClaim(arena: Arena, id: number, generation?: number): number {
+  arena.refresh(); // the token's view is made over the current buffer
   const record = threadRecord(arena, id);
   const i32 = arena.i32;
   const word = threadClaimWord(arena, record);
