@@ -93,6 +93,31 @@
  *   the dead thread (strict: a live or remote-pending one stops the walk); the collection intent
  *   is re-checked link by link before its splice; the fast recount stops at the slab's blocks.
  *
+ * ## Remote-free batching (the tiny tier's remote frees)
+ *
+ * A block freed by a thread that does not own its slab does not go to the slab's remote list
+ * at once: it is linked, with plain stores, onto a chain in the freeing thread's outgoing buffer
+ * (a 2 KiB metaAlloc block named by TS_OUT, made at the first such free), one chain per
+ * destination slab in the slot (d >>> 4) & (OUT_SLOTS − 1). The
+ * chain is pushed onto SL_REMOTE with one CAS (its tail linked to the old head) when it holds
+ * OUT_BATCH blocks, when its slot is wanted by another slab, and for every slot when the thread
+ * refills with more than OUT_HOLD blocks buffered, needs another slab (slabFind), flushes, trims
+ * or detaches (so an owner waits for at most OUT_HOLD + OUT_SLOTS × OUT_BATCH of its blocks per
+ * thread, and far fewer in practice). So a remote free is a slot lookup
+ * and four plain stores instead of a CAS on a line the owner works on, and the owner's
+ * collection takes up to OUT_BATCH blocks per push. Buffered blocks are remote-pending: counted
+ * in SL_USED, strict: alloc and remote bits set (a second free of one is ERR_DOUBLE_FREE at once).
+ * `check()` walks every attached thread's buffer (each block marked listed once; a slot's chain
+ * has OUT_COUNT blocks of its slab, ending at OUT_TAIL) and counts its blocks as remote-pending.
+ *
+ * Order (a thread terminated at any interrupt point): the block enters a slot in one straight
+ * line (link, OUT_TAIL for a new chain, OUT_HEAD, OUT_COUNT, OUT_SLAB; strict: TS_FREEING = 0
+ * in the same line); a push writes the tail's link (a free block's word), then the CAS, then
+ * clears the slot in the CAS's straight line. Reclaim pushes every non-empty slot of the dead
+ * thread onto its slab's remote list (after undoing TS_FREEING's bit), so nothing is lost, and
+ * frees the buffer with the area. (The buffer's own creation, metaAlloc then TS_OUT, leaks its
+ * 2 KiB when a thread dies between the two.)
+ *
  * ## Strict bitmaps (safety 'strict')
  *
  * The two bitmaps are interleaved word by word (alloc word k at SL_BITMAP + 2k, remote word k
@@ -129,6 +154,8 @@
  * | TS_FULL_COUNT + c  | length of the full list                                         |
  * | TS_FULL_CURSOR + c | where the next bounded scan of the full list for remote frees starts |
  * | TS_FREEING         | strict: intent record of a remote free (the block)              |
+ * | TS_OUT_BLOCKS      | blocks in the outgoing buffer (a hint: a refill pushes the whole buffer above OUT_HOLD) |
+ * | TS_OUT             | i32 index of the outgoing buffer (metaAlloc, OUT_BYTES; 0 = none yet): slot k at + k × OUT_WORDS holds OUT_SLAB, OUT_HEAD, OUT_TAIL, OUT_COUNT (remote frees not yet pushed) |
  *
  * Written only by its thread (and by `reclaim` once the thread is dead).
  *
@@ -350,10 +377,39 @@ export const TS_PARTIAL = 4;
 export const TS_FULL = TS_PARTIAL + CLASS_COUNT;
 export const TS_FULL_COUNT = TS_FULL + CLASS_COUNT;
 export const TS_FULL_CURSOR = TS_FULL_COUNT + CLASS_COUNT;
-/** Strict: intent record of a remote free, the block (0 = none) between its remote bit and its push. */
+/** Strict: intent record of a remote free, the block (0 = none) between its remote bit and its entry into the outgoing buffer. */
 export const TS_FREEING = TS_FULL_CURSOR + CLASS_COUNT;
+/**
+ * i32 index of the thread's outgoing buffer of remote frees (metaAlloc of OUT_BYTES, made at its
+ * first buffered remote free; 0 = none): OUT_SLOTS slots of OUT_WORDS words (see "Remote-free batching").
+ */
+export const TS_OUT = TS_FREEING + 1;
+/** Slots of the outgoing buffer; a slab's slot is (d >>> 4) & (OUT_SLOTS − 1). A power of two. */
+export const OUT_SLOTS = 128;
+/** log2 of OUT_WORDS. */
+export const OUT_SHIFT = 2;
+/** Words of a slot: the destination slab, the chain's head, its tail, its length. */
+export const OUT_WORDS = 1 << OUT_SHIFT;
+/** Slot word: destination slab (descriptor i32 index; 0 = empty slot, and then OUT_COUNT is 0). */
+export const OUT_SLAB = 0;
+/** Slot word: the chain's newest block (u32). */
+export const OUT_HEAD = 1;
+/** Slot word: the chain's oldest block, whose link the push sets to the old remote head (u32). */
+export const OUT_TAIL = 2;
+/** Slot word: blocks in the chain (1 … OUT_BATCH). */
+export const OUT_COUNT = 3;
+/** Blocks a slot holds before it is pushed. */
+export const OUT_BATCH = 32;
+/** Fewest blocks of a slab (1 KiB class). */
+const TINY_BLOCKS_MIN = 64;
+/** Bytes of an outgoing buffer (2 KiB: the metaAlloc class of the tls-cache areas, no META page of its own). */
+export const OUT_BYTES = OUT_SLOTS * OUT_WORDS * 4;
+/** Blocks in the outgoing buffer (a hint for the refill's flush: reset by every flush of the whole buffer). */
+export const TS_OUT_BLOCKS = TS_OUT + 1;
+/** A refill of a thread whose outgoing buffer holds more blocks than this pushes the whole buffer. */
+export const OUT_HOLD = 256;
 /** Words of a thread area. */
-export const TS_WORDS = TS_FREEING + 1;
+export const TS_WORDS = TS_OUT_BLOCKS + 1;
 
 /** Fully empty SuperSlabs kept (not returned to the arena) so a workload on the boundary does not thrash. */
 export const KEEP_EMPTY_SUPERSLABS = 1;
@@ -376,3 +432,5 @@ if (CLASS_COUNT > OWNED_CLASS_MASK + 1 || SS_HEADER_WORDS % 16 !== 0 || SL_WORDS
   throw new Error('superslab layout: an owned-map entry cannot hold every class and descriptor');
 if (R_ABANDONED + CLASS_COUNT > ROOT_WORDS) throw new Error('superslab layout: tier root overflow');
 if (TW_CACHE >= TIER_THREAD_WORDS) throw new Error('superslab layout: thread words overflow');
+if ((OUT_SLOTS & (OUT_SLOTS - 1)) !== 0 || OUT_BATCH > TINY_BLOCKS_MIN)
+  throw new Error('superslab layout: outgoing-buffer slots must be a power of two, a batch within a slab');

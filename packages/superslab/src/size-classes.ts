@@ -15,9 +15,10 @@ export const TINY_KIND = 'tiny';
  * Layout version of the tiny tier (its root, SuperSlab and slab descriptors, per-thread cache and
  * intent records), recorded with the tier in the heap's directory; bumped on any change of them.
  * 2: the cache's live counter counts cached blocks too, intent records, the tier lock taken over
- * by reclaim (version 1 had neither).
+ * by reclaim (version 1 had neither). 3: the thread area's outgoing buffer of remote frees
+ * (TS_OUT; a version-2 area is too small for it).
  */
-export const TINY_LAYOUT_VERSION = 2;
+export const TINY_LAYOUT_VERSION = 3;
 
 const SIZES = [
   8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,

@@ -12,6 +12,7 @@ import {
   bitmapBytes,
   bitmapWords,
   FULL_SCAN_STEP,
+  OUT_HOLD,
   R_ABANDONED,
   R_AVAIL_HEAD,
   R_EMPTY_SS,
@@ -37,12 +38,13 @@ import {
   TS_FULL,
   TS_FULL_COUNT,
   TS_FULL_CURSOR,
+  TS_OUT_BLOCKS,
   TS_PARTIAL,
 } from './layout';
 import { TINY_CLASS_BLOCKS, TINY_CLASS_INV, TINY_CLASS_SHIFT, TINY_CLASS_SIZE } from './size-classes';
 import { slabBlockIndex, slabCheckLocalLink } from './slab-block';
 import { corrupted } from './slab-errors';
-import { slabCollectRemote } from './slab-free';
+import { slabCollectRemote, slabOutFlush } from './slab-free';
 import { slabMapOwned, slabMoveToFull, slabPushPartial, slabUnlinkFull } from './slab-lists';
 import { slabReleaseKept } from './slab-reclaim';
 import type { Superslab } from './superslab';
@@ -56,6 +58,8 @@ import { slabRelease, superslabAdd, superslabAvailUnlink, superslabFullMask } fr
  */
 export function cacheRefill(ss: Superslab, cls: number, want: number): number {
   ss.slabRefreshViews();
+  // Remote frees this thread buffered go back to their owners before they pile up.
+  if (ss.i32[ss.area + TS_OUT_BLOCKS]! > OUT_HOLD) slabOutFlush(ss);
   for (;;) {
     const listHead = ss.area + TS_PARTIAL + cls;
     let d = ss.i32[listHead]!;
@@ -140,6 +144,8 @@ function slabCarve(ss: Superslab, d: number, cls: number, want: number): number 
  * remote frees, an abandoned slab, a pool slab, a new SuperSlab. False on out-of-memory.
  */
 function slabFind(ss: Superslab, cls: number): boolean {
+  // The thread needs another slab: its buffered remote frees go back to their slabs first.
+  slabOutFlush(ss);
   if (slabScanFull(ss, cls, FULL_SCAN_STEP)) return true;
   if (slabAdopt(ss, cls)) return true;
   if (slabAcquire(ss, cls)) return true;

@@ -10,6 +10,13 @@ import {
   bitmapBit,
   bitmapWordOf,
   bitmapWords,
+  OUT_BATCH,
+  OUT_COUNT,
+  OUT_HEAD,
+  OUT_SHIFT,
+  OUT_SLAB,
+  OUT_SLOTS,
+  OUT_TAIL,
   ownedClass,
   ownedDesc,
   ownedEntry,
@@ -55,6 +62,7 @@ import {
   SUPERSLAB_SLABS,
   TS_FULL,
   TS_FULL_COUNT,
+  TS_OUT,
   TS_PARTIAL,
   TS_THREAD,
   TW_SLABS,
@@ -146,6 +154,8 @@ export function slabCheck(ss: Superslab): Float64Array {
   const cached = ss.checkCached!;
   const liveThreads = new Set(arena.threadIds());
   const seenInList = new Set<number>();
+  /** Blocks per slab in the threads' outgoing buffers (remote-pending, not yet in the remote list). */
+  const outbound = new Map<number, number>();
 
   // Thread lists.
   for (const tid of liveThreads) {
@@ -183,6 +193,7 @@ export function slabCheck(ss: Superslab): Float64Array {
         }
       }
     }
+    slabCheckOutgoing(ss, tid, area, outbound);
   }
   // Abandoned lists.
   for (let cls = 0; cls < TINY_CLASS_COUNT; cls++) {
@@ -264,7 +275,7 @@ export function slabCheck(ss: Superslab): Float64Array {
           `slab at ${slabStart} is owned by thread ${i32[d + SL_OWNER]}, which is not attached`,
         );
       }
-      live[i32[d + SL_CLASS]!]! += slabCheckOne(ss, d, cached.get(d) ?? 0, strict);
+      live[i32[d + SL_CLASS]!]! += slabCheckOne(ss, d, cached.get(d) ?? 0, outbound.get(d) ?? 0, strict);
     }
   }
   if (count !== i32[root + R_SS_COUNT])
@@ -279,6 +290,10 @@ export function slabCheck(ss: Superslab): Float64Array {
   for (const d of cached.keys()) {
     if (!seenInList.has(d))
       throw corrupted(`a thread cache holds blocks of slab descriptor ${d * 4}, which is not in use`);
+  }
+  for (const d of outbound.keys()) {
+    if (!seenInList.has(d))
+      throw corrupted(`an outgoing buffer holds blocks of slab descriptor ${d * 4}, which is not in use`);
   }
   // This handle's private map of owned slabs agrees with the shared owner words.
   const owned = ss.owned;
@@ -314,8 +329,58 @@ export function slabCheck(ss: Superslab): Float64Array {
   return live;
 }
 
-/** Checks one slab in use; returns its live blocks (used − cached − remote). */
-function slabCheckOne(ss: Superslab, d: number, cached: number, strict: boolean): number {
+/**
+ * Thread `tid`'s outgoing buffer (its area at i32 index `area`): each slot empty (slab 0, count
+ * 0) or a chain of OUT_COUNT remote-pending blocks of a slab in use ending at OUT_TAIL, each
+ * listed once; adds each slab's blocks to `outbound`.
+ */
+function slabCheckOutgoing(ss: Superslab, tid: number, area: number, outbound: Map<number, number>): void {
+  const i32 = ss.i32;
+  const u32 = ss.u32;
+  const out = i32[area + TS_OUT]!;
+  if (out === 0) return;
+  if (!(out > 0 && out + (OUT_SLOTS << OUT_SHIFT) <= i32.length))
+    throw corrupted(`thread ${tid}'s outgoing buffer is at i32 index ${out}, outside the memory`);
+  for (let k = 0; k < OUT_SLOTS; k++) {
+    const slot = out + (k << OUT_SHIFT);
+    const d = i32[slot + OUT_SLAB]!;
+    const n = i32[slot + OUT_COUNT]!;
+    const where = `thread ${tid}'s outgoing buffer slot ${k}`;
+    if (d === 0) {
+      if (n !== 0) throw corrupted(`${where} names no slab but counts ${n} blocks`);
+      continue;
+    }
+    const cls = d > 0 && d < i32.length && (d & 15) === 0 ? i32[d + SL_CLASS]! : -1;
+    if (!(cls >= 0 && cls < TINY_CLASS_COUNT) || ((d >>> 4) & (OUT_SLOTS - 1)) !== k) {
+      throw corrupted(
+        `${where} names slab descriptor ${d * 4} (class ${cls}), not a slab in use of this slot`,
+      );
+    }
+    if (!(n >= 1 && n <= OUT_BATCH)) throw corrupted(`${where} counts ${n} blocks (1 … ${OUT_BATCH})`);
+    let p = u32[slot + OUT_HEAD]!;
+    let last = 0;
+    for (let i = 0; i < n; i++) {
+      const idx = slabBlockIndex(ss, d, cls, p);
+      if (idx < 0) {
+        throw corrupted(
+          `${where}: link ${i} is ${hex(p)}, not a carved block of the ${TINY_CLASS_SIZE[cls]} B slab`,
+        );
+      }
+      slabCheckMark(ss, d, idx, `thread ${tid}'s outgoing buffer`);
+      if (ss.strict) slabCheckBits(ss, d, idx, true, true, 'in an outgoing buffer');
+      last = p;
+      p = u32[p >>> 2]!;
+    }
+    if (last !== u32[slot + OUT_TAIL])
+      throw corrupted(
+        `${where}: its ${n} blocks end at ${hex(last)}, its tail says ${hex(u32[slot + OUT_TAIL]!)}`,
+      );
+    outbound.set(d, (outbound.get(d) ?? 0) + n);
+  }
+}
+
+/** Checks one slab in use; returns its live blocks (used − cached − remote-pending). */
+function slabCheckOne(ss: Superslab, d: number, cached: number, outbound: number, strict: boolean): number {
   const i32 = ss.i32;
   const u32 = ss.u32;
   const cls = i32[d + SL_CLASS]!;
@@ -357,6 +422,8 @@ function slabCheckOne(ss: Superslab, d: number, cached: number, strict: boolean)
     if (strict) slabCheckBits(ss, d, idx, true, true, 'in the remote-free list');
     remote++;
   }
+  const listed = remote;
+  remote += outbound;
   if (used !== carved - free) throw corrupted(`${where}: used ${used} ≠ carved ${carved} − free ${free}`);
   if (used < cached + remote)
     throw corrupted(`${where}: used ${used} < cached ${cached} + remote-pending ${remote}`);
@@ -380,7 +447,7 @@ function slabCheckOne(ss: Superslab, d: number, cached: number, strict: boolean)
     }
     if (pending !== remote)
       throw corrupted(
-        `${where}: ${pending} remote-pending bits for ${remote} blocks in the remote-free list`,
+        `${where}: ${pending} remote-pending bits for ${listed} blocks in the remote-free list and ${outbound} in outgoing buffers`,
       );
     if (alloc !== used - cached)
       throw corrupted(

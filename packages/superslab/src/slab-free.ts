@@ -12,6 +12,14 @@ import {
   bitmapBit,
   bitmapWordOf,
   bitmapWords,
+  OUT_BATCH,
+  OUT_BYTES,
+  OUT_COUNT,
+  OUT_HEAD,
+  OUT_SHIFT,
+  OUT_SLAB,
+  OUT_SLOTS,
+  OUT_TAIL,
   ownedClass,
   ownedDesc,
   SL_BITMAP,
@@ -29,6 +37,8 @@ import {
   TS_COLLECT_HEAD,
   TS_COLLECT_SLAB,
   TS_FREEING,
+  TS_OUT,
+  TS_OUT_BLOCKS,
   TS_PARTIAL,
 } from './layout';
 import { TINY_CLASS_BLOCKS, TINY_CLASS_SIZE } from './size-classes';
@@ -88,6 +98,152 @@ export function slabFreeRemote(ss: Superslab, ptr: number, d: number): number {
   }
 }
 
+/**
+ * The tiny tier's remote free (see layout.ts, "Remote-free batching"): `ptr` (in slab `d`, not
+ * this thread's) joins the chain of its slab in this thread's outgoing buffer with plain stores;
+ * the chain is pushed onto the slab's remote list with one CAS when it is full or its slot is
+ * wanted by another slab. Strict: the remote bit is set first (TS_FREEING covers the block until
+ * it is in the buffer), so a second free is ERR_DOUBLE_FREE at once. Returns the block's class.
+ */
+export function slabFreeRemoteBuffered(ss: Superslab, ptr: number, d: number): number {
+  const area = ss.area;
+  if (area === 0) return slabFreeRemote(ss, ptr, d);
+  if (ptr >= ss.viewBytes || d >= ss.i32.length) ss.slabRefreshViews();
+  const cls = d === 0 ? -1 : ss.i32[d + SL_CLASS]!;
+  const idx = cls < 0 ? -1 : slabBlockIndex(ss, d, cls, ptr);
+  if (idx < 0) throw slabNotBlock(ss, ptr, d, cls);
+  if (ss.outPending !== 0) slabOutPushPending(ss);
+  let out = ss.i32[area + TS_OUT]!;
+  if (out === 0) {
+    out = slabOutCreate(ss);
+    if (out === 0) return slabFreeRemote(ss, ptr, d);
+  }
+  const slot = out + (((d >>> 4) & (OUT_SLOTS - 1)) << OUT_SHIFT);
+  const held = ss.i32[slot + OUT_SLAB]!;
+  if (held !== d && held !== 0) slabOutPush(ss, slot);
+  const strict = ss.strict;
+  if (strict) slabRemoteMark(ss, ptr, d, cls, idx, area + TS_FREEING);
+  const i32 = ss.i32;
+  const u32 = ss.u32;
+  const n = i32[slot + OUT_COUNT]!;
+  // One straight line: the block enters the chain (and leaves the strict intent record).
+  u32[ptr >>> 2] = n === 0 ? 0 : u32[slot + OUT_HEAD]!;
+  if (n === 0) i32[slot + OUT_TAIL] = ptr;
+  i32[slot + OUT_HEAD] = ptr;
+  i32[slot + OUT_COUNT] = n + 1;
+  i32[slot + OUT_SLAB] = d;
+  i32[area + TS_OUT_BLOCKS]!++;
+  if (strict) i32[area + TS_FREEING] = 0;
+  // A full chain is pushed by the caller (slabOutPushPending) once its own bookkeeping of this
+  // free is stored: the push is an interrupt point, and the free must be whole before it.
+  if (n + 1 >= OUT_BATCH) ss.outPending = slot;
+  return cls;
+}
+
+/**
+ * Strict remote free of block `idx` (`ptr`) of slab `d`: intent record, remote bit (already set:
+ * ERR_DOUBLE_FREE), alloc bit checked (clear: bit undone, ERR_DOUBLE_FREE). The caller clears
+ * the intent record in the straight line that puts the block where it goes.
+ */
+function slabRemoteMark(
+  ss: Superslab,
+  ptr: number,
+  d: number,
+  cls: number,
+  idx: number,
+  intent: number,
+): void {
+  let i32 = ss.i32;
+  if (i32[d + SL_BITMAP]! + 2 * bitmapWords(TINY_CLASS_BLOCKS[cls]!) > i32.length) {
+    ss.slabRefreshViews();
+    i32 = ss.i32;
+    if (i32[d + SL_BITMAP]! + 2 * bitmapWords(TINY_CLASS_BLOCKS[cls]!) > i32.length) {
+      throw corrupted(
+        `slab descriptor ${d * 4} names bitmaps at i32 index ${i32[d + SL_BITMAP]} beyond the memory`,
+      );
+    }
+  }
+  const w = bitmapWordOf(i32[d + SL_BITMAP]!, idx);
+  const bit = bitmapBit(idx);
+  i32[intent] = ptr;
+  if ((Atomics.or(i32, w + 1, bit) & bit) !== 0) {
+    i32[intent] = 0;
+    throw new HakmemError(
+      'ERR_DOUBLE_FREE',
+      `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is already waiting to go back to its owner (a remote free)`,
+    );
+  }
+  if (__DEV__) crashPoint('remote-free');
+  if ((Atomics.load(i32, w) & bit) === 0) {
+    Atomics.and(i32, w + 1, ~bit);
+    i32[intent] = 0;
+    throw new HakmemError(
+      'ERR_DOUBLE_FREE',
+      `free(${ptr}): block ${idx} of its ${TINY_CLASS_SIZE[cls]} B slab is not live (already freed)`,
+    );
+  }
+}
+
+/**
+ * Pushes the chain of outgoing-buffer slot `slot` (an i32 index in any thread's area) onto its
+ * slab's remote list with one CAS, and empties the slot in the CAS's straight line.
+ */
+export function slabOutPush(ss: Superslab, slot: number): void {
+  const i32 = ss.i32;
+  const u32 = ss.u32;
+  const d = i32[slot + OUT_SLAB]!;
+  if (d === 0) return;
+  const head = u32[slot + OUT_HEAD]!;
+  const tail = u32[slot + OUT_TAIL]!;
+  const remote = d + SL_REMOTE;
+  for (;;) {
+    const old = Atomics.load(i32, remote);
+    u32[tail >>> 2] = old;
+    if (__DEV__) crashPoint('remote-flush');
+    if (Atomics.compareExchange(i32, remote, old, head | 0) === old) {
+      i32[slot + OUT_SLAB] = 0;
+      i32[slot + OUT_COUNT] = 0;
+      return;
+    }
+  }
+}
+
+/** Pushes the chain slabFreeRemoteBuffered found full (see there). */
+export function slabOutPushPending(ss: Superslab): void {
+  const slot = ss.outPending;
+  ss.outPending = 0;
+  if (slot !== 0) slabOutPush(ss, slot);
+}
+
+/** This thread's outgoing buffer, made at its first buffered remote free; 0 when maxBytes has no room (the free goes unbuffered). */
+function slabOutCreate(ss: Superslab): number {
+  const offset = ss.arena.metaAlloc(OUT_BYTES);
+  if (offset === 0) return 0;
+  ss.slabRefreshViews();
+  ss.i32.fill(0, offset >>> 2, (offset + OUT_BYTES) >>> 2);
+  ss.i32[ss.area + TS_OUT] = offset >>> 2;
+  return offset >>> 2;
+}
+
+/** Pushes every non-empty slot of the outgoing buffer at i32 index `out` (any thread's) onto its slab's remote list. */
+export function slabOutPushAll(ss: Superslab, out: number): void {
+  for (let k = 0; k < OUT_SLOTS; k++) {
+    const slot = out + (k << OUT_SHIFT);
+    if (ss.i32[slot + OUT_SLAB] !== 0) slabOutPush(ss, slot);
+  }
+}
+
+/** Pushes every non-empty slot of this thread's outgoing buffer (its remote frees reach their slabs). */
+export function slabOutFlush(ss: Superslab): void {
+  const area = ss.area;
+  if (area === 0) return;
+  ss.slabRefreshViews();
+  ss.outPending = 0;
+  const out = ss.i32[area + TS_OUT]!;
+  if (out !== 0) slabOutPushAll(ss, out);
+  ss.i32[area + TS_OUT_BLOCKS] = 0;
+}
+
 /** The slab's bitmaps lie in memory another thread grew: refresh the views and retry. */
 function slabFreeRemoteStale(ss: Superslab, ptr: number, d: number): number {
   ss.slabRefreshViews();
@@ -124,6 +280,8 @@ export function slabCollectRemote(ss: Superslab, d: number): number {
   const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
   const strict = ss.strict;
   const bm = i32[d + SL_BITMAP]!;
+  // Strict: pass 1 keeps the block indexes, so pass 2 does not walk the blocks again.
+  const indexes = ss.collectIndexes;
   // Pass 1 validates and counts (reads only).
   let p = head;
   let tail = head;
@@ -147,6 +305,7 @@ export function slabCollectRemote(ss: Superslab, d: number): number {
           `remote-free list of the slab at ${u32[d + SL_START]} holds block ${idx}, whose bitmaps do not say "freed by another thread"`,
         );
       }
+      indexes[n - 1] = idx;
     }
     if (__DEV__) crashPoint('collect');
     tail = p;
@@ -162,15 +321,13 @@ export function slabCollectRemote(ss: Superslab, d: number): number {
     // Pass 2: the bits. The alloc bit goes first: a second remote free that lands before the
     // remote bit is cleared finds the remote bit set, and one after finds the alloc bit clear;
     // either is ERR_DOUBLE_FREE at the second free (the Atomics.and publishes the plain store).
-    p = head;
     for (let k = 0; k < n; k++) {
-      const idx = slabBlockIndex(ss, d, cls, p);
+      const idx = indexes[k]!;
       const w = bitmapWordOf(bm, idx);
       const bit = bitmapBit(idx);
       i32[w] = i32[w]! & ~bit;
       Atomics.and(i32, w + 1, ~bit);
       if (__DEV__) crashPoint('collect');
-      p = u32[p >>> 2]!;
     }
   }
   if (area !== 0) i32[area + TS_COLLECT_SLAB] = 0;

@@ -10,6 +10,12 @@ import { crashPoint } from './crash-point';
 import {
   bitmapBit,
   bitmapWordOf,
+  OUT_COUNT,
+  OUT_HEAD,
+  OUT_SHIFT,
+  OUT_SLAB,
+  OUT_SLOTS,
+  OUT_TAIL,
   R_ABANDONED,
   R_AVAIL_HEAD,
   R_EMPTY_SS,
@@ -40,13 +46,14 @@ import {
   TS_FREEING,
   TS_FULL,
   TS_FULL_COUNT,
+  TS_OUT,
   TS_PARTIAL,
   TW_SLABS,
 } from './layout';
 import { TINY_CLASS_BLOCKS, TINY_CLASS_COUNT, TINY_CLASS_SIZE } from './size-classes';
 import { slabScanFull } from './slab-alloc';
 import { slabBlockIndex } from './slab-block';
-import { slabCollectRemote } from './slab-free';
+import { slabCollectRemote, slabOutFlush, slabOutPush } from './slab-free';
 import { slabUnlinkFull, slabUnlinkPartial, slabUnmapOwned } from './slab-lists';
 import type { Superslab } from './superslab';
 import {
@@ -93,7 +100,7 @@ function slabLetGo(ss: Superslab, d: number): void {
  */
 export function slabDetach(ss: Superslab): void {
   if (ss.area === 0) return;
-  ss.slabRefreshViews();
+  slabOutFlush(ss);
   for (let cls = 0; cls < TINY_CLASS_COUNT; cls++) {
     for (;;) {
       const d = ss.i32[ss.area + TS_PARTIAL + cls]!;
@@ -117,7 +124,11 @@ function slabFreeArea(ss: Superslab, threadId: number): void {
   const words = ss.arena.threadTierWords(ss.tier, threadId);
   if (words === 0) return;
   const offset = Atomics.exchange(ss.i32, words + TW_SLABS, 0) >>> 0;
-  if (offset !== 0) ss.arena.metaFree(offset);
+  if (offset === 0) return;
+  // Its outgoing buffer (pushed already: by slabDetach, or by a reclaim's slabFinishIntents).
+  const out = ss.i32[(offset >>> 2) + TS_OUT]!;
+  if (out !== 0) ss.arena.metaFree(out * 4);
+  ss.arena.metaFree(offset);
 }
 
 /**
@@ -247,6 +258,29 @@ function slabFinishIntents(ss: Superslab, deadThreadId: number): void {
     if (idx >= 0) Atomics.and(i32, bitmapWordOf(i32[fd + SL_BITMAP]!, idx) + 1, ~bitmapBit(idx));
     i32[area + TS_FREEING] = 0;
   }
+  // Its outgoing buffer: every chain goes onto its slab's remote list (a slot whose words do
+  // not name a chain of blocks of a slab in use is dropped: those blocks stay used, in flight).
+  const out = i32[area + TS_OUT]!;
+  for (let k = 0; out > 0 && out + (OUT_SLOTS << OUT_SHIFT) <= i32.length && k < OUT_SLOTS; k++) {
+    const slot = out + (k << OUT_SHIFT);
+    const od = i32[slot + OUT_SLAB]!;
+    if (od === 0) continue;
+    const ocls = od > 0 && od < i32.length ? i32[od + SL_CLASS]! : -1;
+    const n = i32[slot + OUT_COUNT]!;
+    if (
+      ocls >= 0 &&
+      ocls < TINY_CLASS_COUNT &&
+      n >= 1 &&
+      n <= TINY_CLASS_BLOCKS[ocls]! &&
+      slabBlockIndex(ss, od, ocls, u32[slot + OUT_HEAD]!) >= 0 &&
+      slabBlockIndex(ss, od, ocls, u32[slot + OUT_TAIL]!) >= 0
+    ) {
+      slabOutPush(ss, slot);
+    } else {
+      i32[slot + OUT_SLAB] = 0;
+      i32[slot + OUT_COUNT] = 0;
+    }
+  }
 }
 
 /**
@@ -359,6 +393,7 @@ function slabRebuildFromBitmap(ss: Superslab, d: number, cls: number): void {
  * bytes of SuperSlabs returned to the arena.
  */
 export function slabTrim(ss: Superslab): number {
+  slabOutFlush(ss);
   ss.slabRefreshViews();
   const before = ss.releasedBytes;
   if (ss.area !== 0) {

@@ -4,6 +4,10 @@
  * of the registry under the tier lock (a slow path, exact when the threads are quiescent).
  */
 import {
+  OUT_COUNT,
+  OUT_SHIFT,
+  OUT_SLAB,
+  OUT_SLOTS,
   R_SS_HEAD,
   SL_CLASS,
   SL_REMOTE,
@@ -14,6 +18,8 @@ import {
   SS_HEADER_WORDS,
   SS_NEXT,
   SS_SLABS,
+  TS_OUT,
+  TW_SLABS,
 } from './layout';
 import { TINY_CLASS_BLOCKS, TINY_CLASS_SIZE } from './size-classes';
 import type { Superslab } from './superslab';
@@ -70,5 +76,18 @@ export function slabStats(ss: Superslab): SlabStats {
     }
   }
   ss.slabUnlock();
+  // Remote frees still in the threads' outgoing buffers are remote-pending too.
+  for (const tid of ss.arena.threadIds()) {
+    const words = ss.arena.threadTierWords(ss.tier, tid);
+    const offset = words === 0 ? 0 : Atomics.load(ss.i32, words + TW_SLABS) >>> 0;
+    const out = offset === 0 ? 0 : ss.i32[(offset >>> 2) + TS_OUT]!;
+    if (out === 0) continue;
+    for (let k = 0; k < OUT_SLOTS; k++) {
+      const slot = out + (k << OUT_SHIFT);
+      const d = ss.i32[slot + OUT_SLAB]!;
+      const cls = d === 0 ? -1 : ss.i32[d + SL_CLASS]!;
+      if (cls >= 0 && cls < TINY_CLASS_SIZE.length) classes[cls]!.remote += ss.i32[slot + OUT_COUNT]!;
+    }
+  }
   return { superslabs, pages, slabs, poolSlabs, abandonedSlabs, classes };
 }

@@ -51,7 +51,14 @@ import {
   slabUsableSizeOf,
 } from './slab-block';
 import { cacheCheckBlock, slabCheck, slabCheckBegin } from './slab-check';
-import { cacheSpill, slabFreeRemote, slabPushLocal } from './slab-free';
+import {
+  cacheSpill,
+  slabFreeRemote,
+  slabFreeRemoteBuffered,
+  slabOutFlush,
+  slabOutPushPending,
+  slabPushLocal,
+} from './slab-free';
 import { slabMapOwned } from './slab-lists';
 import { cacheRecover, slabDetach, slabReclaimBegin, slabReclaimEnd, slabTrim } from './slab-reclaim';
 import { type SlabStats, slabStats } from './slab-stats';
@@ -83,6 +90,10 @@ export class Superslab {
   area: number;
   /** Length of the chain the last cacheRefill returned. */
   refilled = 0;
+  /** @internal Scratch of a remote-list collection: the block indexes its validating pass found (a slab's most blocks). */
+  readonly collectIndexes = new Int32Array(SLAB_BYTES >>> 3);
+  /** @internal An outgoing-buffer slot whose chain is full, to push after the remote free's bookkeeping (0 = none). */
+  outPending = 0;
   /** Bytes of SuperSlabs returned to the arena by this handle (trim counts them). */
   releasedBytes = 0;
   /**
@@ -270,6 +281,25 @@ export class Superslab {
    */
   slabFreeRemote(ptr: number, d: number): number {
     return slabFreeRemote(this, ptr, d);
+  }
+
+  /** @internal
+   * The tiny tier's remote free: `ptr` (slab `d`, another thread's or abandoned) joins its slab's
+   * chain in this thread's outgoing buffer, pushed with one CAS per OUT_BATCH blocks (layout.ts,
+   * "Remote-free batching"). Returns the block's class.
+   */
+  slabFreeRemoteBuffered(ptr: number, d: number): number {
+    return slabFreeRemoteBuffered(this, ptr, d);
+  }
+
+  /** Pushes this thread's buffered remote frees to their slabs' remote lists. */
+  slabOutFlush(): void {
+    slabOutFlush(this);
+  }
+
+  /** @internal After a remote free's bookkeeping: pushes the chain it filled, if it did. */
+  slabOutPushPending(): void {
+    slabOutPushPending(this);
   }
 
   // ───────────────────── cache backend: refill and spill (slab-alloc.ts, slab-free.ts) ─────────────────────

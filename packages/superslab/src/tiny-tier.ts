@@ -413,10 +413,13 @@ export class TinyTier implements Tier {
     i32[h + CC_COUNT]!++;
   }
 
-  /** A block of another thread's slab (or of an abandoned one): its slab's remote list. */
+  /** A block of another thread's slab (or of an abandoned one): this thread's outgoing buffer, then its slab's remote list. */
   private tinyFreeRemote(ptr: number, entry: number): void {
-    const cls = this.slabs.slabFreeRemote(ptr, this.arena.u32[entry + PM_DESC]! >>> 2);
+    const slabs = this.slabs;
+    const cls = slabs.slabFreeRemoteBuffered(ptr, this.arena.u32[entry + PM_DESC]! >>> 2);
+    // The free is whole (buffered and counted) before a full chain's push, an interrupt point.
     this.arena.i32[this.records + (cls << CC_SHIFT) + CC_LIVE]!--;
+    if (slabs.outPending !== 0) slabs.slabOutPushPending();
   }
 
   private tinyFreeInvalid(ptr: number, d: number): never {
@@ -464,9 +467,10 @@ export class TinyTier implements Tier {
 
   // ───────────────────────────── whole-tier operations ─────────────────────────────
 
-  /** This thread's cached blocks back to their slabs. */
+  /** This thread's cached blocks back to their slabs, its buffered remote frees to theirs. */
   flush(): void {
     this.cache.cacheFlush();
+    this.slabs.slabOutFlush();
   }
 
   /**

@@ -73,6 +73,12 @@ const scenarios = {
     arm('remote-free');
     for (let i = 1; i <= held[0]; i++) freeHeld(i);
   },
+  /** Remote frees of the test's blocks, pushed from the outgoing buffer (a full slot, then a flush). */
+  'remote-flush'() {
+    arm('remote-flush');
+    for (let i = 1; i <= held[0]; i++) freeHeld(i);
+    tiny.flush();
+  },
 };
 scenarios[scenario]();
 globalThis.__hakmemCrashPlan = undefined;

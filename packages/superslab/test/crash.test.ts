@@ -12,7 +12,16 @@ import { TinyTier } from '../src/tiny-tier';
 vi.setConfig({ testTimeout: 600_000 });
 
 const WORKER = new URL('./crash-worker.mjs', import.meta.url);
-const SCENARIOS = ['acquire', 'release', 'abandon', 'adopt', 'collect', 'spill', 'remote-free'] as const;
+const SCENARIOS = [
+  'acquire',
+  'release',
+  'abandon',
+  'adopt',
+  'collect',
+  'spill',
+  'remote-free',
+  'remote-flush',
+] as const;
 
 interface Run {
   worker: Worker;
@@ -75,6 +84,11 @@ describe('tiny tier: a worker terminated at any crash point of a section is recl
             held[0] = 6;
             for (let i = 1; i <= 6; i++) held[i] = main.malloc(100);
           }
+          if (scenario === 'remote-flush') {
+            // More than a slot's batch of one slab, and blocks of two more classes.
+            held[0] = 48;
+            for (let i = 1; i <= 48; i++) held[i] = main.malloc(i <= 40 ? 100 : i <= 44 ? 24 : 700);
+          }
           const run = await start(arena, scenario, at, held, gate);
           if (scenario === 'collect') {
             await Atomics.waitAsync(gate, 0, 0).value;
@@ -82,6 +96,7 @@ describe('tiny tier: a worker terminated at any crash point of a section is recl
               main.free(held[i]!);
               held[i] = 0;
             }
+            main.flush(); // the remote frees leave main's outgoing buffer for the worker's slab
             Atomics.store(gate, 0, 2);
             Atomics.notify(gate, 0);
           }
