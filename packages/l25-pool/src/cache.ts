@@ -1,7 +1,7 @@
 import { HakmemError, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
 import { crashPoint } from './crash-point';
 import type { L25Tier } from './l25-tier';
-import { Bs, CR_WORDS, Cr, Sh, Shift, Sp, Ta, Tw } from './layout';
+import { Bs, CR_WORDS, Cr, Sh, Shift, SlotWord, Sp, Ta, Tw } from './layout';
 import { locksReclaim } from './repair';
 import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
 import { L25_CLASS_CACHE_CAP, L25_CLASS_COUNT, L25_CLASS_SIZE, L25_CLASS_SLOTS } from './size-classes';
@@ -28,19 +28,14 @@ import {
  * their spans), and the reclaim of a dead thread's area.
  */
 
-/** Words of a thread area: header, records, every class's slots, every class's check pairs. */
-export const AREA_WORDS: number = (() => {
-  let words = Ta.Header + L25_CLASS_COUNT * CR_WORDS;
-  for (let c = 0; c < L25_CLASS_COUNT; c++) words += 3 * L25_CLASS_SLOTS[c]!;
-  return words;
-})();
-
-/** i32 index of the first check pair of an area whose first slot is at `slots` (after every class's slots). */
-export function areaChecksStart(slots: number): number {
-  let words = slots;
-  for (let c = 0; c < L25_CLASS_COUNT; c++) words += L25_CLASS_SLOTS[c]!;
-  return words;
+/** Slots of every class's cache: the distance from a slot to its descriptor word (SlotWord.Desc). */
+const SLOT_WORDS: number = L25_CLASS_SLOTS.reduce((a, b) => a + b, 0);
+if (SLOT_WORDS !== SlotWord.Desc) {
+  throw new Error(`l25-pool layout: SlotWord.Desc must be the slots of all classes (${SLOT_WORDS})`);
 }
+
+/** Words of a thread area: header, records, every class's slots, then their descriptor words. */
+export const AREA_WORDS: number = Ta.Header + L25_CLASS_COUNT * CR_WORDS + 2 * SLOT_WORDS;
 
 /** This thread's area (created, or the one another handle of this thread id made); its i32 index. */
 export function areaEnsure(t: L25Tier): number {
@@ -59,18 +54,12 @@ export function areaEnsure(t: L25Tier): number {
   const area = offset >>> 2;
   i32[area + Ta.Thread] = t.threadId;
   let slots = area + Ta.Header + L25_CLASS_COUNT * CR_WORDS;
-  let checks = areaChecksStart(slots);
-  // Slot keys: random per area (a slot copied from another thread's area fails), distinct per class.
-  const key = (Math.random() * 0x100000000) | 0;
   for (let c = 0; c < L25_CLASS_COUNT; c++) {
     const h = area + Ta.Header + (c << Shift.Record);
     i32[h + Cr.Cap] = L25_CLASS_CACHE_CAP[c]!;
     i32[h + Cr.Size] = L25_CLASS_SIZE[c]!;
     i32[h + Cr.Slots] = slots;
-    i32[h + Cr.Key] = key ^ c;
-    i32[h + Cr.Checks] = checks;
     slots += L25_CLASS_SLOTS[c]!;
-    checks += 2 * L25_CLASS_SLOTS[c]!;
   }
   Atomics.store(i32, arena.threadTierWords(t.id) + Tw.Area, offset);
   return area;

@@ -7,9 +7,9 @@ import {
   PM_TIER_MASK,
   type TierStats,
 } from '@hakmem/page-arena';
-import { areaChecksStart, blockLocate } from './cache';
+import { blockLocate } from './cache';
 import type { L25Tier } from './l25-tier';
-import { Bs, Cr, DESC_CACHE_SLOTS, List, Sh, Shift, Sp, slotCheck, Ta, Tw } from './layout';
+import { Bs, Cr, DESC_CACHE_SLOTS, List, Sh, Shift, SlotWord, Sp, Ta, Tw } from './layout';
 import { shardAt, shardLock, shardRange, shardUnlock } from './shards';
 import {
   L25_CLASS_BLOCKS,
@@ -197,7 +197,6 @@ export function tierCheck(t: L25Tier): void {
     for (let k = 0; k < descs; k++) keptDescs.set(i32[area + Ta.Descs + k]!, tid);
     let bytes = 0;
     let slot = area + Ta.Header + L25_CLASS_COUNT * (1 << Shift.Record);
-    let checks = areaChecksStart(slot);
     for (let cls = 0; cls < L25_CLASS_COUNT; cls++) {
       const h = area + Ta.Header + (cls << Shift.Record);
       const n = i32[h + Cr.Count]!;
@@ -205,12 +204,10 @@ export function tierCheck(t: L25Tier): void {
       if (
         !(cap >= L25_CLASS_CACHE_CAP[cls]! && cap <= L25_CLASS_SLOTS[cls]!) ||
         i32[h + Cr.Size] !== L25_CLASS_SIZE[cls] ||
-        i32[h + Cr.Slots] !== slot ||
-        i32[h + Cr.Checks] !== checks ||
-        (i32[h + Cr.Key]! ^ cls) !== i32[area + Ta.Header + Cr.Key]
+        i32[h + Cr.Slots] !== slot
       ) {
         throw corrupted(
-          `l25: thread ${tid}'s cache record of class ${cls} has capacity ${cap}, size ${i32[h + Cr.Size]}, slots at ${i32[h + Cr.Slots]}, checks at ${i32[h + Cr.Checks]}, key ${i32[h + Cr.Key]}`,
+          `l25: thread ${tid}'s cache record of class ${cls} has capacity ${cap}, size ${i32[h + Cr.Size]}, slots at ${i32[h + Cr.Slots]}`,
         );
       }
       if (!(n >= 0 && n <= cap))
@@ -229,13 +226,9 @@ export function tierCheck(t: L25Tier): void {
             `l25: thread ${tid}'s cache holds block ${p}, whose state is ${i32[where[0]! + Sp.Header + where[1]!]}, not "cached by ${tid}"`,
           );
         }
-        const st = where[0]! + Sp.Header + where[1]!;
-        if (
-          strict &&
-          (i32[checks + 2 * k] !== st || i32[checks + 2 * k + 1] !== slotCheck(p, i32[h + Cr.Key]!, st))
-        ) {
+        if (strict && i32[slot + k + SlotWord.Desc] !== where[0]) {
           throw corrupted(
-            `l25: thread ${tid}'s cache slot ${k} of the ${L25_CLASS_SIZE[cls]} B class holds ${p} with check pair [${i32[checks + 2 * k]}, ${i32[checks + 2 * k + 1]}], not [${st}, ${slotCheck(p, i32[h + Cr.Key]!, st)}]`,
+            `l25: thread ${tid}'s cache slot ${k} of the ${L25_CLASS_SIZE[cls]} B class holds ${p}, a block of descriptor ${where[0]}, but names descriptor ${i32[slot + k + SlotWord.Desc]}`,
           );
         }
         if (cachedBy.has(p))
@@ -245,7 +238,6 @@ export function tierCheck(t: L25Tier): void {
       }
       bytes += n * L25_CLASS_SIZE[cls]!;
       slot += L25_CLASS_SLOTS[cls]!;
-      checks += 2 * L25_CLASS_SLOTS[cls]!;
     }
     if (bytes !== i32[area + Ta.CachedBytes])
       throw corrupted(

@@ -2,7 +2,7 @@ import { Arena, HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, RunTier } from '@hakme
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { L25Tier, l25Tier } from './l25-tier';
-import { Bs, Cr, KEEP_EMPTY_PAGES, Shift, Sp, slotCheck, Ta } from './layout';
+import { Bs, Cr, KEEP_EMPTY_PAGES, Shift, SlotWord, Sp, Ta } from './layout';
 import { L25_CLASS_SIZE, l25ClassOf, l25UsableBound } from './size-classes';
 
 const KiB = 1024;
@@ -267,29 +267,32 @@ describe('L25Tier strict errors: reported with their code, nothing changed', () 
   });
 });
 
-describe('L25Tier strict cache check pairs', () => {
-  /** The top slot of class `cls`'s cache: i32 indexes of its block word and its check pair. */
+describe('L25Tier strict cache slot descriptors', () => {
+  /** The top slot of class `cls`'s cache: i32 indexes of its block word and its descriptor word. */
   function top(arena: Arena, l25: L25Tier, cls: number) {
     const h = l25.records + (cls << Shift.Record);
     const n = arena.i32[h + Cr.Count]!;
-    return { h, n, slot: arena.i32[h + Cr.Slots]! + n - 1, pair: arena.i32[h + Cr.Checks]! + 2 * (n - 1) };
+    const slot = arena.i32[h + Cr.Slots]! + n - 1;
+    return { h, n, slot, desc: slot + SlotWord.Desc };
   }
 
-  it('the pair of a slot names its block state word; any one of its three words changed is ERR_HEAP_CORRUPTED with nothing handed out', () => {
+  it('a cached block names its span beside its slot; a stray write into either word is ERR_HEAP_CORRUPTED with nothing handed out', () => {
     const { arena, l25 } = tier('strict', 32 * MiB);
     const cls = l25ClassOf(40_000);
     const a = l25.malloc(40_000);
+    const other = l25.malloc(200_000);
     l25.free(a);
-    const { slot, pair } = top(arena, l25, cls);
+    const { slot, desc } = top(arena, l25, cls);
     const d = spanOf(arena, a);
-    const st = d + Sp.Header + (a - arena.u32[d + Sp.Start]!) / (40 * KiB);
-    expect([arena.u32[slot], arena.i32[pair]]).toEqual([a, st]);
+    expect([arena.u32[slot], arena.i32[desc]]).toEqual([a, d]);
     for (const [word, value] of [
-      [pair, st + 1],
-      [pair, 0],
-      [pair + 1, arena.i32[pair + 1]! ^ 1],
-      [pair + 1, 0],
+      [desc, d + 1],
+      [desc, d - 1],
+      [desc, 0],
+      [desc, -1],
+      [desc, spanOf(arena, other)],
       [slot, a + 16],
+      [slot, other],
     ] as const) {
       const saved = arena.i32[word]!;
       arena.i32[word] = value;
@@ -303,41 +306,34 @@ describe('L25Tier strict cache check pairs', () => {
     }
     l25.check();
     expect(l25.malloc(40_000)).toBe(a);
-    l25.free(a);
+    for (const p of [a, other]) l25.free(p);
     l25.check();
   });
 
-  it('a forged pair for a live block, a stale slot above a raised Count, a slot copied into another class: ERR_HEAP_CORRUPTED', () => {
+  it('a slot rewritten to name a live block, a stale slot above a raised Count, a slot copied into another class: ERR_HEAP_CORRUPTED', () => {
     const { arena, l25 } = tier('strict', 32 * MiB);
     const cls = l25ClassOf(40_000);
     const a = l25.malloc(40_000);
     const b = l25.malloc(40_000);
     l25.free(a);
-    // Slot and pair rewritten consistently (key known) to name live block b: its state says live.
-    const { h, n, slot, pair } = top(arena, l25, cls);
-    const saved: [number, number, number] = [arena.i32[slot]!, arena.i32[pair]!, arena.i32[pair + 1]!];
-    const db = spanOf(arena, b);
-    const stb = db + Sp.Header + (b - arena.u32[db + Sp.Start]!) / (40 * KiB);
-    const key = arena.i32[h + Cr.Key]!;
+    // Both words rewritten consistently to name live block b: its state says live.
+    const { h, n, slot, desc } = top(arena, l25, cls);
+    const saved: [number, number] = [arena.i32[slot]!, arena.i32[desc]!];
     arena.i32[slot] = b;
-    arena.i32[pair] = stb;
-    arena.i32[pair + 1] = slotCheck(b, key, stb);
+    arena.i32[desc] = spanOf(arena, b);
     expect(rejected(arena, () => l25.malloc(40_000))).toBe('ERR_HEAP_CORRUPTED');
-    [arena.i32[slot], arena.i32[pair], arena.i32[pair + 1]] = saved;
-    // a handed out again; Count raised back over its (still intact) slot and pair.
+    [arena.i32[slot], arena.i32[desc]] = saved;
+    // a handed out again; Count raised back over its (still intact) slot.
     expect(l25.malloc(40_000)).toBe(a);
     arena.i32[h + Cr.Count] = n;
     expect(rejected(arena, () => l25.malloc(40_000))).toBe('ERR_HEAP_CORRUPTED');
     arena.i32[h + Cr.Count] = n - 1;
     l25.check();
-    // a cached, its slot and pair copied on top of the 56 KiB class's cache (keys differ per class).
+    // a cached, its slot copied on top of the 56 KiB class's cache.
     l25.free(a);
-    const other = l25ClassOf(50_000);
-    const o = top(arena, l25, other);
-    const to = { slot: o.slot + 1, pair: o.pair + 2 };
-    arena.i32[to.slot] = a;
-    arena.i32[to.pair] = arena.i32[pair]!;
-    arena.i32[to.pair + 1] = arena.i32[pair + 1]!;
+    const o = top(arena, l25, l25ClassOf(50_000));
+    arena.i32[o.slot + 1] = a;
+    arena.i32[o.desc + 1] = arena.i32[desc]!;
     arena.i32[o.h + Cr.Count] = o.n + 1;
     expect(rejected(arena, () => l25.malloc(50_000))).toBe('ERR_HEAP_CORRUPTED');
     arena.i32[o.h + Cr.Count] = o.n;
@@ -539,7 +535,7 @@ describe('L25Tier memory', () => {
     const v1 = old.tierOpen('l25', 32769, MiB, l25Tier.rootWords, 1);
     expect(codeOf(() => new L25Tier(old, v1))).toBe('ERR_HEAP_INCOMPATIBLE');
     expect(codeOf(() => new L25Tier(old))).toBe('ERR_HEAP_INCOMPATIBLE');
-    // … and by version 2 (cache slots without check pairs).
+    // … and by version 2 (cache slots without descriptor words).
     const older = Arena.format({ initialBytes: MiB, maxBytes: 32 * MiB });
     older.threadAttach();
     const v2 = older.tierOpen('l25', 32769, MiB, l25Tier.rootWords, 2);

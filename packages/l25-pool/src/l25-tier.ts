@@ -30,8 +30,8 @@ import {
   Limit,
   ROOT_WORDS,
   Shift,
+  SlotWord,
   Sp,
-  slotCheck,
   Ta,
   Tw,
 } from './layout';
@@ -183,9 +183,9 @@ export class L25Tier implements Tier {
   }
 
   /**
-   * Strict mode: the top slot's check pair must hold and name a state word "cached by this
-   * thread" (layout.ts, check pairs): the block is handed out without the page map or its span's
-   * header.
+   * Strict mode: the top slot's block must be a carved block start of the class, cached by this
+   * thread, in the span its descriptor word names (layout.ts, slot descriptors): a free's checks
+   * without the page map.
    */
   private mallocStrict(cls: number): number {
     const h = this.records + (cls << Shift.Record);
@@ -193,33 +193,53 @@ export class L25Tier implements Tier {
     const i32 = arena.i32;
     const n = i32[h + Cr.Count]!;
     if (!(n > 0)) return this.mallocSlow(cls);
-    const p = arena.u32[i32[h + Cr.Slots]! + n - 1]!;
-    const c = i32[h + Cr.Checks]! + ((n - 1) << 1);
-    const st = i32[c]!;
-    if (!(i32[c + 1] === slotCheck(p, i32[h + Cr.Key]!, st) && i32[st] === this.cachedTag)) {
+    const u32 = arena.u32;
+    const slot = i32[h + Cr.Slots]! + n - 1;
+    const p = u32[slot]!;
+    const d = i32[slot + SlotWord.Desc]!;
+    const x = Math.imul(p - u32[d + Sp.Start]!, i32[d + Sp.Inv]!);
+    const s = i32[d + Sp.Shift]!;
+    const idx = (x >>> s) | (x << -s);
+    // idx >>> 0 below Carved: a block start (else ≥ 2^12); state read only then (in bounds).
+    if (
+      !(
+        d > 0 &&
+        idx >>> 0 < i32[d + Sp.Carved]! &&
+        i32[d + Sp.Class] === cls &&
+        i32[d + Sp.Header + idx] === this.cachedTag
+      )
+    ) {
       return this.mallocStrictSlow(cls);
     }
-    i32[st] = this.liveTag;
+    i32[d + Sp.Header + idx] = this.liveTag;
     i32[h + Cr.Count] = n - 1;
     const ta = this.area + Ta.CachedBytes;
     i32[ta] = i32[ta]! - i32[h + Cr.Size]!;
     return p;
   }
 
-  /** Strict: the top slot failed its test with these views: again with fresh ones (a state word in memory grown since), else ERR_HEAP_CORRUPTED. */
+  /** Strict: the top slot failed its checks with these views: again with fresh ones (a span made in memory grown since), else ERR_HEAP_CORRUPTED. */
   private mallocStrictSlow(cls: number): number {
     const arena = this.arena;
     arena.refresh();
     const i32 = arena.i32;
     const h = this.records + (cls << Shift.Record);
     const n = i32[h + Cr.Count]!;
-    const p = arena.u32[i32[h + Cr.Slots]! + n - 1]!;
-    const c = i32[h + Cr.Checks]! + ((n - 1) << 1);
-    const st = i32[c]!;
-    if (!(i32[c + 1] === slotCheck(p, i32[h + Cr.Key]!, st) && i32[st] === this.cachedTag)) {
-      return this.mallocCorrupt(p, cls, st);
+    const slot = i32[h + Cr.Slots]! + n - 1;
+    const p = arena.u32[slot]!;
+    const d = i32[slot + SlotWord.Desc]!;
+    const where = this.scratch;
+    if (
+      !(
+        blockLocate(this, p, where) &&
+        where[0] === d &&
+        i32[d + Sp.Class] === cls &&
+        i32[d + Sp.Header + where[1]!] === this.cachedTag
+      )
+    ) {
+      return this.mallocCorrupt(p, cls, d);
     }
-    i32[st] = this.liveTag;
+    i32[d + Sp.Header + where[1]!] = this.liveTag;
     i32[h + Cr.Count] = n - 1;
     const ta = this.area + Ta.CachedBytes;
     i32[ta] = i32[ta]! - i32[h + Cr.Size]!;
@@ -258,17 +278,15 @@ export class L25Tier implements Tier {
   }
 
   /** Strict: the cache slot failed its check (a stray write into the area?): nothing is handed out. */
-  private mallocCorrupt(p: number, cls: number, st: number): never {
+  private mallocCorrupt(p: number, cls: number, d: number): never {
     const where = this.scratch;
     const what = !blockLocate(this, p, where)
       ? 'not a carved block start of this tier'
-      : this.arena.i32[where[0]! + Sp.Class] !== cls
-        ? `a block of the ${this.arena.i32[where[0]! + Sp.Size]} B class`
-        : where[0]! + Sp.Header + where[1]! !== st
-          ? `a slot whose check pair names state word ${st}, not the block's`
-          : this.arena.i32[st] !== this.cachedTag
-            ? `a block in state ${this.arena.i32[st]}, not in this thread's cache`
-            : 'a slot whose check word does not match';
+      : where[0] !== d
+        ? `a block of the span at descriptor ${where[0]}, while the slot names descriptor ${d}`
+        : this.arena.i32[d + Sp.Class] !== cls
+          ? `a block of the ${this.arena.i32[d + Sp.Size]} B class`
+          : `a block in state ${this.arena.i32[d + Sp.Header + where[1]!]}, not in this thread's cache`;
     throw new HakmemError(
       'ERR_HEAP_CORRUPTED',
       `l25: thread ${this.threadId}'s cache of the ${L25_CLASS_SIZE[cls]} B class holds ${p}, ${what}: not handed out`,
@@ -332,11 +350,10 @@ export class L25Tier implements Tier {
         n < i32[h + Cr.Cap]! &&
         bytes <= this.cacheBudget
       ) {
-        const c = i32[h + Cr.Checks]! + (n << 1);
+        const slot = i32[h + Cr.Slots]! + n;
         i32[st] = this.cachedTag;
-        i32[i32[h + Cr.Slots]! + n] = ptr;
-        i32[c] = st;
-        i32[c + 1] = slotCheck(ptr, i32[h + Cr.Key]!, st);
+        i32[slot] = ptr;
+        i32[slot + SlotWord.Desc] = d;
         i32[h + Cr.Count] = n + 1;
         i32[ta] = bytes;
         return true;
@@ -361,12 +378,10 @@ export class L25Tier implements Tier {
       const h = this.records + (i32[d + Sp.Class]! << Shift.Record);
       const n = i32[h + Cr.Count]!;
       const ta = this.area + Ta.CachedBytes;
-      const st = d + Sp.Header + idx;
-      const c = i32[h + Cr.Checks]! + (n << 1);
-      i32[st] = this.cachedTag;
-      i32[i32[h + Cr.Slots]! + n] = ptr;
-      i32[c] = st;
-      i32[c + 1] = slotCheck(ptr, i32[h + Cr.Key]!, st);
+      const slot = i32[h + Cr.Slots]! + n;
+      i32[d + Sp.Header + idx] = this.cachedTag;
+      i32[slot] = ptr;
+      i32[slot + SlotWord.Desc] = d;
       i32[h + Cr.Count] = n + 1;
       i32[ta] = i32[ta]! + i32[h + Cr.Size]!;
       return true;

@@ -22,8 +22,9 @@
  *  tier root ── R.ShardDir[k] ──► chunk k of 4 << k shards (metaAlloc, never freed or moved)
  *               shard: lock │ registry of its spans │ empty list │ partial list head per class
  *
- *  thread's tier word Tw.Area ──► thread area (metaAlloc): header │ record per class │ slots
+ *  thread's tier word Tw.Area ──► thread area (metaAlloc): header │ record per class │ slots │ slot descriptors
  *                                 record: Count, Cap, Size, Slots ──► L25_CLASS_SLOTS[c] u32 block offsets (a stack; Cap of them in use)
+ *                                 strict: slot s's block's span descriptor (i32 index) at s + SlotWord.Desc
  *
  *  one-block span (a block realloc grows): Blocks 1, Pages ≥ the block's pages (room to grow in place)
  *  ┌──────────────────────────┬ ─ ─ ─ ─ ─ ─ ─ ─ ┐
@@ -78,18 +79,19 @@
  * arena.resizeRun extended before its descriptor says so). Then a record of CR_WORDS words per
  * class: Count, Cap (L25_CLASS_CACHE_CAP … L25_CLASS_SLOTS: grows fourfold after Limit.GrowOverflows
  * frees found the cache full with no refill between), Size, Slots (i32 index of its
- * L25_CLASS_SLOTS slots), Misses, Overflows, Key, Checks (i32 index of its
- * 2 × L25_CLASS_SLOTS check words); then every class's slots; then every class's check pairs.
- * Written only by its thread, with plain stores (and by `reclaim` once the thread is dead).
+ * L25_CLASS_SLOTS slots), Misses, Overflows; then every class's slots; then, SlotWord.Desc words
+ * past each slot (an array of the same shape), the slots' descriptor words. Written only by its
+ * thread, with plain stores (and by `reclaim` once the thread is dead).
  *
- * Check pairs (strict): slot k of a record holds block p; its pair, at Checks + 2k, holds st, the
- * i32 index of p's state word (descriptor + Sp.Header + block index), and
- * Math.imul(p ^ Key, SLOT_MIX) ^ st. A push (free into the cache, refill) writes slot, pair, then
- * Count, in one straight line; a strict malloc pops with the pair alone: the check must hold and
- * the state word at st must say "cached by this thread" — no page map, no descriptor header. Any
- * one word of the three changed (a stray write into the area) fails the check; a stale slot above
- * a corrupted Count fails the state test (the block is live or free); a slot copied from another
- * class's record fails the check (keys differ per class). Words above Count are meaningless.
+ * Slot descriptors (strict): the slot at i32 index s holds block p; s + SlotWord.Desc holds the
+ * i32 index of p's span descriptor. A push (free into the cache, refill) writes both, then Count,
+ * in one straight line. A strict malloc takes the descriptor from there instead of the page map:
+ * p must be a carved block start of that span (exact division by its Start/Inv/Shift, below
+ * Carved), of the record's class, whose state word says "cached by this thread" — the checks of a
+ * free, with the two page-map loads replaced by one load beside the slot. A stray write into p
+ * or the descriptor word names a block that fails them (not a block start of the span, another
+ * class, or a state not cached by this thread); a stale slot above a corrupted Count names a live
+ * or free block. Words above Count are meaningless.
  *
  * ## Invariants (checked by `check()`)
  *
@@ -102,16 +104,16 @@
  *    List says which. EmptyPages = Σ pages of the shard's spans with Used = 0.
  * 4. A cached block is a carved block start of its record's class, not on its span's stack, in
  *    one cache only; CachedBytes = Σ Count × Size; Count ≤ Cap ≤ the class's slots; strict: its
- *    check pair names its state word and the check holds.
+ *    descriptor word names its span.
  * 5. Strict: stacked and uncarved blocks are free; a cached block's state names its cache's
  *    thread; Used = blocks whose state is not free; no state names a thread that is not attached.
  *
  * ## Concurrency protocol
  *
  * - A thread's own malloc and free on a warm cache touch only its area and (strict) the block's
- *   state word (free also reads the page map and the span header), with plain loads and stores: no Atomics, no lock. A block is the thread's own when
- *   its state says it handed it out (strict); in fast mode every free may go to the freeing
- *   thread's cache.
+ *   span header and state word (free also reads the page map), with plain loads and stores: no
+ *   Atomics, no lock. A block is the thread's own when its state says it handed it out (strict);
+ *   in fast mode every free may go to the freeing thread's cache.
  * - Everything that changes a span's stack, counts, lists or (strict) the state of a block not in
  *   the caller's hands holds its shard's lock: refills (the home shard, else stealing from another
  *   shard's partial or empty spans, else a new span), frees that do not fit the cache, frees of
@@ -161,10 +163,10 @@
  *   indexes; Atomics.store of ShardDir[k] and NewChunk = 0 in one straight line; ChunkHigh. The
  *   repair frees an unpublished chunk and raises ChunkHigh to the published chunks.
  * - Refill (shard lock): each block moves stack → the thread's cache record in one straight line
- *   (spanTakeOne: Top or Carved, Used, EmptyPages, strict state = cached, slot, check pair,
- *   Count, CachedBytes), so the cache record is the batch's intent record: a reclaim flushes it. A
- *   re-carve (spanRecarve) first makes the empty span fresh (Carved = Top = 0; the zero fill is
- *   a call), then changes class and lists in one straight line.
+ *   (spanTakeOne: Top or Carved, Used, EmptyPages, strict state = cached, slot and its
+ *   descriptor word, Count, CachedBytes), so the cache record is the batch's intent record: a
+ *   reclaim flushes it. A re-carve (spanRecarve) first makes the empty span fresh (Carved = Top =
+ *   0; the zero fill is a call), then changes class and lists in one straight line.
  * - Spill, flush and frees into a span (shard lock): spanReturn links the span to its partial list
  *   if on none (a span on a list with no free block is allowed), then moves the block cache or
  *   user → stack in one straight line (strict: its state checked and freed in it). A remote free
@@ -288,21 +290,15 @@ export const enum Cr {
   Misses = 4,
   /** Frees that found the cache full since its last refill (or growth): at Limit.GrowOverflows, Cap grows. */
   Overflows = 5,
-  /** Strict: the record's slot key (random per area, distinct per class: `base ^ cls`), fixed for the area's life. */
-  Key = 6,
-  /** Strict: i32 index of the record's check pairs (2 words per slot: state word index, slot check). */
-  Checks = 7,
 }
 
 /**
- * Odd multiplier of a slot check: check = Math.imul(p ^ key, SLOT_MIX) ^ st, a bijection of p for a
- * given key and st, so changing any one of a slot's three words (p, st, check) never passes.
+ * Strict: the span descriptor (i32 index) of the block in the cache slot at i32 index `slot` is at
+ * slot + SlotWord.Desc, an array of every class's slots after the slots (the distance: the slots
+ * of all classes, pinned in cache.ts).
  */
-export const SLOT_MIX = 0x9e3779b1 | 0;
-
-/** Strict: the check of a cache slot holding block `p` whose state word is at `st` (record key `key`). */
-export function slotCheck(p: number, key: number, st: number): number {
-  return Math.imul(p ^ key, SLOT_MIX) ^ st;
+export const enum SlotWord {
+  Desc = 1656,
 }
 export const CR_WORDS = 8;
 
@@ -349,8 +345,8 @@ export const KEEP_EMPTY_PAGES = 64;
  * tierFind / tierExpect): a heap recorded by another version is ERR_HEAP_INCOMPATIBLE. Version 2:
  * one-block spans of any class with room to grow (Blocks 1, Pages ≥ the block's), thread areas
  * with L25_CLASS_SLOTS slots per class and a growing Cap, Ta.Grow, Cr.Overflows. Version 3: a
- * check pair per cache slot (Cr.Key, Cr.Checks), which strict malloc validates instead of
- * re-locating the block.
+ * span descriptor word beside each cache slot (SlotWord.Desc), which strict malloc reads instead of
+ * the page map.
  */
 export const L25_LAYOUT_VERSION = 3;
 
@@ -363,5 +359,5 @@ if (R.ShardDir + SHARD_DIR_WORDS > ROOT_WORDS) {
 }
 if (Ta.Descs + DESC_CACHE_SLOTS > Ta.Header) throw new Error('l25-pool layout: thread area header overflow');
 if (Sh.Partial + L25_CLASS_COUNT > SH_WORDS) throw new Error('l25-pool layout: shard overflow');
-if (CR_WORDS !== 1 << Shift.Record || Cr.Checks >= CR_WORDS)
+if (CR_WORDS !== 1 << Shift.Record || Cr.Overflows >= CR_WORDS)
   throw new Error('l25-pool layout: record overflow');

@@ -1,7 +1,7 @@
 import { HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, PM_TIER_MASK } from '@hakmem/page-arena';
 import { crashPoint } from './crash-point';
 import type { L25Tier } from './l25-tier';
-import { Bs, Cr, DESC_BYTES, DESC_CACHE_SLOTS, List, Sh, Sp, slotCheck, Ta } from './layout';
+import { Bs, Cr, DESC_BYTES, DESC_CACHE_SLOTS, List, Sh, SlotWord, Sp, Ta } from './layout';
 import { shardLock, shardUnlock } from './shards';
 import {
   L25_CLASS_BLOCKS,
@@ -100,13 +100,11 @@ export function spanTakeOne(t: L25Tier, sh: number, d: number, h: number): numbe
   else i32[d + Sp.Carved] = carved + 1;
   i32[d + Sp.Used] = used + 1;
   if (used === 0) i32[sh + Sh.EmptyPages] = i32[sh + Sh.EmptyPages]! - i32[d + Sp.Pages]!;
-  i32[i32[h + Cr.Slots]! + n] = p;
+  const slot = i32[h + Cr.Slots]! + n;
+  i32[slot] = p;
   if (t.strict) {
-    const st = d + Sp.Header + idx;
-    const c = i32[h + Cr.Checks]! + (n << 1);
-    i32[st] = t.cachedTag;
-    i32[c] = st;
-    i32[c + 1] = slotCheck(p, i32[h + Cr.Key]!, st);
+    i32[d + Sp.Header + idx] = t.cachedTag;
+    i32[slot + SlotWord.Desc] = d;
   }
   i32[h + Cr.Count] = n + 1;
   i32[t.area + Ta.CachedBytes] = i32[t.area + Ta.CachedBytes]! + size;
