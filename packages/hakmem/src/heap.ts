@@ -548,6 +548,13 @@ export class Heap {
       } catch {
         state = THREAD_FREE;
       }
+      // Its slot already free but the arena mutex still its own: it died finishing its detach
+      // (its tiers were detached, its slot released, the unlock not done). Nothing can take the
+      // mutex meanwhile, so the owner read cannot go stale: release it (the repair finishes the release).
+      if (state === THREAD_FREE && arena.lockOwner() === threadId) {
+        arena.breakLocksOf(threadId);
+        return;
+      }
       throw new HakmemError(
         'ERR_INVALID_THREAD',
         state === THREAD_RECLAIMING

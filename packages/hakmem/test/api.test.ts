@@ -449,6 +449,22 @@ describe('whole-heap operations', () => {
     heap.check();
   });
 
+  it('reclaimThread of a thread that died finishing its detach (slot free, arena mutex still its own) releases the mutex', () => {
+    const heap = small();
+    const other = attachHeap(heap.memory);
+    const id = other.threadId;
+    other.detach();
+    // As if it died between its release's last store and its unlock: the arena mutex word
+    // (header word 14, the owner id in its low 31 bits) still names it.
+    const hdr = new Int32Array(heap.memory as SharedArrayBuffer, 0, 64);
+    hdr[14] = id;
+    heap.reclaimThread(id); // would otherwise wait for good at the next arena operation
+    expect(hdr[14]! & 0x7fffffff).toBe(0);
+    expect(heap.malloc(5 * MiB)).toBeGreaterThan(0);
+    heap.check();
+    expectRejected(heap, 'ERR_INVALID_THREAD', () => heap.reclaimThread(id)); // not attached, holds nothing
+  });
+
   it('trim returns free memory of a resizable heap and reports the bytes', () => {
     const heap = createHeap({ shared: false, initialBytes: MiB, maxBytes: 32 * MiB });
     const p = heap.malloc(10 * MiB);

@@ -51,7 +51,7 @@ import {
   memoryKindName,
 } from './memory';
 import { metaAlloc, metaAllocLocked, metaFree, metaFreeLocked } from './meta';
-import { mutexLock, mutexUnlock } from './mutex';
+import { mutexLock, mutexOwner, mutexUnlock } from './mutex';
 import { type ArenaFormatOptions, arenaResolveOptions, describe, optionError } from './options';
 import { arenaAllocRun, arenaAllocRunLocked, arenaFreeRun, arenaResizeRun, arenaRunPages } from './runs';
 import { type ArenaRun, type ArenaStats, arenaSnapshot, arenaStats } from './stats';
@@ -318,6 +318,17 @@ export class Arena {
       throw new HakmemError('ERR_HEAP_CORRUPTED', 'unlock: this thread does not hold the arena mutex');
     }
     if (--this.lockDepth === 0) mutexUnlock(this.hdr, HDR_LOCK);
+  }
+
+  /**
+   * The id of the thread holding the arena mutex at this instant, 0 when it is free (a thread
+   * without a slot holds it as 0x7fffffff, LOCK_OWNER_ANON). A reclaimer asks it when a thread it
+   * cannot claim — its slot already free — may have died finishing its threadRelease with the
+   * mutex still held: then `breakLocksOf(id)` releases it.
+   */
+  lockOwner(): number {
+    if (this.wasm) this.refresh();
+    return mutexOwner(this.hdr, HDR_LOCK);
   }
 
   // ---------------------------------------------------------------------------------------------
