@@ -35,10 +35,10 @@
  *  └────┬────┴────┬────┴─────────┴─── … ───┴─────────┘
  *       │ PM_DESC │ PM_DESC
  *       ▼         ▼
- *  SuperSlab descriptor (metaAlloc, SS_HEADER_BYTES + slabs × SLAB_DESC_BYTES):
- *  ┌──────────────┬──────────────┬──────────────┬─── … ───┐
- *  │ SS header 64 │ slab desc 64 │ slab desc 64 │         │
- *  └──────────────┴──────┬───────┴──────────────┴─── … ───┘
+ *  SuperSlab descriptor block (metaAlloc, 4 KiB class: header, 32 descriptors, remote heads):
+ *  ┌──────────────┬──────────────┬──────────────┬─── … ───┬────────────────────────────┐
+ *  │ SS header 64 │ slab desc 64 │ slab desc 64 │         │ remote heads, 32 B apart    │
+ *  └──────────────┴──────┬───────┴──────────────┴─── … ───┴────────────────────────────┘
  *                        │ SL_BITMAP (strict only)
  *                        ▼
  *               alloc word 0 │ remote word 0 │ alloc word 1 │ remote word 1 │ …   (metaAlloc)
@@ -63,7 +63,7 @@
  * | SL_CLASS        | size class, -1 while in the pool                                | owner / tier lock holder      |
  * | SL_START        | first byte of the slab (u32)                                    | creator, once                 |
  * | SL_FREE         | local free list head (u32 block offset, 0 = empty)              | owner, plain                  |
- * | SL_REMOTE       | remote-free list head (u32, 0 = empty)                          | Atomics: CAS push by any thread, exchange take-all by the owner |
+ * | SL_REMOTE_AT    | i32 index of the slab's remote-free list head, which lies off this line (see "Remote heads") | creator, once |
  * | SL_USED         | blocks out of the slab: live + in a thread cache + remote-pending | owner, plain                 |
  * | SL_CARVED       | blocks carved so far (lazy carving: block i < carved exists)    | owner, plain                  |
  * | SL_INV          | the class's TINY_CLASS_INV (block index by exact division, kept on this line) | owner          |
@@ -99,7 +99,7 @@
  * at once: it is linked, with plain stores, onto a chain in the freeing thread's outgoing buffer
  * (a 2 KiB metaAlloc block named by TS_OUT, made at the first such free), one chain per
  * destination slab in the slot (d >>> 4) & (OUT_SLOTS − 1). The
- * chain is pushed onto SL_REMOTE with one CAS (its tail linked to the old head) when it holds
+ * chain is pushed onto the slab's remote head with one CAS (its tail linked to the old head) when it holds
  * OUT_BATCH blocks, when its slot is wanted by another slab, and for every slot when the thread
  * refills with more than OUT_HOLD blocks buffered, needs another slab (slabFind), flushes, trims
  * or detaches (so an owner waits for at most OUT_HOLD + OUT_SLOTS × OUT_BATCH of its blocks per
@@ -117,6 +117,15 @@
  * thread onto its slab's remote list (after undoing TS_FREEING's bit), so nothing is lost, and
  * frees the buffer with the area. (The buffer's own creation, metaAlloc then TS_OUT, leaks its
  * 2 KiB when a thread dies between the two.)
+ *
+ * ## Remote heads
+ *
+ * A slab's remote-free list head (u32 block offset, 0 = empty; Atomics: CAS push by any thread,
+ * exchange take-all by the owner) is not in its descriptor: the owner's strict fast path reads
+ * the descriptor's line on every malloc and free (SL_INV, SL_SHIFT, SL_BITMAP, SL_CARVED), and a
+ * remote push there would take that line from it. The heads lie after the descriptors in the
+ * SuperSlab's descriptor block, at s + SS_REMOTE + index × REMOTE_STRIDE (two per line), and
+ * SL_REMOTE_AT names it (written once, before the SuperSlab is published).
  *
  * ## Strict bitmaps (safety 'strict')
  *
@@ -191,7 +200,7 @@
  *   changes from an id to 0 only by that thread, and from 0 to an id by CAS), so even a plain
  *   read that says "mine" is exact.
  * - Remote free: (strict) Atomics.or the remote bit (already set → ERR_DOUBLE_FREE), check the
- *   alloc bit (clear → undo, ERR_DOUBLE_FREE); then CAS-push on SL_REMOTE. The owner takes the
+ *   alloc bit (clear → undo, ERR_DOUBLE_FREE); then CAS-push on the remote head. The owner takes the
  *   whole list with one Atomics.exchange (push + take-all has no ABA problem).
  *   A racing double free from two threads at the same instant is a data race in the program;
  *   the owner's plain bitmap accesses do not promise to catch it.
@@ -273,7 +282,8 @@ export const SL_OWNER = 0;
 export const SL_CLASS = 1;
 export const SL_START = 2;
 export const SL_FREE = 3;
-export const SL_REMOTE = 4;
+/** i32 index of the slab's remote-free head (off the descriptor's line: see "Remote heads"). */
+export const SL_REMOTE_AT = 4;
 export const SL_USED = 5;
 export const SL_CARVED = 6;
 export const SL_INV = 7;
@@ -332,9 +342,14 @@ export function ownedClass(e: number): number {
   return e & OWNED_CLASS_MASK;
 }
 
-/** Bytes of the descriptor of a SuperSlab of `slabs` slabs. */
+/** Words from a SuperSlab descriptor's start to its remote heads (after room for SUPERSLAB_SLABS descriptors). */
+export const SS_REMOTE = SS_HEADER_WORDS + SUPERSLAB_SLABS * SL_WORDS;
+/** Words between two slabs' remote heads (two per 64-byte line). */
+export const REMOTE_STRIDE = 8;
+
+/** Bytes of the descriptor block of a SuperSlab of `slabs` slabs: header, descriptors, remote heads (≤ 4 KiB, one metaAlloc class). */
 export function superslabDescBytes(slabs: number): number {
-  return (SS_HEADER_WORDS + slabs * SL_WORDS) * 4;
+  return (SS_REMOTE + slabs * REMOTE_STRIDE) * 4;
 }
 
 // Slab states.
@@ -369,7 +384,7 @@ export const CLASS_COUNT = 21;
 export const TS_THREAD = 0;
 /** Intent record of a remote-list collection: the slab (descriptor i32 index; 0 = none) … */
 export const TS_COLLECT_SLAB = 1;
-/** … the chain taken from SL_REMOTE … */
+/** … the chain taken from the remote head … */
 export const TS_COLLECT_HEAD = 2;
 /** … and its length once validated (0 until then: the chain still ends with a 0 link). */
 export const TS_COLLECT_COUNT = 3;
@@ -431,6 +446,10 @@ export const TW_CACHE = 1;
 if (CLASS_COUNT > OWNED_CLASS_MASK + 1 || SS_HEADER_WORDS % 16 !== 0 || SL_WORDS % 16 !== 0)
   throw new Error('superslab layout: an owned-map entry cannot hold every class and descriptor');
 if (R_ABANDONED + CLASS_COUNT > ROOT_WORDS) throw new Error('superslab layout: tier root overflow');
+if (superslabDescBytes(SUPERSLAB_SLABS) > 4096 || REMOTE_STRIDE % 8 !== 0)
+  throw new Error(
+    'superslab layout: a SuperSlab descriptor block must stay within 4 KiB, remote heads apart',
+  );
 if (TW_CACHE >= TIER_THREAD_WORDS) throw new Error('superslab layout: thread words overflow');
 if ((OUT_SLOTS & (OUT_SLOTS - 1)) !== 0 || OUT_BATCH > TINY_BLOCKS_MIN)
   throw new Error('superslab layout: outgoing-buffer slots must be a power of two, a batch within a slab');

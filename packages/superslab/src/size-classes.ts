@@ -16,7 +16,8 @@ export const TINY_KIND = 'tiny';
  * intent records), recorded with the tier in the heap's directory; bumped on any change of them.
  * 2: the cache's live counter counts cached blocks too, intent records, the tier lock taken over
  * by reclaim (version 1 had neither). 3: the thread area's outgoing buffer of remote frees
- * (TS_OUT; a version-2 area is too small for it).
+ * (TS_OUT; a version-2 area is too small for it), and the slabs' remote heads off their
+ * descriptors' lines (SL_REMOTE_AT).
  */
 export const TINY_LAYOUT_VERSION = 3;
 

@@ -25,7 +25,7 @@ import {
   SL_INV,
   SL_NEXT,
   SL_OWNER,
-  SL_REMOTE,
+  SL_REMOTE_AT,
   SL_SHIFT,
   SL_START,
   SL_STATE,
@@ -169,7 +169,7 @@ export function slabScanFull(ss: Superslab, cls: number, limit: number): boolean
   let d = i32[area + TS_FULL_CURSOR + cls]! || first;
   while (n-- > 0) {
     const next = i32[d + SL_NEXT]! || first;
-    if (Atomics.load(i32, d + SL_REMOTE) !== 0) {
+    if (Atomics.load(i32, i32[d + SL_REMOTE_AT]!) !== 0) {
       i32[area + TS_FULL_CURSOR + cls] = next === d ? 0 : next;
       slabUnlinkFull(ss, d, cls);
       slabCollectRemote(ss, d);
@@ -288,7 +288,7 @@ function slabInit(ss: Superslab, d: number, cls: number): boolean {
   const i32 = ss.i32;
   i32[d + SL_CLASS] = cls;
   i32[d + SL_FREE] = 0;
-  Atomics.store(i32, d + SL_REMOTE, 0);
+  Atomics.store(i32, i32[d + SL_REMOTE_AT]!, 0);
   i32[d + SL_USED] = 0;
   i32[d + SL_CARVED] = 0;
   i32[d + SL_INV] = TINY_CLASS_INV[cls]!;

@@ -27,6 +27,7 @@ import {
   R_SLABS_OUT,
   R_SS_COUNT,
   R_SS_HEAD,
+  REMOTE_STRIDE,
   SL_BITMAP,
   SL_BITMAP_CAP,
   SL_CARVED,
@@ -37,7 +38,7 @@ import {
   SL_NEXT,
   SL_OWNER,
   SL_PREV,
-  SL_REMOTE,
+  SL_REMOTE_AT,
   SL_SELF,
   SL_SHIFT,
   SL_START,
@@ -57,6 +58,7 @@ import {
   SS_IN_AVAIL,
   SS_NEXT,
   SS_PREV,
+  SS_REMOTE,
   SS_SLABS,
   SS_START,
   SUPERSLAB_SLABS,
@@ -246,7 +248,12 @@ export function slabCheck(ss: Superslab): Float64Array {
           `page ${slabStart / SLAB_BYTES} of SuperSlab at ${start} is not a page of tier ${ss.tier} naming its slab descriptor`,
         );
       }
-      if (u32[d + SL_START] !== slabStart || i32[d + SL_SELF] !== d || i32[d + SL_INDEX] !== i) {
+      if (
+        u32[d + SL_START] !== slabStart ||
+        i32[d + SL_SELF] !== d ||
+        i32[d + SL_INDEX] !== i ||
+        i32[d + SL_REMOTE_AT] !== s + SS_REMOTE + i * REMOTE_STRIDE
+      ) {
         throw corrupted(`slab descriptor ${d * 4} does not describe slab ${i} of SuperSlab at ${start}`);
       }
       const inPool = (mask & (1 << i)) !== 0;
@@ -412,7 +419,7 @@ function slabCheckOne(ss: Superslab, d: number, cached: number, outbound: number
     free++;
   }
   let remote = 0;
-  for (let p = Atomics.load(i32, d + SL_REMOTE) >>> 0; p !== 0; p = u32[p >>> 2]!) {
+  for (let p = Atomics.load(i32, i32[d + SL_REMOTE_AT]!) >>> 0; p !== 0; p = u32[p >>> 2]!) {
     const idx = slabBlockIndex(ss, d, cls, p);
     if (idx < 0)
       throw corrupted(

@@ -26,7 +26,7 @@ import {
   SL_CLASS,
   SL_FREE,
   SL_NEXT,
-  SL_REMOTE,
+  SL_REMOTE_AT,
   SL_START,
   SL_STATE,
   SL_USED,
@@ -85,7 +85,7 @@ export function slabFreeRemote(ss: Superslab, ptr: number, d: number): number {
     }
   }
   // CAS push, retried in place (a retry call site would meet its first contention without type feedback).
-  const head = d + SL_REMOTE;
+  const head = i32[d + SL_REMOTE_AT]!;
   const u32 = ss.u32;
   for (;;) {
     const old = Atomics.load(i32, head);
@@ -195,7 +195,7 @@ export function slabOutPush(ss: Superslab, slot: number): void {
   if (d === 0) return;
   const head = u32[slot + OUT_HEAD]!;
   const tail = u32[slot + OUT_TAIL]!;
-  const remote = d + SL_REMOTE;
+  const remote = i32[d + SL_REMOTE_AT]!;
   for (;;) {
     const old = Atomics.load(i32, remote);
     u32[tail >>> 2] = old;
@@ -264,8 +264,8 @@ function slabFreeRemoteStale(ss: Superslab, ptr: number, d: number): number {
 export function slabCollectRemote(ss: Superslab, d: number): number {
   const i32 = ss.i32;
   const u32 = ss.u32;
-  if (Atomics.load(i32, d + SL_REMOTE) === 0) return 0;
-  const head = Atomics.exchange(i32, d + SL_REMOTE, 0) >>> 0;
+  if (Atomics.load(i32, i32[d + SL_REMOTE_AT]!) === 0) return 0;
+  const head = Atomics.exchange(i32, i32[d + SL_REMOTE_AT]!, 0) >>> 0;
   if (head === 0) return 0;
   // The intent record, in the same straight line as the exchange: a reclaim of this thread
   // puts the chain onto the local list and clears its bits, whatever step it stopped at.

@@ -11,7 +11,7 @@ import {
   SL_FREE,
   SL_NEXT,
   SL_PREV,
-  SL_REMOTE,
+  SL_REMOTE_AT,
   SL_START,
   SL_STATE,
   SLAB_DETACHED,
@@ -41,7 +41,7 @@ export function slabPushPartial(ss: Superslab, d: number, cls: number): void {
   if (
     i32[d + SL_FREE] === 0 &&
     i32[d + SL_CARVED]! >= TINY_CLASS_BLOCKS[cls]! &&
-    Atomics.load(i32, d + SL_REMOTE) === 0
+    Atomics.load(i32, i32[d + SL_REMOTE_AT]!) === 0
   ) {
     slabPushFull(ss, d, cls);
     return;

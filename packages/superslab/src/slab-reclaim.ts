@@ -28,7 +28,7 @@ import {
   SL_NEXT,
   SL_OWNER,
   SL_PREV,
-  SL_REMOTE,
+  SL_REMOTE_AT,
   SL_START,
   SL_STATE,
   SL_USED,
@@ -449,7 +449,7 @@ export function slabReleaseKept(ss: Superslab): number {
     let d = ss.i32[ss.area + TS_PARTIAL + cls]!;
     while (d !== 0) {
       const next = ss.i32[d + SL_NEXT]!;
-      if (Atomics.load(ss.i32, d + SL_REMOTE) !== 0) slabCollectRemote(ss, d);
+      if (Atomics.load(ss.i32, ss.i32[d + SL_REMOTE_AT]!) !== 0) slabCollectRemote(ss, d);
       if (ss.i32[d + SL_USED] === 0) {
         slabUnlinkPartial(ss, d, cls);
         slabRelease(ss, d);

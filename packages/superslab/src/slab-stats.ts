@@ -10,7 +10,7 @@ import {
   OUT_SLOTS,
   R_SS_HEAD,
   SL_CLASS,
-  SL_REMOTE,
+  SL_REMOTE_AT,
   SL_STATE,
   SL_USED,
   SL_WORDS,
@@ -70,7 +70,11 @@ export function slabStats(ss: Superslab): SlabStats {
       c.used += i32[d + SL_USED]!;
       let remote = 0;
       const cap = TINY_CLASS_BLOCKS[i32[d + SL_CLASS]!]!;
-      for (let p = Atomics.load(i32, d + SL_REMOTE) >>> 0; p !== 0 && remote <= cap; p = u32[p >>> 2]!)
+      for (
+        let p = Atomics.load(i32, i32[d + SL_REMOTE_AT]!) >>> 0;
+        p !== 0 && remote <= cap;
+        p = u32[p >>> 2]!
+      )
         remote++;
       c.remote += remote;
     }

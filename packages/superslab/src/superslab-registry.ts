@@ -17,6 +17,7 @@ import {
   R_SLABS_OUT,
   R_SS_COUNT,
   R_SS_HEAD,
+  REMOTE_STRIDE,
   ROOT_WORDS,
   SL_BITMAP,
   SL_CARVED,
@@ -26,6 +27,7 @@ import {
   SL_NEXT,
   SL_OWNER,
   SL_PREV,
+  SL_REMOTE_AT,
   SL_SELF,
   SL_START,
   SL_STATE,
@@ -41,6 +43,7 @@ import {
   SS_IN_AVAIL,
   SS_NEXT,
   SS_PREV,
+  SS_REMOTE,
   SS_SLABS,
   SS_START,
   SUPERSLAB_SLABS,
@@ -92,6 +95,9 @@ export function superslabAdd(ss: Superslab): boolean {
     i32[d + SL_START] = run + i * SLAB_BYTES;
     i32[d + SL_SELF] = d;
     i32[d + SL_INDEX] = i;
+    // The remote head, off the descriptor's line (layout.ts, "Remote heads").
+    i32[d + SL_REMOTE_AT] = s + SS_REMOTE + i * REMOTE_STRIDE;
+    i32[s + SS_REMOTE + i * REMOTE_STRIDE] = 0;
     i32[d + SL_STATE] = SLAB_POOL;
     arena.setPageDesc(firstPage + i, d * 4);
   }

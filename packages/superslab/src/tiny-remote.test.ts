@@ -3,7 +3,7 @@
 // and stats count the buffered blocks, and a thread that dies with a full buffer loses nothing.
 import { Arena, HakmemError, PM_DESC } from '@hakmem/page-arena';
 import { describe, expect, it } from 'vitest';
-import { OUT_BATCH, SL_REMOTE } from './layout';
+import { OUT_BATCH, SL_REMOTE_AT } from './layout';
 import { TinyTier } from './tiny-tier';
 
 const MiB = 2 ** 20;
@@ -38,11 +38,11 @@ describe('remote-free batching', () => {
       const blocks = Array.from({ length: OUT_BATCH + 5 }, () => tiny.malloc(48));
       const d = descOf(arena, blocks[0]!);
       for (let i = 0; i < OUT_BATCH - 1; i++) t2.free(blocks[i]!);
-      expect(Atomics.load(arena.i32, d + SL_REMOTE)).toBe(0); // all still buffered
+      expect(Atomics.load(arena.i32, arena.i32[d + SL_REMOTE_AT]!)).toBe(0); // all still buffered
       expect(tiny.stats().liveBlocks).toBe(6);
       tiny.check();
       t2.free(blocks[OUT_BATCH - 1]!); // the chain is full: one push
-      expect(Atomics.load(arena.i32, d + SL_REMOTE) >>> 0).toBe(blocks[OUT_BATCH - 1]);
+      expect(Atomics.load(arena.i32, arena.i32[d + SL_REMOTE_AT]!) >>> 0).toBe(blocks[OUT_BATCH - 1]);
       for (let i = OUT_BATCH; i < blocks.length; i++) t2.free(blocks[i]!);
       tiny.check();
       if (safety === 'strict') {
@@ -58,7 +58,7 @@ describe('remote-free batching', () => {
       // The owner collects them all (a trim takes every remote list of its slabs).
       tiny.trim();
       tiny.check();
-      expect(Atomics.load(arena.i32, d + SL_REMOTE)).toBe(0);
+      expect(Atomics.load(arena.i32, arena.i32[d + SL_REMOTE_AT]!)).toBe(0);
       expect(tiny.slabs.slabStats().classes[3]!.remote).toBe(0);
     });
 
