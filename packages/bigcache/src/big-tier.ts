@@ -41,9 +41,12 @@ export interface BigTierOptions {
   /**
    * Keep a thread cache of up to LOCAL_SLOTS runs this thread freed, which its own mallocs take
    * back without the tier lock (one compare-exchange; a free is plain stores).
-   * Default true. Another thread steals them (one compare-exchange a slot) before its malloc
-   * reports out of memory, and trim() takes them all, so they never make a malloc fail.
-   * false: every free goes to the shared cache, under the lock.
+   * Default false (every free goes to the shared cache, under the lock). Another thread steals
+   * them (one compare-exchange a slot) before its malloc reports out of memory, and trim() takes
+   * them all, so they never make a malloc fail. Known limit: the repair after a thread died holding
+   * the tier lock recounts the live counters from the page map while other threads' lock-free
+   * cache operations may be half done, which can leave `stats()` live counts off by those
+   * operations (check() then reports invariant 6); memory is not affected.
    */
   threadCache?: boolean;
 }
@@ -122,7 +125,7 @@ export class BigTier implements Tier {
     this.root = info.root;
     this.tierWord = tierId | PM_FLAG_HEAD;
     this.marker = localMarker(this.threadId);
-    this.threadCache = options?.threadCache ?? true;
+    this.threadCache = options?.threadCache ?? false;
     this.limit = Math.min(info.maxSize, largest);
     this.capPages = Math.floor(arena.maxBytes / PAGE_SIZE) >>> CAP_SHIFT;
     if (Atomics.load(arena.i32, this.root + R_LOCK_REG) === 0) {

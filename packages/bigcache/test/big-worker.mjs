@@ -6,7 +6,8 @@ import { Arena, HakmemError } from '@hakmem/page-arena';
 
 const arena = Arena.attach(workerData.memory);
 arena.threadAttach();
-const big = new BigTier(arena);
+// Thread caches on unless the test says otherwise (they are what the fill and threads tests exercise).
+const big = new BigTier(arena, undefined, { threadCache: workerData.threadCache ?? true });
 
 /** The code a call throws, 'ok' if it returns. */
 function codeOf(fn) {

@@ -67,7 +67,7 @@ describe('BigTier fill scenario', () => {
     const warm = big.stats();
     expect(warm.liveBlocks).toBe(0);
     expect(warm.cachedRuns).toBeGreaterThanOrEqual(8);
-    expect(warm.threadCachedRuns).toBeGreaterThan(0); // thread caches are on by default
+    expect(warm.threadCachedRuns).toBeGreaterThan(0); // the workers' thread caches are on
     big.check();
     // Phase 2: fill until any worker's first malloc that returns 0.
     const stop = new SharedArrayBuffer(4);
