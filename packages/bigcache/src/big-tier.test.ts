@@ -2,6 +2,7 @@ import { Arena, HakmemError, PAGE_SIZE, RunTier } from '@hakmem/page-arena';
 import { describe, expect, it } from 'vitest';
 import { BigTier, bigTier } from './big-tier';
 import { bigLock, cacheLink } from './cache';
+import { intentBegin, intentEnd } from './intent';
 import {
   A_MASK,
   A_SLOTS,
@@ -14,6 +15,9 @@ import {
   R_BUCKETS,
   R_CACHED_PAGES,
   R_CLOCK,
+  R_INTENT,
+  R_LIVE_BLOCKS,
+  R_LIVE_BYTES,
   R_NODE_FREE,
   R_STEAL,
   S_MINE,
@@ -673,10 +677,15 @@ describe('BigTier recovery', () => {
     const extra = [2, 2].map((m) => big.malloc(m * MiB));
     for (const p of cached) big.free(p);
     expect(big.stats().cachedBytes).toBe(6 * MiB);
-    // Thread 2 frees the two others as cachePut does (node, lists, PM_DESC) and dies before its evictions.
+    // Thread 2 frees the two others as cachePut does (intent record, live counters, node, lists,
+    // PM_DESC) and dies before its evictions, the second free's intent record still open.
     const i32 = bigLock(t2.big);
     const root = big.root;
     for (const p of extra) {
+      if (p !== extra[0]) intentEnd(t2.big);
+      intentBegin(t2.big, root + R_LIVE_BLOCKS, p!, 32, 1, 2 * MiB, 'put');
+      i32[root + R_LIVE_BLOCKS]!--;
+      i32[root + R_LIVE_BYTES]! -= 2 * MiB;
       const n = i32[root + R_NODE_FREE]!;
       i32[root + R_NODE_FREE] = i32[n + N_NEXT]!;
       cacheLink(i32, root, n, p!, 32, i32[root + R_CLOCK]!);
@@ -698,4 +707,31 @@ describe('BigTier recovery', () => {
     big.trim();
     big.check();
   });
+
+  for (const made of [false, true]) {
+    it(`a thread that died in a miss's allocRun ${made ? 'after' : 'before'} it made the run: the live counters count it exactly when the page map holds it`, () => {
+      const { arena, big } = tier('strict', 64 * MiB);
+      const t2 = second(arena);
+      const held = big.malloc(3 * MiB);
+      // Thread 2's miss: the intent record without a run, then allocRun, and it dies before
+      // allocRun returned (the unlock inside it is a place a termination lands).
+      const i32 = bigLock(t2.big);
+      intentBegin(t2.big, big.root + R_LIVE_BLOCKS, 0, 32, 0, 0, 'take');
+      if (made) expect(t2.arena.allocRun(32, big.id)).toBeGreaterThan(0);
+      expect(i32[big.root + R_INTENT]).toBe(1);
+      const dead = t2.arena.threadId;
+      arena.breakLocksOf(dead);
+      big.reclaim(dead);
+      arena.threadRelease(dead);
+      big.check();
+      // The run it made is the block in flight: live, of its whole 2 MiB.
+      expect(big.stats()).toMatchObject({
+        repairs: 1,
+        liveBlocks: made ? 2 : 1,
+        liveBytes: made ? 5 * MiB : 3 * MiB,
+      });
+      big.free(held);
+      big.check();
+    });
+  }
 });

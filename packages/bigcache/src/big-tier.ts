@@ -43,10 +43,9 @@ export interface BigTierOptions {
    * back without the tier lock (one compare-exchange; a free is plain stores).
    * Default false (every free goes to the shared cache, under the lock). Another thread steals
    * them (one compare-exchange a slot) before its malloc reports out of memory, and trim() takes
-   * them all, so they never make a malloc fail. Known limit: the repair after a thread died holding
-   * the tier lock recounts the live counters from the page map while other threads' lock-free
-   * cache operations may be half done, which can leave `stats()` live counts off by those
-   * operations (check() then reports invariant 6); memory is not affected.
+   * them all, so they never make a malloc fail. The repair after a thread died holding the tier
+   * lock leaves the live counters to the dead holder's intent record (it does not recount them
+   * from the page map, which other threads' lock-free cache operations change meanwhile).
    */
   threadCache?: boolean;
 }
@@ -87,7 +86,7 @@ export class BigTier implements Tier {
   readonly marker: number;
   /** @internal i32 index of this thread's cache area, 0 until its first free (and after detach). */
   area = 0;
-  /** Whether this handle keeps a thread cache (default true; false: every free goes to the shared cache). */
+  /** Whether this handle keeps a thread cache (default false: every free goes to the shared cache). */
   readonly threadCache: boolean;
 
   constructor(arena: Arena, id?: number, options?: BigTierOptions) {

@@ -1,6 +1,7 @@
 import { HakmemError, mutexLock, mutexUnlock, PM_DESC, PM_RUN_PAGES, PM_TIER } from '@hakmem/page-arena';
 import type { BigTier } from './big-tier';
 import { crashPoint } from './crash-point';
+import { intentAllocated, intentBegin, intentEnd } from './intent';
 import {
   AGE_LIMIT,
   C_NEXT,
@@ -31,6 +32,7 @@ import {
   R_CLOCK,
   R_EVICTIONS,
   R_HITS,
+  R_INTENT,
   R_LIVE_BLOCKS,
   R_LIVE_BYTES,
   R_LOCK,
@@ -39,6 +41,7 @@ import {
   R_NODE_FREE,
   R_NODES,
   R_RESERVED,
+  R_RUNS,
   WHOLE_SHIFT,
 } from './layout';
 import {
@@ -76,8 +79,10 @@ const enum R {
   AgeHead = 14,
   AgeTail = 15,
   NodeFree = 16,
-  Bitmap = 24,
-  Buckets = 28,
+  Runs = 23,
+  Intent = 24,
+  Bitmap = 32,
+  Buckets = 36,
 }
 const enum N {
   Run = 0,
@@ -118,6 +123,8 @@ if (
   R.AgeHead !== R_AGE_HEAD ||
   R.AgeTail !== R_AGE_TAIL ||
   R.NodeFree !== R_NODE_FREE ||
+  R.Runs !== R_RUNS ||
+  R.Intent !== R_INTENT ||
   R.Bitmap !== R_BITMAP ||
   R.Buckets !== R_BUCKETS ||
   N.Run !== N_RUN ||
@@ -170,7 +177,11 @@ function bigRepairOrUnlock(t: BigTier): void {
   }
 }
 
-/** Releases the tier mutex (R_BUSY cleared first: the structures are consistent again). */
+/**
+ * Releases the tier mutex (R_BUSY cleared first: the structures are consistent again). An
+ * intent record still open was left by an operation that threw (before it changed its run, or
+ * after its counters): it is closed, so no later repair settles it against newer counters.
+ */
 export function bigUnlock(t: BigTier): void {
   const i32 = t.arena.i32;
   if (__DEV__) {
@@ -181,6 +192,7 @@ export function bigUnlock(t: BigTier): void {
       );
     }
   }
+  i32[t.root + R.Intent] = 0;
   i32[t.root + R.Busy] = 0;
   mutexUnlock(i32, t.root + R.Lock);
 }
@@ -217,6 +229,8 @@ export function cacheTake(t: BigTier, pages: number, desc: number): number {
   if (__DEV__) crashPoint('take');
   cacheUnlink(i32, root, best, b);
   if (__DEV__) crashPoint('take');
+  intentBegin(t, root + R.LiveBlocks, run, bestPages, 0, 0, 'take');
+  if (__DEV__) crashPoint('take');
   t.arena.setPageDesc(run >>> 16, desc);
   if (__DEV__) crashPoint('take');
   i32 = t.arena.i32;
@@ -225,6 +239,7 @@ export function cacheTake(t: BigTier, pages: number, desc: number): number {
   i32[root + R.Hits]!++;
   i32[root + R.LiveBlocks]!++;
   i32[root + R.LiveBytes]! += usableOf(desc, bestPages);
+  intentEnd(t);
   const old = i32[root + R.AgeHead]!;
   if (old > 0 && ((clock - i32[old + N.Stamp]!) | 0) > K.AgeLimit) cacheEvictSlow(t, clock);
   else bigUnlock(t);
@@ -260,6 +275,8 @@ function cacheTakeSlow(
       // Cut a run more than 1/8 too large: the tail goes back to the arena and coalesces.
       if (bestPages - pages > pages >>> K.WholeShift && arena.resizeRun(run, pages)) have = pages;
       if (__DEV__) crashPoint('take');
+      intentBegin(t, root + R.LiveBlocks, run, have, 0, 0, 'take');
+      if (__DEV__) crashPoint('take');
       arena.setPageDesc(run >>> 16, desc);
       if (__DEV__) crashPoint('take');
       i32 = arena.i32;
@@ -268,6 +285,7 @@ function cacheTakeSlow(
       i32[root + R.Hits]!++;
       i32[root + R.LiveBlocks]!++;
       i32[root + R.LiveBytes]! += usableOf(desc, have);
+      intentEnd(t);
       cacheEvictAged(t, clock);
       return run;
     }
@@ -279,17 +297,23 @@ function cacheTakeSlow(
       let have = minePages;
       if (minePages - pages > pages >>> K.WholeShift && arena.resizeRun(mine, pages)) have = pages;
       if (__DEV__) crashPoint('take');
+      intentBegin(t, root + R.LiveBlocks, mine, have, 0, 0, 'take');
+      if (__DEV__) crashPoint('take');
       arena.setPageDesc(mine >>> 16, desc);
       if (__DEV__) crashPoint('take');
       i32 = arena.i32;
       i32[root + R.Hits]!++;
       i32[root + R.LiveBlocks]!++;
       i32[root + R.LiveBytes]! += usableOf(desc, have);
+      intentEnd(t);
       cacheEvictAged(t, clock);
       return mine;
     }
     i32[root + R.Misses]!++;
+    // The record names no run until allocRun returns one (see intentAllocated).
+    intentBegin(t, root + R.LiveBlocks, 0, pages, 0, 0, 'take');
     let run = arena.allocRun(pages, t.id);
+    intentAllocated(t, run);
     if (__DEV__) crashPoint('take');
     if (run === 0) {
       // Before out of memory: this thread's cache, the shared cache and every other thread's
@@ -299,7 +323,12 @@ function cacheTakeSlow(
       back = cacheEvictAll(t) > 0 || back;
       if (__DEV__) crashPoint('take');
       back = localStealAllLocked(t) > 0 || back;
-      if (back) run = arena.allocRun(pages, t.id);
+      if (back) {
+        if (__DEV__) crashPoint('take');
+        intentBegin(t, root + R.LiveBlocks, 0, pages, 0, 0, 'take');
+        run = arena.allocRun(pages, t.id);
+        intentAllocated(t, run);
+      }
       if (__DEV__) crashPoint('take');
     }
     if (run !== 0) {
@@ -308,6 +337,7 @@ function cacheTakeSlow(
       i32 = arena.i32;
       i32[root + R.LiveBlocks]!++;
       i32[root + R.LiveBytes]! += usableOf(desc, pages);
+      intentEnd(t);
     }
     cacheEvictAged(t, clock);
     return run;
@@ -364,9 +394,11 @@ export function cachePut(t: BigTier, ptr: number, e: number): void {
     if (__DEV__) crashPoint('put');
     if (localPutLocked(t, ptr, pages, usable)) return;
     if (__DEV__) crashPoint('put');
+    intentBegin(t, root + R.LiveBlocks, ptr, pages, 1, usable, 'put');
     arena.i32[root + R.LiveBlocks]!--;
     arena.i32[root + R.LiveBytes]! -= usable;
     cachePutShared(t, ptr, pages, clock);
+    intentEnd(t);
     if (__DEV__) crashPoint('put');
     cacheEvictAged(t, clock);
   } finally {
@@ -385,6 +417,7 @@ export function cachePutShared(t: BigTier, ptr: number, pages: number, clock: nu
   const root = t.root;
   if (pages > t.capPages || (!(arena.i32[root + R.NodeFree]! > 0) && !cacheNodesGrow(t))) {
     arena.freeRun(ptr);
+    arena.i32[root + R.Runs]!--;
     return;
   }
   const i32 = arena.i32;
@@ -431,14 +464,21 @@ export function cacheResize(t: BigTier, ptr: number, e: number, size: number): b
     }
     const have = u32[e + Pm.RunPages]!;
     const need = pagesFor(size);
-    if (need > have && !cacheGrowInPlace(t, ptr, have, need)) return false;
+    const usable = usableOf(desc, have);
+    if (__DEV__) crashPoint('resize');
+    intentBegin(t, t.root + R.LiveBlocks, ptr, have, 1, usable, 'resize');
+    if (need > have && !cacheGrowInPlace(t, ptr, have, need)) {
+      intentEnd(t);
+      return false;
+    }
     if (__DEV__) crashPoint('resize');
     if (need < have) arena.resizeRun(ptr, need);
     if (__DEV__) crashPoint('resize');
     const next = liveDesc(size);
     arena.setPageDesc(ptr >>> 16, next);
     if (__DEV__) crashPoint('resize');
-    arena.i32[t.root + R.LiveBytes]! += usableOf(next, need) - usableOf(desc, have);
+    arena.i32[t.root + R.LiveBytes]! += usableOf(next, need) - usable;
+    intentEnd(t);
     return true;
   } finally {
     bigUnlock(t);
@@ -575,6 +615,7 @@ export function cacheEvict(t: BigTier, n: number): number {
   cacheUnlink(i32, root, n, bucketOf(pages));
   if (__DEV__) crashPoint('evict');
   arena.freeRun(run);
+  arena.i32[root + R.Runs]!--;
   if (__DEV__) crashPoint('evict');
   i32 = arena.i32;
   i32[root + R.CachedPages]! -= pages;

@@ -29,6 +29,8 @@ import {
   R_CLOCK,
   R_EVICTIONS,
   R_HITS,
+  R_INTENT,
+  R_INTENT_RUN,
   R_LIVE_BLOCKS,
   R_LIVE_BYTES,
   R_LOCK_STATS,
@@ -37,6 +39,7 @@ import {
   R_NODES,
   R_REPAIRS,
   R_RESERVED,
+  R_RUNS,
   R_STEAL,
 } from './layout';
 import { isLocalDesc, localAreas, localMarker, localSlotsOf, localSums } from './local';
@@ -107,6 +110,11 @@ export function bigCheckLocked(t: BigTier): void {
   if (i32[root + R_BUSY] !== t.threadId) {
     throw corrupted(
       `R_BUSY is ${i32[root + R_BUSY]} while thread ${t.threadId} holds the lock (invariant 1)`,
+    );
+  }
+  if (i32[root + R_INTENT] !== 0) {
+    throw corrupted(
+      `the live-count intent record is open (run ${i32[root + R_INTENT_RUN]! >>> 0}) outside an operation (invariant 1)`,
     );
   }
   if (i32[root + R_STEAL] !== 0) {
@@ -221,8 +229,10 @@ export function bigCheckLocked(t: BigTier): void {
   let liveBytes = 0;
   let named = 0;
   let localNamed = 0;
+  let tierRuns = 0;
   for (const run of runs) {
     if (run.tier !== t.id) continue;
+    tierRuns++;
     if (isLocalDesc(run.desc)) {
       if (local.get(run.offset) !== run.desc + run.pages * 2 ** 32) {
         throw corrupted(
@@ -261,6 +271,11 @@ export function bigCheckLocked(t: BigTier): void {
   if (cachedPages + reserved > t.capPages) {
     throw corrupted(
       `the cache holds ${cachedPages} pages and the thread caches reserve ${reserved}, above the bound of ${t.capPages} (invariant 6)`,
+    );
+  }
+  if (tierRuns !== i32[root + R_RUNS]) {
+    throw corrupted(
+      `the page map holds ${tierRuns} runs of this tier, R_RUNS counts ${i32[root + R_RUNS]} (invariant 6)`,
     );
   }
   const sums = localSums(t);

@@ -50,6 +50,8 @@
  * | R_CHUNKS / R_CHUNK_COUNT / R_NODES | chunk list head (i32 index), chunks, nodes in all chunks   |
  * | R_RESERVED      | Σ A_RESERVED of the thread caches (pages of the byte bound they hold)          |
  * | R_STEAL         | the run a lock holder is stealing from a thread cache, 0 = none               |
+ * | R_RUNS          | runs of this tier in the page map (allocRun +1, freeRun −1)                   |
+ * | R_INTENT …      | the live-count intent record: R_INTENT (1 = open), COUNTERS (the pair it changes), RUN, PAGES, BLOCKS / BYTES (the pair without the run) |
  * | R_BITMAP + w    | bit b of word w set ⇔ bucket 32w + b is non-empty (BUCKET_WORDS words)        |
  * | R_BUCKETS + b   | head node of bucket b (i32 index, 0 = empty)                                 |
  *
@@ -72,7 +74,7 @@
  *   empty (no node: the run goes straight back to the arena); trim() returns them.
  * Evicted runs go back with `arena.freeRun`, so they coalesce with their free neighbours.
  *
- * ## Thread caches (local.ts; on by default)
+ * ## Thread caches (local.ts; opt-in: BigTierOptions.threadCache)
  *
  * Each thread keeps up to LOCAL_SLOTS runs it freed in its own area (metaAlloc, AREA_BYTES; its
  * i32 index in the tier's per-thread word TW_AREA):
@@ -118,7 +120,7 @@
  *
  * ## Invariants (checked by `check()`)
  *
- * 1. R_BUSY = 0 outside the lock.
+ * 1. R_BUSY = 0 and R_INTENT = 0 outside the lock.
  * 2. Every node of bucket b holds a run of a page count in bucket b; NEXT/PREV are mutual;
  *    bitmap bit b ⇔ bucket b non-empty; every node reached is inside a chunk and CACHED.
  * 3. The age list holds exactly the bucketed nodes, stamps non-decreasing from oldest to newest.
@@ -127,7 +129,7 @@
  * 5. Free nodes + cached nodes = R_NODES; free nodes are FREE.
  * 6. R_CACHED_PAGES/R_CACHED_RUNS = Σ over cached nodes; R_LIVE_BLOCKS/R_LIVE_BYTES = the live
  *    runs of this tier in the page map (count, Σ usable) minus the thread caches' deltas;
- *    R_CACHED_PAGES + R_RESERVED ≤ cap.
+ *    R_CACHED_PAGES + R_RESERVED ≤ cap; R_RUNS = the runs of this tier in the page map.
  * 7. A thread area's slots read 0 or a run (never SLOT_STOLEN outside a steal; R_STEAL = 0),
  *    each run heading a run of this tier of S_PAGES pages whose PM_DESC names that thread, its
  *    A_MASK bit set and S_MINE = S_RUN; every run whose PM_DESC names a thread is in its area;
@@ -150,8 +152,9 @@
  * - Recovery: the lock holder writes its id to R_BUSY right after taking the lock and clears it
  *   right before releasing it. A thread that dies in between (worker.terminate) leaves R_BUSY
  *   set; whoever takes the lock next (after arena.breakLocksOf freed it) rebuilds every list and
- *   counter from the page map (the truth: PM_TIER and PM_DESC of each run), keeping each node
- *   whose run still names it, then re-applies the byte bound. Each step writes a node completely
+ *   the cache's counters from the page map (the truth: PM_TIER and PM_DESC of each run), keeping each node
+ *   whose run still names it, settles the live-count intent record, then re-applies the byte
+ *   bound. Each step writes a node completely
  *   before PM_DESC publishes it and re-points PM_DESC before the run changes hands, so a rebuild
  *   only loses a run the dead thread held as live (a block in flight). (A thread that dies inside
  *   the arena's own mutex, in allocRun or freeRun, can leave the page map itself half-written:
@@ -172,11 +175,34 @@
  *   sleeper on R_LOCK (a spurious wakeup only makes a waiter re-read the word).
  * - Locked sections ('take', 'put', 'evict', 'resize', 'local', 'steal', 'repair'): R_BUSY is set right
  *   after the lock and cleared right before the unlock; a set R_BUSY makes the next holder run
- *   the repair (repair.ts), which recomputes every list, counter, the node free list and
- *   R_RESERVED (Σ A_RESERVED) from the page map, the chunk list and the thread areas. Each step
+ *   the repair (repair.ts), which recomputes every list, the cache's counters, the node free
+ *   list, R_RUNS and R_RESERVED (Σ A_RESERVED) from the page map, the chunk list and the thread
+ *   areas — but not the live counters (next item). Each step
  *   writes a node completely before PM_DESC publishes it (put: pop node, cacheLink, setPageDesc)
  *   and unlinks it before PM_DESC or the run changes hands (take: unlink, cut, setPageDesc; evict:
  *   unlink, freeRun), so the page map always says which runs are cached, and by which node.
+ * - Live counters (intent.ts): the repair cannot recount R_LIVE_BLOCKS / R_LIVE_BYTES from the
+ *   page map: other threads' lock-free takes and puts change their area's deltas and then a
+ *   run's PM_DESC while it reads (one seen half is a count off for good), and a seqlock would
+ *   livelock behind them. So they are only ever changed by straight-line stores (no termination
+ *   point among them), and each locked operation that changes a run's liveness or usable bytes
+ *   and a counter pair (root, or the owner's area deltas in localPutLocked) first opens the
+ *   intent record: COUNTERS, RUN, PAGES and the pair without the run's contribution (its state
+ *   before: 0 for a take, 1 block of its usable bytes for a free or a resize), then R_INTENT = 1;
+ *   it is cleared straight after the counters' stores (and at the unlock, for an operation that
+ *   threw: before changing its run, or after its counters). The repair sets the pair to the saved
+ *   values plus what the page map says of the run now (1 block of usableOf(PM_DESC, pages) when
+ *   it heads a live run of this tier, else nothing), so a death before, between or after the
+ *   op's PM_DESC, resizeRun, freeRun and counter stores all come out exact. Sites: the three
+ *   takes (before setPageDesc), the miss (before allocRun), the shared free (before its counter
+ *   stores, through cachePutShared), localPutLocked (before its deltas, through setPageDesc),
+ *   resize (before growing in place, through its counter store). A miss opens it with RUN = 0
+ *   before allocRun and stores RUN = run and R_RUNS + 1 straight after it returns: a death inside
+ *   allocRun or at its unlock leaves RUN = 0, and the repair counts the fresh run (PM_DESC 0, the
+ *   whole run usable) exactly when the page map holds R_RUNS + 1 runs of this tier — runs of a
+ *   tier are made and freed only under its lock, so that count is stable while the repair holds
+ *   it (unlike liveness), and every other allocRun / freeRun updates R_RUNS in the same straight
+ *   line. A repair without an open record leaves the counters alone.
  * - Node chunks: a new chunk is in R_CHUNKS (header written, straight after metaAlloc returns)
  *   before its nodes are chained; trim unlinks one chunk at a time before its metaFree. So a chunk
  *   is always reachable, except the one inside metaFree (the arena finishes or undoes it).
@@ -222,7 +248,20 @@ export const R_REPAIRS = 20;
 export const R_RESERVED = 21;
 /** The run a lock holder is stealing from a thread cache (its slot reads SLOT_STOLEN meanwhile), 0 = none. */
 export const R_STEAL = 22;
-export const R_BITMAP = 24;
+/** Runs of this tier in the page map (+1 at each allocRun, −1 at each freeRun; exact again after a repair). */
+export const R_RUNS = 23;
+/** The live-count intent record (see "Crash consistency"): 1 while a locked operation changes a run's liveness or usable bytes and the live counters, 0 otherwise. Written last. */
+export const R_INTENT = 24;
+/** i32 index of the counter pair it changes: root + R_LIVE_BLOCKS, or area + A_LIVE_BLOCKS (its owner's deltas); the bytes word follows. */
+export const R_INTENT_COUNTERS = 25;
+/** The run (byte offset), 0 while an allocRun has not returned it. */
+export const R_INTENT_RUN = 26;
+/** Pages an allocRun was asked for (its run reads PM_DESC 0 until R_INTENT_RUN names it). */
+export const R_INTENT_PAGES = 27;
+/** The counter pair without the run's contribution (blocks, then bytes: u32, wrap). */
+export const R_INTENT_BLOCKS = 28;
+export const R_INTENT_BYTES = 29;
+export const R_BITMAP = 32;
 /** Size buckets of cached runs. */
 export const BUCKETS = 112;
 /** Bitmap words over the buckets. */
@@ -321,10 +360,13 @@ export const CAP_SHIFT = 3;
 export const WHOLE_SHIFT = 3;
 
 // The layout is pinned.
-if (R_REPAIRS >= R_BITMAP) throw new Error('bigcache layout: root counters overlap the bitmap');
+if (R_REPAIRS >= R_STEAL || R_STEAL >= R_RUNS || R_RUNS >= R_INTENT)
+  throw new Error('bigcache layout: root words overlap');
+if (A_LIVE_BYTES !== A_LIVE_BLOCKS + 1 || R_LIVE_BYTES !== R_LIVE_BLOCKS + 1)
+  throw new Error('bigcache layout: a counter pair is blocks, then bytes');
 if (BUCKET_WORDS * 32 < BUCKETS) throw new Error('bigcache layout: bitmap too small');
 if (PAGE_SIZE !== 65536) throw new Error('bigcache layout: pages must be 64 KiB');
 if ((A_SLOTS + LOCAL_SLOTS * SLOT_WORDS) * 4 > AREA_BYTES)
   throw new Error('bigcache layout: thread area too small');
-if (R_STEAL >= R_BITMAP) throw new Error('bigcache layout: R_STEAL overlaps the bitmap');
+if (R_INTENT_BYTES >= R_BITMAP) throw new Error('bigcache layout: the intent record overlaps the bitmap');
 if (NODE_WORDS * 4 !== 32) throw new Error('bigcache layout: nodes are 32 bytes (D_CACHED needs bit 0 free)');

@@ -2,6 +2,7 @@ import { HakmemError, PM_DESC, PM_RUN_PAGES, PM_TIER } from '@hakmem/page-arena'
 import type { BigTier } from './big-tier';
 import { cacheEvictOver, cachePutShared } from './cache';
 import { crashPoint } from './crash-point';
+import { intentBegin, intentEnd } from './intent';
 import {
   A_CLOCK,
   A_HITS,
@@ -24,6 +25,7 @@ import {
   R_LIVE_BLOCKS,
   R_LIVE_BYTES,
   R_RESERVED,
+  R_RUNS,
   R_STEAL,
   S_MINE,
   S_PAGES,
@@ -310,6 +312,8 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
     if (__DEV__) crashPoint('local');
     cacheEvictOver(t);
   }
+  // The owner's deltas and PM_DESC change under the live-count intent record.
+  intentBegin(t, a + A.LiveBlocks, ptr, pages, 1, usable, 'local');
   i32 = arena.i32;
   const mask = i32[a + A.Mask]!;
   const free = ~mask & (mask + 1);
@@ -325,6 +329,7 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
   i32[a + A.LiveBytes]! -= usable;
   if (__DEV__) crashPoint('local');
   arena.setPageDesc(ptr >>> 16, t.marker);
+  intentEnd(t);
   Atomics.store(arena.i32, s + S.Run, ptr);
   return true;
 }
@@ -359,6 +364,7 @@ function localEvictAgedLocked(t: BigTier, a: number, clock: number): void {
     if (__DEV__) crashPoint('local');
     arena.freeRun(run);
     i32 = arena.i32;
+    i32[t.root + R_RUNS]!--;
     i32[t.root + R_EVICTIONS]!++;
   }
   let min = clock;
@@ -395,6 +401,7 @@ export function localFlushLocked(t: BigTier, toArena: boolean): number {
     if (__DEV__) crashPoint('local');
     if (toArena) {
       arena.freeRun(run);
+      arena.i32[t.root + R_RUNS]!--;
       arena.i32[t.root + R_EVICTIONS]!++;
       pages += p;
     } else {
@@ -450,6 +457,7 @@ export function localEvictRunLocked(t: BigTier, run: number): void {
     if (i32[localSlot(a, k) + S.Mine]! >>> 0 !== run) continue;
     localRemoveSlot(i32, a, k);
     arena.freeRun(run);
+    arena.i32[t.root + R_RUNS]!--;
     arena.i32[t.root + R_EVICTIONS]!++;
     return;
   }
@@ -528,6 +536,7 @@ export function localStealAllLocked(t: BigTier): number {
       const p = localRunPages(t, run, marker);
       if (p > 0) {
         arena.freeRun(run);
+        arena.i32[root + R_RUNS]!--;
         arena.i32[root + R_EVICTIONS]!++;
         pages += p;
       }
@@ -594,6 +603,7 @@ export function localReclaimLocked(t: BigTier, deadId: number): void {
   for (const run of arena.snapshot()) {
     if (run.tier === t.id && run.desc === marker) {
       arena.freeRun(run.offset);
+      arena.i32[t.root + R_RUNS]!--;
       arena.i32[t.root + R_EVICTIONS]!++;
     }
   }

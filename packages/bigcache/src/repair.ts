@@ -1,6 +1,7 @@
 import type { BigTier } from './big-tier';
 import { cacheEvictOver, cacheLink } from './cache';
 import { crashPoint } from './crash-point';
+import { intentRepairLocked } from './intent';
 import {
   BUCKET_WORDS,
   BUCKETS,
@@ -24,15 +25,13 @@ import {
   R_CHUNKS,
   R_CLOCK,
   R_EVICTIONS,
-  R_LIVE_BLOCKS,
-  R_LIVE_BYTES,
   R_NODE_FREE,
   R_NODES,
   R_REPAIRS,
   R_RESERVED,
+  R_RUNS,
 } from './layout';
 import { isLocalDesc, localStealRepairLocked, localSums } from './local';
-import { usableOf } from './size';
 
 /**
  * Rebuilds the cache from the page map (tier lock held) after a thread died inside the
@@ -41,9 +40,11 @@ import { usableOf } from './size';
  * still names it and it still describes that run (RUN and PAGES are written before PM_DESC
  * publishes a node, and stay while a taken node waits on the free list), in age order;
  * every other node goes to the free list. A run whose PM_DESC names no such node was being
- * evicted or cut: it goes back to the arena. Runs the dead thread held live stay live. Then the
- * byte bound holds again (the dead thread may have died before its evictions). Runs in thread
- * caches stay there (their threads own them; reclaim takes a dead thread's).
+ * evicted or cut: it goes back to the arena. Runs the dead thread held live stay live. The live
+ * counters are not recounted (other threads' thread caches change liveness without the lock):
+ * the dead holder's open intent record, if any, is settled. Then the byte bound holds again (the
+ * dead thread may have died before its evictions). Runs in thread caches stay there (their
+ * threads own them; reclaim takes a dead thread's).
  */
 export function bigRepairLocked(t: BigTier): void {
   const arena = t.arena;
@@ -66,15 +67,13 @@ export function bigRepairLocked(t: BigTier): void {
   const kept: number[] = [];
   const claimed = new Set<number>();
   const strays: number[] = [];
-  let liveBlocks = 0;
-  let liveBytes = 0;
+  let tierRuns = 0;
   for (const run of runs) {
-    if (run.tier !== t.id || isLocalDesc(run.desc)) continue; // a thread cache's run stays there
-    if ((run.desc & D_CACHED) === 0) {
-      liveBlocks++;
-      liveBytes += usableOf(run.desc, run.pages);
-      continue;
-    }
+    if (run.tier !== t.id) continue;
+    tierRuns++;
+    // A live run, or a thread cache's (it stays there): other threads' lock-free takes and puts
+    // flip these under this loop, so the live counters are not recounted here (intent.ts).
+    if ((run.desc & D_CACHED) === 0 || isLocalDesc(run.desc)) continue;
     const n = run.desc >>> 2;
     if (
       slots.has(n) &&
@@ -110,15 +109,15 @@ export function bigRepairLocked(t: BigTier): void {
   }
   i32[root + R_CACHED_PAGES] = cachedPages;
   i32[root + R_CACHED_RUNS] = kept.length;
-  // The thread caches' deltas are the rest of the live counts.
-  const sums = localSums(t);
-  i32[root + R_LIVE_BLOCKS] = (liveBlocks - sums.liveBlocks) | 0;
-  i32[root + R_LIVE_BYTES] = (liveBytes - sums.liveBytes) | 0;
-  i32[root + R_RESERVED] = sums.reserved;
+  // The live counters: exact unless the dead holder left its intent record open.
+  intentRepairLocked(t, tierRuns);
+  i32[root + R_RUNS] = tierRuns;
+  i32[root + R_RESERVED] = localSums(t).reserved;
   i32[root + R_REPAIRS]!++;
   for (const run of strays) {
     if (__DEV__) crashPoint('repair');
     arena.freeRun(run);
+    arena.i32[root + R_RUNS]!--;
     arena.i32[root + R_EVICTIONS]!++;
   }
   // A thread that died between linking a run and evicting for it left the cache over its bound.
