@@ -449,6 +449,12 @@ async function main(): Promise<void> {
 const README_START = '<!-- bench:start -->';
 const README_END = '<!-- bench:end -->';
 
+/** ', each number the median of N runs' for a `--repeat N` report, else ''. */
+function medianOf(report: RunReport): string {
+  const n = Math.max(0, ...report.cells.map((c) => c.samples?.length ?? 0));
+  return n > 1 ? `, each number the median of ${n} runs` : '';
+}
+
 /** Replaces the root README's bench section (between its markers) with this run's table. */
 function writeReadme(report: RunReport, allocs: readonly AllocatorName[]): void {
   const path = fileURLToPath(new URL('../../../README.md', import.meta.url));
@@ -462,7 +468,7 @@ function writeReadme(report: RunReport, allocs: readonly AllocatorName[]): void 
     `\`${report.command}\` runs every workload on hakmem and on the allocators a user would pick instead, each`,
     'in a fresh process, checks every run against a model, and writes `apps/bench/results/runs/` (JSON,',
     'Markdown, SVG charts; git-ignored). The table below is the run published with `--readme`',
-    `(${m.cpu}, ${m.cores} cores, Node ${report.node}, ${report.date.slice(0, 10)}, commit ${report.commit});`,
+    `(${m.cpu}, ${m.cores} cores, Node ${report.node}, ${report.date.slice(0, 10)}, commit ${report.commit})${medianOf(report)};`,
     'each cell shows the number and, in parentheses, its ratio to the same number for the row’s reference',
     '(hakmem where it has one). Workloads, allocators and notes: [apps/bench/results/latest.md](apps/bench/results/latest.md).',
     '',
