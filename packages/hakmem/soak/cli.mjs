@@ -1,4 +1,5 @@
 // pnpm soak [--minutes N] [--seconds N] [--workers N] [--safety strict|fast] [--kill-min ms] [--kill-max ms] [--retire]
+//           [--big-thread-cache]
 import { soak } from './soak.mjs';
 
 const args = process.argv.slice(2);
@@ -15,10 +16,20 @@ const safety = option('safety', 'strict');
 const killMin = Number(option('kill-min', 10));
 const killMax = Number(option('kill-max', 100));
 const retire = args.includes('--retire');
+const bigThreadCache = args.includes('--big-thread-cache');
 console.log(
-  `soak: ${workers} workers for ${ms / 1000} s, ${safety}, a ${retire ? 'retirement' : 'termination'} every ${killMin}–${killMax} ms`,
+  `soak: ${workers} workers for ${ms / 1000} s, ${safety}, a ${retire ? 'retirement' : 'termination'} every ${killMin}–${killMax} ms${bigThreadCache ? ', big-tier thread caches on' : ''}`,
 );
-const r = await soak({ ms, workers, safety, killMin, killMax, retire, log: (l) => console.log(l) });
+const r = await soak({
+  ms,
+  workers,
+  safety,
+  killMin,
+  killMax,
+  retire,
+  bigThreadCache,
+  log: (l) => console.log(l),
+});
 console.log(
   `${r.ops} operations, ${r.terminations} terminations reclaimed, ${r.retirements} retirements, ${r.reclaimedBlocks} blocks freed from dead workers' tables, ` +
     `${r.handedOver} blocks handed over between threads, ${r.checks} heap checks passed; ` +

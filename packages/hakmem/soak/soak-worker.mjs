@@ -5,10 +5,12 @@
 // parent knows how many blocks it held when it was terminated.
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachHeap } from 'hakmem';
+import { soakTiers } from './soak-tiers.mjs';
 
-const { memory, ring, stats, tables, control, row, seed, ringSlots, max } = workerData;
+const { memory, ring, stats, tables, control, row, seed, ringSlots, max, bigThreadCache } = workerData;
 const C = new Int32Array(control); // [0] pause requested, [1] workers paused
-const heap = attachHeap(memory);
+const tiers = soakTiers(bigThreadCache);
+const heap = attachHeap(memory, tiers ? { tiers } : {});
 const R = new Int32Array(ring); // [slot * 3 + 0] state (0 empty, 1 writing, 2 full, 3 taking), +1 ptr, +2 seed|size
 const S = new Float64Array(stats); // row: 0 ops, 1 live blocks, 2 frees of handed blocks, 3 threadId, 4 stop, 5 cookie failures, 6 current op (1 malloc, 2 free, 3 free of a handed block; 0 none), 7 its size or pointer
 const base = row * 8;

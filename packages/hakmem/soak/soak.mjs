@@ -6,6 +6,7 @@
 // death, plus hand-over slots a worker held), with check() passing throughout.
 import { Worker } from 'node:worker_threads';
 import { createHeap } from 'hakmem';
+import { soakTiers } from './soak-tiers.mjs';
 
 const WORKER = new URL('./soak-worker.mjs', import.meta.url);
 const RING = 64;
@@ -14,8 +15,9 @@ const ROW = 8;
 
 /**
  * With `retire`, the parent retires workers instead (they free their blocks and detach).
+ * With `bigThreadCache`, the big tier keeps thread caches (its opt-in) in every thread.
  * @param {{ ms: number, workers: number, killMin?: number, killMax?: number, safety?: 'strict' | 'fast',
- *   retire?: boolean, seed?: number, log?: (line: string) => void }} o
+ *   retire?: boolean, bigThreadCache?: boolean, seed?: number, log?: (line: string) => void }} o
  */
 export async function soak(o) {
   const killMin = o.killMin ?? 10;
@@ -23,7 +25,8 @@ export async function soak(o) {
   const log = o.log ?? (() => {});
   // The largest heap: every termination may leave the block it had in flight allocated for good
   // (up to 4 MiB), so a long soak fills a small heap (1 GiB was full after 1,260 terminations).
-  const heap = createHeap({ maxBytes: 2 ** 32, safety: o.safety ?? 'strict' });
+  const tiers = soakTiers(o.bigThreadCache);
+  const heap = createHeap({ maxBytes: 2 ** 32, safety: o.safety ?? 'strict', ...(tiers ? { tiers } : {}) });
   const ring = new SharedArrayBuffer(RING * 3 * 4);
   const stats = new SharedArrayBuffer(o.workers * ROW * 8);
   const tables = new SharedArrayBuffer(o.workers * MAX * 3 * 8);
@@ -76,7 +79,18 @@ export async function soak(o) {
     for (let w = 0; w < ROW; w++) S[row * ROW + w] = 0;
     seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
     const worker = new Worker(WORKER, {
-      workerData: { memory: heap.memory, ring, stats, tables, control, row, seed, ringSlots: RING, max: MAX },
+      workerData: {
+        memory: heap.memory,
+        ring,
+        stats,
+        tables,
+        control,
+        row,
+        seed,
+        ringSlots: RING,
+        max: MAX,
+        bigThreadCache: o.bigThreadCache === true,
+      },
     });
     worker.on('error', (e) => report.errors.push(`worker ${row}: ${e.message}`));
     exited[row] = new Promise((resolve) => worker.once('exit', resolve));
