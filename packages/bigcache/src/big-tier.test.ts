@@ -439,7 +439,7 @@ describe('BigTier thread cache', () => {
   for (const safety of ['strict', 'fast'] as const) {
     it(`${safety}: another thread's malloc steals runs from a thread cache before it reports out of memory`, () => {
       const { arena, a, b } = pair(safety, 64 * MiB);
-      expect(new BigTier(arena).threadCache).toBe(false); // the default
+      expect(new BigTier(arena).threadCache).toBe(true); // the default
       const mine = [b.malloc(2 * MiB), b.malloc(2 * MiB)];
       for (const p of mine) b.free(p);
       expect(b.stats()).toMatchObject({ threadCachedRuns: 2, liveBlocks: 0 });

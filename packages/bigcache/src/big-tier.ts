@@ -41,7 +41,7 @@ export interface BigTierOptions {
   /**
    * Keep a thread cache of up to LOCAL_SLOTS runs this thread freed, which its own mallocs take
    * back without the tier lock (one compare-exchange; a free is plain stores).
-   * Default false (every free goes to the shared cache, under the lock). Another thread steals
+   * Default true (false: every free goes to the shared cache, under the lock). Another thread steals
    * them (one compare-exchange a slot) before its malloc reports out of memory, and trim() takes
    * them all, so they never make a malloc fail. The repair after a thread died holding the tier
    * lock leaves the live counters to the dead holder's intent record (it does not recount them
@@ -86,7 +86,7 @@ export class BigTier implements Tier {
   readonly marker: number;
   /** @internal i32 index of this thread's cache area, 0 until its first free (and after detach). */
   area = 0;
-  /** Whether this handle keeps a thread cache (default false: every free goes to the shared cache). */
+  /** Whether this handle keeps a thread cache (default true; false: every free goes to the shared cache). */
   readonly threadCache: boolean;
 
   constructor(arena: Arena, id?: number, options?: BigTierOptions) {
@@ -124,7 +124,7 @@ export class BigTier implements Tier {
     this.root = info.root;
     this.tierWord = tierId | PM_FLAG_HEAD;
     this.marker = localMarker(this.threadId);
-    this.threadCache = options?.threadCache ?? false;
+    this.threadCache = options?.threadCache ?? true;
     this.limit = Math.min(info.maxSize, largest);
     this.capPages = Math.floor(arena.maxBytes / PAGE_SIZE) >>> CAP_SHIFT;
     if (Atomics.load(arena.i32, this.root + R_LOCK_REG) === 0) {
