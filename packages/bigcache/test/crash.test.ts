@@ -2,9 +2,15 @@
 // (development build: see src/crash-point.ts), terminated there and reclaimed from this thread;
 // the tier must check, serve every size again, and lose nothing beyond the block in flight at
 // the stop. And the soak's hang: a waiter whose wakeup a dead thread took is woken by reclaim.
-import { Worker } from 'node:worker_threads';
 import { Arena } from '@hakmem/page-arena';
 import { describe, expect, it, vi } from 'vitest';
+import {
+  type CrashRun,
+  enumerateCrashPoints,
+  expectServes,
+  reclaimCrashed,
+  startCrashWorker,
+} from '../../../scripts/crash-harness';
 import { BigTier } from '../src/index';
 import { R_BUSY, R_LOCK } from '../src/layout';
 
@@ -17,39 +23,9 @@ const SECTIONS = ['take', 'put', 'evict', 'resize', 'local', 'steal', 'repair'] 
 const MiB = 2 ** 20;
 const WAITERS = -0x80000000;
 
-interface Run {
-  worker: Worker;
-  threadId: number;
-  /** Other threads the worker attached (they die with it). */
-  also: number[];
-  outcome: Promise<'parked' | 'finished'>;
-}
-
-function start(arena: Arena, scenario: string, at: number, held: Int32Array, gate: Int32Array): Promise<Run> {
-  const park = new SharedArrayBuffer(8);
-  const worker = new Worker(WORKER, {
-    workerData: { memory: arena.memory, scenario, at, park, held: held.buffer, gate: gate.buffer },
-    execArgv: ['--conditions=development'],
-  });
-  const also: number[] = [];
-  return new Promise((resolveStart, reject) => {
-    let finished: (v: 'finished') => void = () => {};
-    const done = new Promise<'finished'>((r) => {
-      finished = r;
-    });
-    worker.on('message', (m: { threadId?: number; finished?: boolean; also?: number }) => {
-      if (m.also !== undefined) also.push(m.also);
-      if (m.threadId !== undefined) {
-        const parked = (async () => {
-          await Atomics.waitAsync(new Int32Array(park), 0, 0).value;
-          return 'parked' as const;
-        })();
-        resolveStart({ worker, threadId: m.threadId, also, outcome: Promise.race([done, parked]) });
-      }
-      if (m.finished) finished('finished');
-    });
-    worker.once('error', reject);
-  });
+/** Other threads the worker attached (they die with it). */
+function also(run: CrashRun): number[] {
+  return run.messages.flatMap((m) => (m.also === undefined ? [] : [m.also as number]));
 }
 
 function freeHeld(big: BigTier, held: Int32Array): void {
@@ -65,19 +41,25 @@ describe('big tier: a dead thread never keeps a live one asleep on the tier lock
       const big = new BigTier(arena, undefined, { threadCache: true });
       const lock = big.root + R_LOCK;
       // The thread that will "die": attached, parked.
-      const dead = await start(
-        arena,
-        'idle',
-        0,
-        new Int32Array(new SharedArrayBuffer(64)),
-        new Int32Array(2),
-      );
+      const dead = await startCrashWorker(WORKER, {
+        memory: arena.memory,
+        scenario: 'idle',
+        at: 0,
+        held: new Int32Array(new SharedArrayBuffer(64)),
+        gate: new Int32Array(2),
+      });
       expect(await dead.outcome).toBe('parked');
       // It holds the tier lock, and a live worker's malloc goes to sleep on it.
       Atomics.store(arena.i32, lock, dead.threadId);
       const held = new Int32Array(new SharedArrayBuffer(64));
       const gate = new Int32Array(new SharedArrayBuffer(8));
-      const waiter = await start(arena, 'lock-wait', 0, held, gate);
+      const waiter = await startCrashWorker(WORKER, {
+        memory: arena.memory,
+        scenario: 'lock-wait',
+        at: 0,
+        held,
+        gate,
+      });
       Atomics.store(gate, 0, 1);
       Atomics.notify(gate, 0);
       while (Atomics.load(arena.i32, lock) !== (dead.threadId | WAITERS))
@@ -109,53 +91,44 @@ describe('big tier: a worker terminated at any crash point of a section is recla
   for (const safety of ['strict', 'fast'] as const) {
     for (const section of SECTIONS) {
       it(`${safety}: ${section}`, async () => {
-        let parked = 0;
-        for (let at = 1; ; at++) {
-          expect(at).toBeLessThan(2000);
-          const arena = Arena.format({ maxBytes: 512 * MiB, safety });
-          arena.threadAttach();
-          const main = new BigTier(arena, undefined, { threadCache: false });
-          const held = new Int32Array(new SharedArrayBuffer(4 * 1024));
-          const gate = new Int32Array(new SharedArrayBuffer(8));
-          let mine: number[] = [];
-          if (section === 'repair') {
-            // A holder "died" inside the lock: R_BUSY set, and a cached run whose PM_DESC names
-            // another run's node (a stray the repair gives back to the arena).
-            mine = [main.malloc(2 * MiB), main.malloc(3 * MiB), main.malloc(4 * MiB)];
-            for (const p of mine) main.free(p);
-            const u32 = arena.u32;
-            const descOf = (p: number) => u32[arena.pageEntry(p) + 3]!;
-            arena.setPageDesc(mine[0]! >>> 16, descOf(mine[1]!));
-            arena.i32[main.root + R_BUSY] = 77;
-            mine = [];
-          }
-          const run = await start(arena, section, at, held, gate);
-          const outcome = await run.outcome;
-          await run.worker.terminate();
-          if (outcome === 'finished') {
+        const parked = await enumerateCrashPoints({
+          below: 2000,
+          setup() {
+            const arena = Arena.format({ maxBytes: 512 * MiB, safety });
+            arena.threadAttach();
+            const main = new BigTier(arena, undefined, { threadCache: false });
+            const held = new Int32Array(new SharedArrayBuffer(4 * 1024));
+            const gate = new Int32Array(new SharedArrayBuffer(8));
+            let mine: number[] = [];
+            if (section === 'repair') {
+              // A holder "died" inside the lock: R_BUSY set, and a cached run whose PM_DESC names
+              // another run's node (a stray the repair gives back to the arena).
+              mine = [main.malloc(2 * MiB), main.malloc(3 * MiB), main.malloc(4 * MiB)];
+              for (const p of mine) main.free(p);
+              const u32 = arena.u32;
+              const descOf = (p: number) => u32[arena.pageEntry(p) + 3]!;
+              arena.setPageDesc(mine[0]! >>> 16, descOf(mine[1]!));
+              arena.i32[main.root + R_BUSY] = 77;
+              mine = [];
+            }
+            return { arena, main, held, gate };
+          },
+          run: ({ arena, held, gate }, at) =>
+            startCrashWorker(WORKER, { memory: arena.memory, scenario: section, at, held, gate }),
+          afterFinished: ({ main }) => main.check(),
+          afterParked({ arena, main, held }, run) {
+            reclaimCrashed(arena, main, [run.threadId, ...also(run)]);
             main.check();
-            break;
-          }
-          parked++;
-          for (const id of [run.threadId, ...run.also]) {
-            arena.breakLocksOf(id);
-            main.reclaim(id);
-            arena.threadRelease(id);
-          }
-          main.check();
-          // The worker's blocks first (the 'steal' worker filled the heap with them).
-          freeHeld(main, held);
-          const fresh: number[] = [];
-          for (const size of [MiB + 1, 2 * MiB, 3 * MiB, 5 * MiB, 8 * MiB, 2 * MiB])
-            fresh.push(main.malloc(size));
-          expect(fresh.every((p) => p > 0)).toBe(true);
-          for (const p of fresh) main.free(p);
-          main.trim();
-          main.check();
-          // Only the block in flight at the stop may be left.
-          expect(main.stats().liveBlocks).toBeLessThanOrEqual(1);
-          expect(main.stats().cachedRuns).toBe(0);
-        }
+            // The worker's blocks first (the 'steal' worker filled the heap with them).
+            freeHeld(main, held);
+            expectServes(main, [MiB + 1, 2 * MiB, 3 * MiB, 5 * MiB, 8 * MiB, 2 * MiB], 1);
+            main.trim();
+            main.check();
+            // Only the block in flight at the stop may be left.
+            expect(main.stats().liveBlocks).toBeLessThanOrEqual(1);
+            expect(main.stats().cachedRuns).toBe(0);
+          },
+        });
         expect(parked).toBeGreaterThan(0);
       });
     }

@@ -2,9 +2,14 @@
 // (development build: see src/crash-point.ts), terminated there and reclaimed from this thread;
 // the heap must check, this thread must allocate in every class involved, and no block may be
 // lost beyond the one in flight at the stop.
-import { Worker } from 'node:worker_threads';
 import { Arena } from '@hakmem/page-arena';
 import { describe, expect, it, vi } from 'vitest';
+import {
+  enumerateCrashPoints,
+  expectServes,
+  reclaimCrashed,
+  startCrashWorker,
+} from '../../../scripts/crash-harness';
 import { L25Tier } from '../src/index';
 
 // One worker per crash point, every point of a section in one test: minutes on a loaded
@@ -26,37 +31,6 @@ const SCENARIOS = [
 const SIZES = [33_000, 40_000, 80 * 1024, 100_000, 200_000, 300_000, 500_000, 900_000, 1024 * 1024];
 const MiB = 2 ** 20;
 
-interface Run {
-  worker: Worker;
-  threadId: number;
-  outcome: Promise<'parked' | 'finished'>;
-}
-
-function start(arena: Arena, scenario: string, at: number, held: Int32Array): Promise<Run> {
-  const park = new SharedArrayBuffer(8);
-  const worker = new Worker(WORKER, {
-    workerData: { memory: arena.memory, scenario, at, park, held: held.buffer },
-    execArgv: ['--conditions=development'],
-  });
-  return new Promise((resolveStart, reject) => {
-    let finished: (v: 'finished') => void = () => {};
-    const done = new Promise<'finished'>((r) => {
-      finished = r;
-    });
-    worker.on('message', (m: { threadId?: number; finished?: boolean }) => {
-      if (m.threadId !== undefined) {
-        const parked = (async () => {
-          await Atomics.waitAsync(new Int32Array(park), 0, 0).value;
-          return 'parked' as const;
-        })();
-        resolveStart({ worker, threadId: m.threadId, outcome: Promise.race([done, parked]) });
-      }
-      if (m.finished) finished('finished');
-    });
-    worker.once('error', reject);
-  });
-}
-
 /** Frees every block a list still holds. */
 function freeHeld(l25: L25Tier, held: Int32Array): void {
   for (let i = 1; i <= held[0]!; i++) if (held[i] !== 0) l25.free(held[i]! >>> 0);
@@ -67,45 +41,37 @@ describe('l25 tier: a worker terminated at any crash point of a section is recla
   for (const safety of ['strict', 'fast'] as const) {
     for (const scenario of SCENARIOS) {
       it(`${safety}: ${scenario}`, async () => {
-        let parked = 0;
-        for (let at = 1; ; at++) {
-          expect(at).toBeLessThan(500);
-          const arena = Arena.format({ maxBytes: 256 * MiB, safety });
-          arena.threadAttach();
-          const main = new L25Tier(arena);
-          const held = new Int32Array(new SharedArrayBuffer(4 * 1024));
-          if (scenario === 'chunk') {
-            // Thread ids 2 … 4 taken: the worker is thread 5, the first of chunk 1.
-            for (let i = 0; i < 3; i++) Arena.attach(arena.memory).threadAttach();
-          }
-          if (scenario === 'free') {
-            held[0] = 24;
-            for (let i = 1; i <= 24; i++) held[i] = main.malloc(300_000);
-          }
-          const run = await start(arena, scenario, at, held);
-          const outcome = await run.outcome;
-          await run.worker.terminate();
-          if (outcome === 'finished') {
+        const parked = await enumerateCrashPoints({
+          below: 500,
+          setup() {
+            const arena = Arena.format({ maxBytes: 256 * MiB, safety });
+            arena.threadAttach();
+            const main = new L25Tier(arena);
+            const held = new Int32Array(new SharedArrayBuffer(4 * 1024));
+            if (scenario === 'chunk') {
+              // Thread ids 2 … 4 taken: the worker is thread 5, the first of chunk 1.
+              for (let i = 0; i < 3; i++) Arena.attach(arena.memory).threadAttach();
+            }
+            if (scenario === 'free') {
+              held[0] = 24;
+              for (let i = 1; i <= 24; i++) held[i] = main.malloc(300_000);
+            }
+            return { arena, main, held };
+          },
+          run: ({ arena, held }, at) =>
+            startCrashWorker(WORKER, { memory: arena.memory, scenario, at, held }),
+          afterFinished: ({ main }) => main.check(),
+          afterParked({ arena, main, held }, run) {
+            reclaimCrashed(arena, main, [run.threadId]);
             main.check();
-            break;
-          }
-          parked++;
-          arena.breakLocksOf(run.threadId);
-          main.reclaim(run.threadId);
-          arena.threadRelease(run.threadId);
-          main.check();
-          arena.check();
-          const fresh: number[] = [];
-          for (const size of SIZES) {
-            for (let i = 0; i < 6; i++) fresh.push(main.malloc(size));
-          }
-          expect(fresh.every((p) => p > 0)).toBe(true);
-          for (const p of fresh) main.free(p);
-          freeHeld(main, held);
-          main.trim();
-          main.check();
-          expect(main.stats().liveBlocks).toBeLessThanOrEqual(1);
-        }
+            arena.check();
+            expectServes(main, SIZES, 6);
+            freeHeld(main, held);
+            main.trim();
+            main.check();
+            expect(main.stats().liveBlocks).toBeLessThanOrEqual(1);
+          },
+        });
         expect(parked).toBeGreaterThan(0);
       });
     }

@@ -2,9 +2,15 @@
 // (development build: see src/crash-point.ts), terminated there and reclaimed from this thread;
 // the heap must check, this thread must allocate in every class involved, and no block may be
 // lost beyond the one in flight at the stop.
-import { Worker } from 'node:worker_threads';
 import { Arena } from '@hakmem/page-arena';
 import { describe, expect, it, vi } from 'vitest';
+import {
+  enumerateCrashPoints,
+  expectServes,
+  reclaimCrashed,
+  runCrashWorkerToEnd,
+  startCrashWorker,
+} from '../../../scripts/crash-harness';
 import { MidTier } from '../src/mid-tier';
 
 // One worker per crash point, every point of a section in one test: minutes on a loaded
@@ -26,37 +32,6 @@ const SCENARIOS = [
 ] as const;
 const SIZES = [1024, 2048, 3000, 4096, 5000, 6000, 8192, 28672];
 
-interface Run {
-  worker: Worker;
-  threadId: number;
-  outcome: Promise<'parked' | 'finished'>;
-}
-
-function start(arena: Arena, scenario: string, at: number, held: Int32Array, gate: Int32Array): Promise<Run> {
-  const park = new SharedArrayBuffer(8);
-  const worker = new Worker(WORKER, {
-    workerData: { memory: arena.memory, scenario, at, park, held: held.buffer, gate: gate.buffer },
-    execArgv: ['--conditions=development'],
-  });
-  return new Promise((resolveStart, reject) => {
-    let finished: (v: 'finished') => void = () => {};
-    const done = new Promise<'finished'>((r) => {
-      finished = r;
-    });
-    worker.on('message', (m: { threadId?: number; finished?: boolean }) => {
-      if (m.threadId !== undefined) {
-        const parked = (async () => {
-          await Atomics.waitAsync(new Int32Array(park), 0, 0).value;
-          return 'parked' as const;
-        })();
-        resolveStart({ worker, threadId: m.threadId, outcome: Promise.race([done, parked]) });
-      }
-      if (m.finished) finished('finished');
-    });
-    worker.once('error', reject);
-  });
-}
-
 /** Frees every block a list still holds. */
 function freeHeld(mid: MidTier, held: Int32Array): void {
   for (let i = 1; i <= held[0]!; i++) if (held[i] !== 0) mid.free(held[i]!);
@@ -74,58 +49,55 @@ describe('mid tier: a worker terminated at any crash point of a section is recla
   for (const safety of ['strict', 'fast'] as const) {
     for (const scenario of SCENARIOS) {
       it(`${safety}: ${scenario}`, async () => {
-        let parked = 0;
-        for (let at = 1; ; at++) {
-          expect(at).toBeLessThan(2000);
-          const arena = Arena.format({ maxBytes: 64 * 2 ** 20, safety });
-          arena.threadAttach();
-          const main = new MidTier(arena);
-          const held = new Int32Array(new SharedArrayBuffer(4 * 4096));
-          const gate = new Int32Array(new SharedArrayBuffer(8));
-          const before = new Int32Array(new SharedArrayBuffer(4 * 1024));
-          if (scenario === 'adopt' || scenario === 'trim') {
-            // The only span of the class, abandoned by a worker that detached with a block out.
-            const donor = await start(arena, 'abandon', 0, before, gate);
-            expect(await donor.outcome).toBe('finished');
-            await donor.worker.terminate();
-          }
-          if (scenario === 'remote-free') {
-            held[0] = 6;
-            for (let i = 1; i <= 6; i++) held[i] = main.malloc(4096);
-          }
-          const run = await start(arena, scenario, at, held, gate);
-          if (scenario === 'collect') {
-            await gateOpen(gate, () => {
-              for (let i = 1; i <= held[0]!; i++) {
-                main.free(held[i]!);
-                held[i] = 0;
-              }
-            });
-          }
-          if (scenario === 'trim') await gateOpen(gate, () => freeHeld(main, before));
-          const outcome = await run.outcome;
-          await run.worker.terminate();
-          if (outcome === 'finished') {
+        const parked = await enumerateCrashPoints({
+          below: 2000,
+          async setup() {
+            const arena = Arena.format({ maxBytes: 64 * 2 ** 20, safety });
+            arena.threadAttach();
+            const main = new MidTier(arena);
+            const held = new Int32Array(new SharedArrayBuffer(4 * 4096));
+            const gate = new Int32Array(new SharedArrayBuffer(8));
+            const before = new Int32Array(new SharedArrayBuffer(4 * 1024));
+            if (scenario === 'adopt' || scenario === 'trim') {
+              // The only span of the class, abandoned by a worker that detached with a block out.
+              await runCrashWorkerToEnd(WORKER, {
+                memory: arena.memory,
+                scenario: 'abandon',
+                held: before,
+                gate,
+              });
+            }
+            if (scenario === 'remote-free') {
+              held[0] = 6;
+              for (let i = 1; i <= 6; i++) held[i] = main.malloc(4096);
+            }
+            return { arena, main, held, gate, before };
+          },
+          async run({ arena, main, held, gate, before }, at) {
+            const run = await startCrashWorker(WORKER, { memory: arena.memory, scenario, at, held, gate });
+            if (scenario === 'collect') {
+              await gateOpen(gate, () => {
+                for (let i = 1; i <= held[0]!; i++) {
+                  main.free(held[i]!);
+                  held[i] = 0;
+                }
+              });
+            }
+            if (scenario === 'trim') await gateOpen(gate, () => freeHeld(main, before));
+            return run;
+          },
+          afterFinished: ({ main }) => main.check(),
+          afterParked({ arena, main, held, before }, run) {
+            reclaimCrashed(arena, main, [run.threadId]);
             main.check();
-            break;
-          }
-          parked++;
-          arena.breakLocksOf(run.threadId);
-          main.reclaim(run.threadId);
-          arena.threadRelease(run.threadId);
-          main.check();
-          const fresh: number[] = [];
-          for (const size of SIZES) {
-            for (let i = 0; i < 24; i++) fresh.push(main.malloc(size));
-          }
-          expect(fresh.every((p) => p > 0)).toBe(true);
-          for (const p of fresh) main.free(p);
-          freeHeld(main, held);
-          freeHeld(main, before);
-          main.trim();
-          main.check();
-          expect(main.stats().liveBlocks).toBeLessThanOrEqual(1);
-        }
+            expectServes(main, SIZES, 24);
+            freeHeld(main, held);
+            freeHeld(main, before);
+            main.trim();
+            main.check();
+            expect(main.stats().liveBlocks).toBeLessThanOrEqual(1);
+          },
+        });
         expect(parked).toBeGreaterThan(0);
       });
     }

@@ -2,9 +2,15 @@
 // (development build: see src/crash-point.ts), terminated there and reclaimed from this thread;
 // the heap must check, this thread must allocate in every class involved, and no block may be
 // lost beyond the one in flight at the stop.
-import { Worker } from 'node:worker_threads';
 import { Arena } from '@hakmem/page-arena';
 import { describe, expect, it, vi } from 'vitest';
+import {
+  enumerateCrashPoints,
+  expectServes,
+  reclaimCrashed,
+  runCrashWorkerToEnd,
+  startCrashWorker,
+} from '../../../scripts/crash-harness';
 import { TinyTier } from '../src/tiny-tier';
 
 // One worker per crash point, every point of a section in one test: minutes on a loaded
@@ -23,38 +29,6 @@ const SCENARIOS = [
   'remote-flush',
 ] as const;
 
-interface Run {
-  worker: Worker;
-  threadId: number;
-  held: Int32Array;
-  outcome: Promise<'parked' | 'finished'>;
-}
-
-function start(arena: Arena, scenario: string, at: number, held: Int32Array, gate: Int32Array): Promise<Run> {
-  const park = new SharedArrayBuffer(8);
-  const worker = new Worker(WORKER, {
-    workerData: { memory: arena.memory, scenario, at, park, held: held.buffer, gate: gate.buffer },
-    execArgv: ['--conditions=development'],
-  });
-  return new Promise((resolveStart, reject) => {
-    let finished: (v: 'finished') => void = () => {};
-    const done = new Promise<'finished'>((r) => {
-      finished = r;
-    });
-    worker.on('message', (m: { threadId?: number; finished?: boolean }) => {
-      if (m.threadId !== undefined) {
-        const parked = (async () => {
-          await Atomics.waitAsync(new Int32Array(park), 0, 0).value;
-          return 'parked' as const;
-        })();
-        resolveStart({ worker, threadId: m.threadId, held, outcome: Promise.race([done, parked]) });
-      }
-      if (m.finished) finished('finished');
-    });
-    worker.once('error', reject);
-  });
-}
-
 /** Frees every block a worker still lists as held. */
 function freeHeld(tiny: TinyTier, held: Int32Array): void {
   for (let i = 1; i <= held[0]!; i++) if (held[i] !== 0) tiny.free(held[i]!);
@@ -65,64 +39,61 @@ describe('tiny tier: a worker terminated at any crash point of a section is recl
   for (const safety of ['strict', 'fast'] as const) {
     for (const scenario of SCENARIOS) {
       it(`${safety}: ${scenario}`, async () => {
-        let parked = 0;
-        for (let at = 1; ; at++) {
-          expect(at).toBeLessThan(2000);
-          const arena = Arena.format({ maxBytes: 64 * 2 ** 20, safety });
-          arena.threadAttach();
-          const main = new TinyTier(arena);
-          const held = new Int32Array(new SharedArrayBuffer(4 * 1024));
-          const gate = new Int32Array(new SharedArrayBuffer(8));
-          const before = new Int32Array(new SharedArrayBuffer(4 * 1024));
-          if (scenario === 'adopt') {
-            // The only slab of the class, abandoned by a worker that detached with a block out.
-            const donor = await start(arena, 'abandon', 0, before, gate);
-            expect(await donor.outcome).toBe('finished');
-            await donor.worker.terminate();
-          }
-          if (scenario === 'remote-free') {
-            held[0] = 6;
-            for (let i = 1; i <= 6; i++) held[i] = main.malloc(100);
-          }
-          if (scenario === 'remote-flush') {
-            // More than a slot's batch of one slab, and blocks of two more classes.
-            held[0] = 48;
-            for (let i = 1; i <= 48; i++) held[i] = main.malloc(i <= 40 ? 100 : i <= 44 ? 24 : 700);
-          }
-          const run = await start(arena, scenario, at, held, gate);
-          if (scenario === 'collect') {
-            await Atomics.waitAsync(gate, 0, 0).value;
-            for (let i = 1; i <= held[0]!; i++) {
-              main.free(held[i]!);
-              held[i] = 0;
+        const parked = await enumerateCrashPoints({
+          below: 2000,
+          async setup() {
+            const arena = Arena.format({ maxBytes: 64 * 2 ** 20, safety });
+            arena.threadAttach();
+            const main = new TinyTier(arena);
+            const held = new Int32Array(new SharedArrayBuffer(4 * 1024));
+            const gate = new Int32Array(new SharedArrayBuffer(8));
+            const before = new Int32Array(new SharedArrayBuffer(4 * 1024));
+            if (scenario === 'adopt') {
+              // The only slab of the class, abandoned by a worker that detached with a block out.
+              await runCrashWorkerToEnd(WORKER, {
+                memory: arena.memory,
+                scenario: 'abandon',
+                held: before,
+                gate,
+              });
             }
-            main.flush(); // the remote frees leave main's outgoing buffer for the worker's slab
-            Atomics.store(gate, 0, 2);
-            Atomics.notify(gate, 0);
-          }
-          const outcome = await run.outcome;
-          await run.worker.terminate();
-          if (outcome === 'finished') {
+            if (scenario === 'remote-free') {
+              held[0] = 6;
+              for (let i = 1; i <= 6; i++) held[i] = main.malloc(100);
+            }
+            if (scenario === 'remote-flush') {
+              // More than a slot's batch of one slab, and blocks of two more classes.
+              held[0] = 48;
+              for (let i = 1; i <= 48; i++) held[i] = main.malloc(i <= 40 ? 100 : i <= 44 ? 24 : 700);
+            }
+            return { arena, main, held, gate, before };
+          },
+          async run({ arena, main, held, gate }, at) {
+            const run = await startCrashWorker(WORKER, { memory: arena.memory, scenario, at, held, gate });
+            if (scenario === 'collect') {
+              await Atomics.waitAsync(gate, 0, 0).value;
+              for (let i = 1; i <= held[0]!; i++) {
+                main.free(held[i]!);
+                held[i] = 0;
+              }
+              main.flush(); // the remote frees leave main's outgoing buffer for the worker's slab
+              Atomics.store(gate, 0, 2);
+              Atomics.notify(gate, 0);
+            }
+            return run;
+          },
+          afterFinished: ({ main }) => main.check(),
+          afterParked({ arena, main, held, before }, run) {
+            reclaimCrashed(arena, main, [run.threadId]);
             main.check();
-            break;
-          }
-          parked++;
-          arena.breakLocksOf(run.threadId);
-          main.reclaim(run.threadId);
-          arena.threadRelease(run.threadId);
-          main.check();
-          const fresh: number[] = [];
-          for (const size of [48, 64, 96, 100, 160, 200, 300]) {
-            for (let i = 0; i < 40; i++) fresh.push(main.malloc(size));
-          }
-          expect(fresh.every((p) => p > 0)).toBe(true);
-          for (const p of fresh) main.free(p);
-          freeHeld(main, held);
-          freeHeld(main, before);
-          main.trim();
-          main.check();
-          expect(main.stats().liveBlocks).toBeLessThanOrEqual(1);
-        }
+            expectServes(main, [48, 64, 96, 100, 160, 200, 300], 40);
+            freeHeld(main, held);
+            freeHeld(main, before);
+            main.trim();
+            main.check();
+            expect(main.stats().liveBlocks).toBeLessThanOrEqual(1);
+          },
+        });
         // A fast remote free is one CAS: no crash point unless the CAS is retried.
         if (!(safety === 'fast' && scenario === 'remote-free')) expect(parked).toBeGreaterThan(0);
       });
