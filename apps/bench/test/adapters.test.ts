@@ -22,7 +22,14 @@ const churnConfig: ChurnConfig = {
   seed: 7,
 };
 const fragConfig: FragmentationConfig = { first: 2000, second: 1000, seed: 11 };
-const reallocConfig: ReallocConfig = { buffers: 24, live: 4, start: 16, limit: 256 * 1024, seed: 13 };
+const reallocConfig: ReallocConfig = {
+  buffers: 24,
+  warmup: 3,
+  live: 4,
+  start: 16,
+  limit: 256 * 1024,
+  seed: 13,
+};
 
 /**
  * Small blocks (8 B – 1 KiB) in phases, as fragmentation does with larger ones: fill, free every
