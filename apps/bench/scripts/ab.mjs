@@ -14,7 +14,15 @@
 //
 // Plain ESM, no build step: it bundles from the sources (no package's dist/ is used).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -40,24 +48,19 @@ const SLOWED = 1.3;
 // ---------------------------------------------------------------------------------------------
 // The harness, as apps/bench does it (src/prng.ts, src/workloads/blocks.ts)
 
-/** Next xorshift32 state (src/prng.ts). */
-function xorshift32(s) {
-  s ^= s << 13;
-  s ^= s >>> 17;
-  s ^= s << 5;
-  return s >>> 0;
-}
+/**
+ * The bench's generator (src/prng.ts: xorshift32, seedOf), bundled with the floor and loaded by
+ * each child before it draws (`loadHarness`).
+ */
+let xorshift32;
+let seedOf;
 
-/** A seed mixed from several integers (src/prng.ts). */
-function seedOf(...parts) {
-  let h = 0x9e3779b9;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0 || 1;
+/** Loads the floor and the generator from their bundle (built by the parent from src/). */
+async function loadHarness(path) {
+  const harness = await import(pathToFileURL(path).href);
+  xorshift32 = harness.xorshift32;
+  seedOf = harness.seedOf;
+  return harness;
 }
 
 /** A JS identifier from a label. */
@@ -227,7 +230,7 @@ function timeReplace(t, from, to) {
 
 /** Floor and one build, churn: warm-up, then alternating timed segments. */
 async function childChurn(c) {
-  const { FloorAllocator } = await import(pathToFileURL(c.floor).href);
+  const { FloorAllocator } = await loadHarness(c.floor);
   const hakmem = await import(pathToFileURL(c.bundle).href);
   const kind = `hakmem_${c.build}_${c.mode}`;
   const Adapter = adapterClass(kind);
@@ -282,6 +285,7 @@ const batchOf = (size) => (size <= 4096 ? 256 : size <= 65536 ? 64 : size <= 104
 
 /** Both builds, sizes: per size a fresh heap each, warm-up, then alternating timed segments. */
 async function childSizes(c) {
+  await loadHarness(c.floor);
   const builds = [];
   for (const b of ['A', 'B']) {
     const hakmem = await import(pathToFileURL(c.bundles[b]).href);
@@ -459,7 +463,14 @@ async function main() {
     const floor = join(tmp, 'floor.mjs');
     await bundle(join(treeA, 'packages/hakmem/src/index.ts'), bundles.A, aliases(treeA));
     await bundle(join(repo, 'packages/hakmem/src/index.ts'), bundles.B, aliases(repo));
-    await bundle(join(APP, 'src/adapters/floor.ts'), floor, {});
+    // The floor and the generator, from the bench's own sources (one entry, one bundle).
+    const harness = join(tmp, 'harness.mjs');
+    writeFileSync(
+      harness,
+      `export { FloorAllocator } from ${JSON.stringify(join(APP, 'src/adapters/floor.ts'))};\n` +
+        `export { seedOf, xorshift32 } from ${JSON.stringify(join(APP, 'src/prng.ts'))};\n`,
+    );
+    await bundle(harness, floor, {});
 
     const cpus = os.cpus();
     const short = commit.slice(0, 7);
@@ -561,7 +572,7 @@ async function main() {
       let checksumsOk = true;
       for (let round = 1; round <= rounds; round++) {
         for (const mode of modes) {
-          const r = run({ workload, mode, pairs, segments, bundles });
+          const r = run({ workload, mode, pairs, segments, bundles, floor });
           for (const row of r.rows) {
             const key = `${mode} ${row.size}`;
             if (!results.has(key)) results.set(key, { mode, size: row.size, rs: [] });
