@@ -98,6 +98,60 @@ describe('createHeap / attachHeap', () => {
     onWasm.check();
   });
 
+  it('small blocks keep working after another tier grows the memory (every kind of memory, both modes)', () => {
+    // The tiny tier's fast paths read the views of its last slow path: a growth by another tier
+    // leaves them older than the arena's (detached, for a non-shared WebAssembly.Memory).
+    const memories: Array<[string, (safety: 'strict' | 'fast') => Heap]> = [
+      ['growable SharedArrayBuffer', (safety) => createHeap({ maxBytes: 64 * MiB, safety })],
+      ['resizable ArrayBuffer', (safety) => createHeap({ shared: false, maxBytes: 64 * MiB, safety })],
+      [
+        'shared WebAssembly.Memory',
+        (safety) =>
+          createHeap({ memory: new WebAssembly.Memory({ initial: 2, maximum: 1024, shared: true }), safety }),
+      ],
+      [
+        'WebAssembly.Memory',
+        (safety) => createHeap({ memory: new WebAssembly.Memory({ initial: 2, maximum: 1024 }), safety }),
+      ],
+    ];
+    for (const [kind, make] of memories) {
+      for (const safety of ['strict', 'fast'] as const) {
+        const heap = make(safety);
+        const live = new Map<number, number>(); // block → tag
+        let tag = 1;
+        const place = (size: number) => {
+          const p = heap.malloc(size);
+          expect(live.has(p), `${kind} ${safety}: block ${p} handed out twice`).toBe(false);
+          heap.u8[p] = tag & 0xff;
+          live.set(p, tag++ & 0xff);
+        };
+        for (let i = 0; i < 600; i++) place(8 + ((i * 37) % 1017));
+        const big: number[] = [];
+        for (let round = 0; round < 3; round++) {
+          big.push(heap.malloc(6 * MiB)); // another tier grows the memory
+          // Frees (cache pushes) and mallocs (pops, then refills that take new slabs) with the
+          // tiny tier's views older than the arena's.
+          let k = 0;
+          for (const p of [...live.keys()]) {
+            if (k++ % 2 === 0) continue;
+            expect(heap.u8[p], `${kind} ${safety}: tag of ${p}`).toBe(live.get(p));
+            heap.free(p);
+            live.delete(p);
+          }
+          for (let i = 0; i < 900; i++) place(8 + ((i * 53) % 1017));
+          heap.check();
+        }
+        for (const [p, t] of live) {
+          expect(heap.u8[p], `${kind} ${safety}: tag of ${p}`).toBe(t);
+          heap.free(p);
+        }
+        for (const b of big) heap.free(b);
+        expect(heap.stats().liveBlocks).toBe(0);
+        heap.check();
+      }
+    }
+  });
+
   it('attaches from the same thread with its own slot, and rejects incompatible memory', () => {
     const heap = small();
     const other = attachHeap(heap.memory);

@@ -138,6 +138,15 @@ export class TinyTier implements Tier {
   private readonly owned: Int32Array;
   /** The class tables, held in fields (cheaper to reach than module bindings). */
   private readonly classBySize8 = TINY_CLASS_BY_SIZE8;
+  /**
+   * The fast paths' views: the arena's as of this tier's last slow path (tinySyncViews), one
+   * dependent load closer than `arena.u32`. They cover everything the fast paths touch — the
+   * cache records and the blocks and descriptors of this thread's own slabs, all in memory this
+   * thread's views covered when it took them (a refill syncs after the backend) — and a view a
+   * grown WebAssembly.Memory detached reads undefined, which sends the fast path to its slow path.
+   */
+  private u32v: Uint32Array;
+  private i32v: Int32Array;
 
   constructor(arena: Arena, id?: number) {
     this.arena = arena;
@@ -167,6 +176,16 @@ export class TinyTier implements Tier {
     this.malloc = this.strict ? this.tinyMallocStrict : this.tinyMallocFast;
     this.freeOwned = this.strict ? this.tinyFreeStrict : this.tinyFreeFast;
     arena.refresh();
+    this.u32v = arena.u32;
+    this.i32v = arena.i32;
+  }
+
+  /** The fast paths' views made the arena's current ones. */
+  private tinySyncViews(): void {
+    const arena = this.arena;
+    arena.refresh();
+    this.u32v = arena.u32;
+    this.i32v = arena.i32;
   }
 
   // ───────────────────────────── malloc ─────────────────────────────
@@ -200,12 +219,11 @@ export class TinyTier implements Tier {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
     const cls = this.classBySize8[(size + 7) >>> 3]!;
     const h = this.records + (cls << Tiny.CcShift);
-    const arena = this.arena;
-    const u32 = arena.u32;
+    const u32 = this.u32v;
     const p = u32[h + Cc.Head]!;
     // `!(p > 0)`: an empty list, or views a replaced buffer detached (undefined): the slow path.
     if (!(p > 0)) return this.tinyMallocSlow(cls);
-    const i32 = arena.i32;
+    const i32 = this.i32v;
     i32[h + Cc.Head] = u32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
@@ -220,13 +238,12 @@ export class TinyTier implements Tier {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
     const cls = this.classBySize8[(size + 7) >>> 3]!;
     const h = this.records + (cls << Tiny.CcShift);
-    const arena = this.arena;
-    const u32 = arena.u32;
+    const u32 = this.u32v;
     const p = u32[h + Cc.Head]!;
     if (!(p > 0)) return this.tinyMallocSlow(cls);
     const e = this.owned[p >>> Owned.PageShift]!;
-    if ((e & Owned.ClassMask) !== cls || !(e > 0)) return this.tinyMallocCorrupt(p, cls);
-    const i32 = arena.i32;
+    if ((e & Owned.ClassMask) !== cls || !(e > 0)) return this.tinyMallocRecheck(p, cls);
+    const i32 = this.i32v;
     const d = (e & ~Owned.ClassMask) >>> 1;
     // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a block start. A slab
     // is one 64 KiB page, so its offset in the slab is the pointer's low 16 bits (no SL_START load).
@@ -235,7 +252,7 @@ export class TinyTier implements Tier {
     const idx = (x >>> shift) | (x << -shift);
     const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
     const bits = i32[w]!;
-    if (idx >>> 0 >= i32[d + Sl.Carved]! || (bits & (1 << idx)) !== 0) return this.tinyMallocCorrupt(p, cls);
+    if (idx >>> 0 >= i32[d + Sl.Carved]! || (bits & (1 << idx)) !== 0) return this.tinyMallocRecheck(p, cls);
     i32[w] = bits | (1 << idx);
     i32[h + Cc.Head] = u32[p >>> 2]!;
     i32[h + Cc.Count]!--;
@@ -256,15 +273,33 @@ export class TinyTier implements Tier {
    */
   private tinyMallocSlow(cls: number): number {
     const arena = this.arena;
-    arena.refresh();
+    this.tinySyncViews();
     const h = this.records + (cls << CC_SHIFT);
     // A class's own size maps to the class.
     if (arena.u32[h + CC_HEAD] !== 0) return this.malloc(TINY_CLASS_SIZE[cls]!);
     const n = this.cache.cacheRefill(cls);
     if (n === 0) return 0;
+    // The refill may have grown the memory (a new slab): the pop below reads its blocks.
+    this.u32v = arena.u32;
+    this.i32v = arena.i32;
     const p = this.malloc(TINY_CLASS_SIZE[cls]!);
     arena.i32[h + CC_HITS]!--;
     return p;
+  }
+
+  /**
+   * Strict: the cache head failed its quick validation. With views older than the arena's, again
+   * with the current ones; else the full validation names the broken rule.
+   */
+  private tinyMallocRecheck(p: number, cls: number): number {
+    const arena = this.arena;
+    arena.refresh();
+    if (this.u32v !== arena.u32 || this.i32v !== arena.i32) {
+      this.u32v = arena.u32;
+      this.i32v = arena.i32;
+      return this.malloc(TINY_CLASS_SIZE[cls]!);
+    }
+    return this.tinyMallocCorrupt(p, cls);
   }
 
   /** Strict: the cache head failed its quick validation; the full one names the broken rule. */
@@ -305,12 +340,11 @@ export class TinyTier implements Tier {
   private tinyFreeFast(ptr: number): boolean {
     const e = this.owned[ptr >>> Owned.PageShift]!;
     if (e > 0) {
-      const arena = this.arena;
-      const i32 = arena.i32;
+      const i32 = this.i32v;
       const h = this.records + ((e & Owned.ClassMask) << Tiny.CcShift);
       const n = i32[h + Cc.Count]!;
       if (n < i32[h + Cc.Cap]!) {
-        const u32 = arena.u32;
+        const u32 = this.u32v;
         u32[ptr >>> 2] = u32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
         i32[h + Cc.Count] = n + 1;
@@ -327,7 +361,7 @@ export class TinyTier implements Tier {
     const e = this.owned[ptr >>> Owned.PageShift]!;
     // Another tier's block (or another thread's) needs no fresh views here: pageEntry refreshes.
     if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
-    this.arena.refresh();
+    this.tinySyncViews();
     this.tinyFreeSlow(ptr, e & Owned.ClassMask, 0, 0);
     return true;
   }
@@ -341,9 +375,8 @@ export class TinyTier implements Tier {
   private tinyFreeStrict(ptr: number): boolean {
     const e = this.owned[ptr >>> Owned.PageShift]!;
     if (e > 0) {
-      const arena = this.arena;
-      const u32 = arena.u32;
-      const i32 = arena.i32;
+      const u32 = this.u32v;
+      const i32 = this.i32v;
       const d = (e & ~Owned.ClassMask) >>> 1;
       const x = Math.imul(ptr & Owned.PageMask, i32[d + Sl.Inv]!);
       const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
@@ -374,7 +407,7 @@ export class TinyTier implements Tier {
     const e = this.owned[ptr >>> Owned.PageShift]!;
     // Another tier's block (or another thread's) needs no fresh views here: pageEntry refreshes.
     if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
-    this.arena.refresh();
+    this.tinySyncViews();
     const i32 = this.arena.i32;
     const d = (e & ~Owned.ClassMask) >>> 1;
     const cls = i32[d + SL_CLASS]!;
