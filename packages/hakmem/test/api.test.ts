@@ -152,6 +152,37 @@ describe('createHeap / attachHeap', () => {
     }
   });
 
+  it('small blocks above 2 GiB (offsets beyond int32) are handed out, freed and reused, both modes', () => {
+    for (const safety of ['strict', 'fast'] as const) {
+      const heap = createHeap({ maxBytes: 3 * 2 ** 30, safety });
+      const low = heap.malloc(2 ** 31 + 5 * MiB); // untouched: the next slabs lie above 2 GiB
+      const blocks: number[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const p = heap.malloc(8 + ((i * 29) % 1017));
+        heap.u8[p] = i & 0xff;
+        blocks.push(p);
+      }
+      expect(blocks.every((p) => p >= 2 ** 31)).toBe(true);
+      // Pushes and pops of blocks whose offsets read back negative as int32 words.
+      for (let round = 0; round < 3; round++) {
+        for (let i = round % 2; i < blocks.length; i += 2) {
+          expect(heap.u8[blocks[i]!]).toBe(i & 0xff);
+          heap.free(blocks[i]!);
+          const p = heap.malloc(8 + ((i * 29) % 1017));
+          expect(p).toBeGreaterThanOrEqual(2 ** 31);
+          heap.u8[p] = i & 0xff;
+          blocks[i] = p;
+        }
+        heap.check();
+      }
+      expect(new Set(blocks).size).toBe(blocks.length);
+      for (const p of blocks) heap.free(p);
+      heap.free(low);
+      expect(heap.stats().liveBlocks).toBe(0);
+      heap.check();
+    }
+  });
+
   it('attaches from the same thread with its own slot, and rejects incompatible memory', () => {
     const heap = small();
     const other = attachHeap(heap.memory);

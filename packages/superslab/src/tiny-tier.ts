@@ -139,13 +139,13 @@ export class TinyTier implements Tier {
   /** The class tables, held in fields (cheaper to reach than module bindings). */
   private readonly classBySize8 = TINY_CLASS_BY_SIZE8;
   /**
-   * The fast paths' views: the arena's as of this tier's last slow path (tinySyncViews), one
-   * dependent load closer than `arena.u32`. They cover everything the fast paths touch — the
-   * cache records and the blocks and descriptors of this thread's own slabs, all in memory this
-   * thread's views covered when it took them (a refill syncs after the backend) — and a view a
-   * grown WebAssembly.Memory detached reads undefined, which sends the fast path to its slow path.
+   * The fast paths' one view: the arena's `i32` as of this tier's last slow path (tinySyncViews),
+   * one dependent load closer than `arena.i32`, and one view instead of two (a pointer is a
+   * word's bits read `>>> 0`). It covers everything the fast paths touch — the cache records and
+   * the blocks and descriptors of this thread's own slabs, all in memory this thread's views
+   * covered when it took them (a refill syncs after the backend) — and a view a grown
+   * WebAssembly.Memory detached reads undefined, which sends the fast path to its slow path.
    */
-  private u32v: Uint32Array;
   private i32v: Int32Array;
 
   constructor(arena: Arena, id?: number) {
@@ -176,15 +176,13 @@ export class TinyTier implements Tier {
     this.malloc = this.strict ? this.tinyMallocStrict : this.tinyMallocFast;
     this.freeOwned = this.strict ? this.tinyFreeStrict : this.tinyFreeFast;
     arena.refresh();
-    this.u32v = arena.u32;
     this.i32v = arena.i32;
   }
 
-  /** The fast paths' views made the arena's current ones. */
+  /** The fast paths' view made the arena's current one. */
   private tinySyncViews(): void {
     const arena = this.arena;
     arena.refresh();
-    this.u32v = arena.u32;
     this.i32v = arena.i32;
   }
 
@@ -219,12 +217,12 @@ export class TinyTier implements Tier {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
     const cls = this.classBySize8[(size + 7) >>> 3]!;
     const h = this.records + (cls << Tiny.CcShift);
-    const u32 = this.u32v;
-    const p = u32[h + Cc.Head]!;
-    // `!(p > 0)`: an empty list, or views a replaced buffer detached (undefined): the slow path.
-    if (!(p > 0)) return this.tinyMallocSlow(cls);
     const i32 = this.i32v;
-    i32[h + Cc.Head] = u32[p >>> 2]!;
+    // One view: a pointer is the word's bits as a u32 (`>>> 0`; undefined, from a view a replaced
+    // buffer detached, gives 0). `!(p > 0)`: an empty list or a detached view: the slow path.
+    const p = i32[h + Cc.Head]! >>> 0;
+    if (!(p > 0)) return this.tinyMallocSlow(cls);
+    i32[h + Cc.Head] = i32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
     return p;
@@ -238,12 +236,11 @@ export class TinyTier implements Tier {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
     const cls = this.classBySize8[(size + 7) >>> 3]!;
     const h = this.records + (cls << Tiny.CcShift);
-    const u32 = this.u32v;
-    const p = u32[h + Cc.Head]!;
+    const i32 = this.i32v;
+    const p = i32[h + Cc.Head]! >>> 0; // one view: see tinyMallocFast
     if (!(p > 0)) return this.tinyMallocSlow(cls);
     const e = this.owned[p >>> Owned.PageShift]!;
     if ((e & Owned.ClassMask) !== cls || !(e > 0)) return this.tinyMallocRecheck(p, cls);
-    const i32 = this.i32v;
     const d = (e & ~Owned.ClassMask) >>> 1;
     // Block index by exact division (size = odd × 2^shift): ≥ 2^16 unless a block start. A slab
     // is one 64 KiB page, so its offset in the slab is the pointer's low 16 bits (no SL_START load).
@@ -254,7 +251,7 @@ export class TinyTier implements Tier {
     const bits = i32[w]!;
     if (idx >>> 0 >= i32[d + Sl.Carved]! || (bits & (1 << idx)) !== 0) return this.tinyMallocRecheck(p, cls);
     i32[w] = bits | (1 << idx);
-    i32[h + Cc.Head] = u32[p >>> 2]!;
+    i32[h + Cc.Head] = i32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
     return p;
@@ -280,7 +277,6 @@ export class TinyTier implements Tier {
     const n = this.cache.cacheRefill(cls);
     if (n === 0) return 0;
     // The refill may have grown the memory (a new slab): the pop below reads its blocks.
-    this.u32v = arena.u32;
     this.i32v = arena.i32;
     const p = this.malloc(TINY_CLASS_SIZE[cls]!);
     arena.i32[h + CC_HITS]!--;
@@ -288,14 +284,13 @@ export class TinyTier implements Tier {
   }
 
   /**
-   * Strict: the cache head failed its quick validation. With views older than the arena's, again
-   * with the current ones; else the full validation names the broken rule.
+   * Strict: the cache head failed its quick validation. With a view older than the arena's, again
+   * with the current one; else the full validation names the broken rule.
    */
   private tinyMallocRecheck(p: number, cls: number): number {
     const arena = this.arena;
     arena.refresh();
-    if (this.u32v !== arena.u32 || this.i32v !== arena.i32) {
-      this.u32v = arena.u32;
+    if (this.i32v !== arena.i32) {
       this.i32v = arena.i32;
       return this.malloc(TINY_CLASS_SIZE[cls]!);
     }
@@ -344,8 +339,7 @@ export class TinyTier implements Tier {
       const h = this.records + ((e & Owned.ClassMask) << Tiny.CcShift);
       const n = i32[h + Cc.Count]!;
       if (n < i32[h + Cc.Cap]!) {
-        const u32 = this.u32v;
-        u32[ptr >>> 2] = u32[h + Cc.Head]!;
+        i32[ptr >>> 2] = i32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
         i32[h + Cc.Count] = n + 1;
         return true;
@@ -375,7 +369,6 @@ export class TinyTier implements Tier {
   private tinyFreeStrict(ptr: number): boolean {
     const e = this.owned[ptr >>> Owned.PageShift]!;
     if (e > 0) {
-      const u32 = this.u32v;
       const i32 = this.i32v;
       const d = (e & ~Owned.ClassMask) >>> 1;
       const x = Math.imul(ptr & Owned.PageMask, i32[d + Sl.Inv]!);
@@ -393,7 +386,7 @@ export class TinyTier implements Tier {
         )
       ) {
         i32[w] = bits ^ (1 << idx);
-        u32[ptr >>> 2] = u32[h + Cc.Head]!;
+        i32[ptr >>> 2] = i32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
         i32[h + Cc.Count] = n + 1;
         return true;
