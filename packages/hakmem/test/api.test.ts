@@ -98,9 +98,9 @@ describe('createHeap / attachHeap', () => {
     onWasm.check();
   });
 
-  it('small blocks keep working after another tier grows the memory (every kind of memory, both modes)', () => {
-    // The tiny tier's fast paths read the views of its last slow path: a growth by another tier
-    // leaves them older than the arena's (detached, for a non-shared WebAssembly.Memory).
+  it('small and mid-size blocks keep working after another tier grows the memory (every kind of memory, both modes)', () => {
+    // The tiny and mid tiers' fast paths read the view of their last slow path: a growth by
+    // another tier leaves it older than the arena's (detached, for a non-shared WebAssembly.Memory).
     const memories: Array<[string, (safety: 'strict' | 'fast') => Heap]> = [
       ['growable SharedArrayBuffer', (safety) => createHeap({ maxBytes: 64 * MiB, safety })],
       ['resizable ArrayBuffer', (safety) => createHeap({ shared: false, maxBytes: 64 * MiB, safety })],
@@ -125,7 +125,10 @@ describe('createHeap / attachHeap', () => {
           heap.u8[p] = tag & 0xff;
           live.set(p, tag++ & 0xff);
         };
-        for (let i = 0; i < 600; i++) place(8 + ((i * 37) % 1017));
+        // Tiny sizes, and one block in five of the mid tier (1–32 KiB).
+        const sizeOf = (i: number, k: number) =>
+          i % 5 === 4 ? 1025 + ((i * k) % 31744) : 8 + ((i * k) % 1017);
+        for (let i = 0; i < 600; i++) place(sizeOf(i, 37));
         const big: number[] = [];
         for (let round = 0; round < 3; round++) {
           big.push(heap.malloc(6 * MiB)); // another tier grows the memory
@@ -138,7 +141,7 @@ describe('createHeap / attachHeap', () => {
             heap.free(p);
             live.delete(p);
           }
-          for (let i = 0; i < 900; i++) place(8 + ((i * 53) % 1017));
+          for (let i = 0; i < 900; i++) place(sizeOf(i, 53));
           heap.check();
         }
         for (const [p, t] of live) {
@@ -152,13 +155,15 @@ describe('createHeap / attachHeap', () => {
     }
   });
 
-  it('small blocks above 2 GiB (offsets beyond int32) are handed out, freed and reused, both modes', () => {
+  it('small and mid-size blocks above 2 GiB (offsets beyond int32) are handed out, freed and reused, both modes', () => {
     for (const safety of ['strict', 'fast'] as const) {
       const heap = createHeap({ maxBytes: 3 * 2 ** 30, safety });
       const low = heap.malloc(2 ** 31 + 5 * MiB); // untouched: the next slabs lie above 2 GiB
       const blocks: number[] = [];
+      // Tiny sizes, and one block in five of the mid tier (1–32 KiB).
+      const sizeOf = (i: number) => (i % 5 === 4 ? 1025 + ((i * 29) % 31744) : 8 + ((i * 29) % 1017));
       for (let i = 0; i < 3000; i++) {
-        const p = heap.malloc(8 + ((i * 29) % 1017));
+        const p = heap.malloc(sizeOf(i));
         heap.u8[p] = i & 0xff;
         blocks.push(p);
       }
@@ -168,7 +173,7 @@ describe('createHeap / attachHeap', () => {
         for (let i = round % 2; i < blocks.length; i += 2) {
           expect(heap.u8[blocks[i]!]).toBe(i & 0xff);
           heap.free(blocks[i]!);
-          const p = heap.malloc(8 + ((i * 29) % 1017));
+          const p = heap.malloc(sizeOf(i));
           expect(p).toBeGreaterThanOrEqual(2 ** 31);
           heap.u8[p] = i & 0xff;
           blocks[i] = p;

@@ -145,6 +145,16 @@ export class MidTier implements Tier {
   /** The class table, held in a field (cheaper to reach than a module binding). */
   private readonly classBySize16 = MID_CLASS_BY_SIZE16;
 
+  /**
+   * The fast paths' one view: the arena's `i32` as of this tier's last slow path (midSyncViews),
+   * one dependent load closer than `arena.i32`, and one view instead of two (a pointer is a
+   * word's bits read `>>> 0`). It covers everything the fast paths touch — the cache records and
+   * the blocks and descriptors of this thread's own spans, all in memory this thread's views
+   * covered when it took them (a refill syncs after the backend) — and a view a grown
+   * WebAssembly.Memory detached reads undefined, which sends the fast path to its slow path.
+   */
+  private i32v: Int32Array;
+
   constructor(arena: Arena, id?: number) {
     this.arena = arena;
     this.strict = arena.strict;
@@ -171,6 +181,14 @@ export class MidTier implements Tier {
     this.records = this.cache.records;
     this.owned = this.spans.owned;
     arena.refresh();
+    this.i32v = arena.i32;
+  }
+
+  /** The fast paths' view made the arena's current one. */
+  private midSyncViews(): void {
+    const arena = this.arena;
+    arena.refresh();
+    this.i32v = arena.i32;
   }
 
   // ───────────────────────────── malloc ─────────────────────────────
@@ -191,13 +209,12 @@ export class MidTier implements Tier {
   /** Fast mode: pop the head of the class's cache. */
   private midMallocFast(cls: number): number {
     const h = this.records + (cls << Mid.CcShift);
-    const arena = this.arena;
-    const u32 = arena.u32;
-    const p = u32[h + Cc.Head]!;
-    // `!(p > 0)`: an empty list, or views a replaced buffer detached (undefined): the slow path.
+    const i32 = this.i32v;
+    // One view: a pointer is the word's bits as a u32 (`>>> 0`; undefined, from a view a replaced
+    // buffer detached, gives 0). `!(p > 0)`: an empty list or a detached view: the slow path.
+    const p = i32[h + Cc.Head]! >>> 0;
     if (!(p > 0)) return this.midMallocSlow(cls);
-    const i32 = arena.i32;
-    i32[h + Cc.Head] = u32[p >>> 2]!;
+    i32[h + Cc.Head] = i32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
     i32[h + Cc.Live]!++;
@@ -207,23 +224,21 @@ export class MidTier implements Tier {
   /** Strict mode: the head must be a free carved block of a span of this class that this thread owns; its alloc bit is set. */
   private midMallocStrict(cls: number): number {
     const h = this.records + (cls << Mid.CcShift);
-    const arena = this.arena;
-    const u32 = arena.u32;
-    const p = u32[h + Cc.Head]!;
+    const i32 = this.i32v;
+    const p = i32[h + Cc.Head]! >>> 0; // one view: see midMallocFast
     if (!(p > 0)) return this.midMallocSlow(cls);
     const o = (p >>> 16) << 1;
     const owned = this.owned;
     const d = owned[o]!;
-    if (owned[o + 1] !== cls || !(d > 0)) return this.midMallocCorrupt(p, cls);
-    const i32 = arena.i32;
+    if (owned[o + 1] !== cls || !(d > 0)) return this.midMallocRecheck(p, cls);
     // Block index by exact division (size = odd × 2^shift): > 4096 unless a block start.
-    const x = Math.imul(p - u32[d + Sp.Start]!, i32[d + Sp.Inv]!);
+    const x = Math.imul(p - (i32[d + Sp.Start]! >>> 0), i32[d + Sp.Inv]!);
     const idx = (x >>> i32[d + Sp.Shift]!) | (x << -i32[d + Sp.Shift]!);
     const w = i32[d + Sp.Bitmap]! + ((idx >>> 5) << 1);
     const bits = i32[w]!;
-    if (idx >>> 0 >= i32[d + Sp.Carved]! || (bits & (1 << idx)) !== 0) return this.midMallocCorrupt(p, cls);
+    if (idx >>> 0 >= i32[d + Sp.Carved]! || (bits & (1 << idx)) !== 0) return this.midMallocRecheck(p, cls);
     i32[w] = bits | (1 << idx);
-    i32[h + Cc.Head] = u32[p >>> 2]!;
+    i32[h + Cc.Head] = i32[p >>> 2]!;
     i32[h + Cc.Count]!--;
     i32[h + Cc.Hits]!++;
     i32[h + Cc.Live]!++;
@@ -254,7 +269,7 @@ export class MidTier implements Tier {
    */
   private midMallocSlow(cls: number): number {
     const arena = this.arena;
-    arena.refresh();
+    this.midSyncViews();
     if (this.records < 0) throw this.midDetached('malloc');
     const h = this.records + (cls << CC_SHIFT);
     if (arena.u32[h + CC_HEAD] !== 0) {
@@ -262,6 +277,8 @@ export class MidTier implements Tier {
     }
     const n = this.cache.cacheRefill(cls) || this.midRefillLast(cls);
     if (n === 0) return 0;
+    // The refill may have grown the memory (a new span): the pop below reads its blocks.
+    this.i32v = arena.i32;
     const p = this.strict ? this.midMallocStrict(cls) : this.midMallocFast(cls);
     arena.i32[h + CC_HITS]!--;
     return p;
@@ -274,6 +291,20 @@ export class MidTier implements Tier {
   private midRefillLast(cls: number): number {
     this.trim();
     return this.cache.cacheRefill(cls);
+  }
+
+  /**
+   * Strict: the cache head failed its quick validation. With a view older than the arena's, again
+   * with the current one; else the full validation names the broken rule.
+   */
+  private midMallocRecheck(p: number, cls: number): number {
+    const arena = this.arena;
+    arena.refresh();
+    if (this.i32v !== arena.i32) {
+      this.i32v = arena.i32;
+      return this.midMallocStrict(cls);
+    }
+    return this.midMallocCorrupt(p, cls);
   }
 
   /** Strict: the cache head failed its quick validation; the full one names the broken rule. */
@@ -326,13 +357,11 @@ export class MidTier implements Tier {
     const o = (ptr >>> 16) << 1;
     const owned = this.owned;
     if (owned[o]! > 0) {
-      const arena = this.arena;
-      const i32 = arena.i32;
+      const i32 = this.i32v;
       const h = this.records + (owned[o + 1]! << Mid.CcShift);
       const n = i32[h + Cc.Count]!;
       if (n < i32[h + Cc.Cap]!) {
-        const u32 = arena.u32;
-        u32[ptr >>> 2] = u32[h + Cc.Head]!;
+        i32[ptr >>> 2] = i32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
         i32[h + Cc.Count] = n + 1;
         i32[h + Cc.Live]!--;
@@ -345,7 +374,7 @@ export class MidTier implements Tier {
 
   /** Fast mode, off the fast path: the cache is full (spill), the views are stale, or the block is not this thread's. */
   private midFreeFastSlow(ptr: number): boolean {
-    this.arena.refresh();
+    this.midSyncViews();
     const o = (ptr >>> 16) << 1;
     const d = this.owned[o]!;
     if (!(d > 0)) return this.midFreeNotOwned(ptr);
@@ -362,10 +391,8 @@ export class MidTier implements Tier {
     const owned = this.owned;
     const d = owned[o]!;
     if (d > 0) {
-      const arena = this.arena;
-      const u32 = arena.u32;
-      const i32 = arena.i32;
-      const x = Math.imul(ptr - u32[d + Sp.Start]!, i32[d + Sp.Inv]!);
+      const i32 = this.i32v;
+      const x = Math.imul(ptr - (i32[d + Sp.Start]! >>> 0), i32[d + Sp.Inv]!);
       const idx = (x >>> i32[d + Sp.Shift]!) | (x << -i32[d + Sp.Shift]!);
       const w = i32[d + Sp.Bitmap]! + ((idx >>> 5) << 1);
       const bits = i32[w]!;
@@ -380,7 +407,7 @@ export class MidTier implements Tier {
         )
       ) {
         i32[w] = bits ^ (1 << idx);
-        u32[ptr >>> 2] = u32[h + Cc.Head]!;
+        i32[ptr >>> 2] = i32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
         i32[h + Cc.Count] = n + 1;
         i32[h + Cc.Live]!--;
@@ -392,7 +419,7 @@ export class MidTier implements Tier {
 
   /** Strict free off the fast path: another thread's block, a rejected one (invalid pointer, double free), a full cache, or stale views. */
   private midFreeStrictSlow(ptr: number): boolean {
-    this.arena.refresh();
+    this.midSyncViews();
     const o = (ptr >>> 16) << 1;
     const d = this.owned[o]!;
     if (!(d > 0)) return this.midFreeNotOwned(ptr);
