@@ -1,6 +1,7 @@
-import { Arena, HakmemError, PM_DESC, PM_TIER } from '@hakmem/page-arena';
+import { Arena, PM_DESC, PM_TIER } from '@hakmem/page-arena';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../test/support';
 import { SL_CARVED, SL_OWNER, SL_USED, SLAB_BYTES, SUPERSLAB_SLABS } from './layout';
 import {
   TINY_CLASS_BLOCKS,
@@ -26,15 +27,6 @@ function otherThread(arena: Arena) {
   const other = Arena.attach(arena.memory);
   other.threadAttach();
   return { arena: other, slabs: new Superslab(other) };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
 }
 
 /** Index of the first differing byte, -1 when equal (toEqual on megabytes is slow). */

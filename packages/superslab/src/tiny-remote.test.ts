@@ -1,30 +1,12 @@
 // Remote-free batching (issue 10): a remote free waits in the freeing thread's outgoing buffer,
 // a chain per destination slab pushed with one CAS. Strict keeps every guarantee meanwhile, check()
 // and stats count the buffered blocks, and a thread that dies with a full buffer loses nothing.
-import { Arena, HakmemError, PM_DESC } from '@hakmem/page-arena';
+import { type Arena, PM_DESC } from '@hakmem/page-arena';
 import { describe, expect, it } from 'vitest';
+import { codeOf, second, tier } from '../test/support';
 import { OUT_BATCH, SL_REMOTE_AT } from './layout';
-import { TinyTier } from './tiny-tier';
 
 const MiB = 2 ** 20;
-
-function pair(safety: 'strict' | 'fast') {
-  const arena = Arena.format({ initialBytes: MiB, maxBytes: 32 * MiB, safety });
-  arena.threadAttach();
-  const tiny = new TinyTier(arena);
-  const other = Arena.attach(arena.memory);
-  other.threadAttach();
-  return { arena, tiny, other, t2: new TinyTier(other) };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
-}
 
 /** i32 index of the slab descriptor of `p`. */
 function descOf(arena: Arena, p: number): number {
@@ -34,7 +16,8 @@ function descOf(arena: Arena, p: number): number {
 describe('remote-free batching', () => {
   for (const safety of ['strict', 'fast'] as const) {
     it(`${safety}: a chain reaches the slab's remote list with one push per ${OUT_BATCH} blocks; check() counts the rest`, () => {
-      const { arena, tiny, t2 } = pair(safety);
+      const { arena, tiny } = tier(safety, 32 * MiB);
+      const t2 = second(arena).tiny;
       const blocks = Array.from({ length: OUT_BATCH + 5 }, () => tiny.malloc(48));
       const d = descOf(arena, blocks[0]!);
       for (let i = 0; i < OUT_BATCH - 1; i++) t2.free(blocks[i]!);
@@ -63,7 +46,8 @@ describe('remote-free batching', () => {
     });
 
     it(`${safety}: a thread that dies with buffered remote frees is reclaimed and every block comes back`, () => {
-      const { arena, tiny, other, t2 } = pair(safety);
+      const { arena, tiny } = tier(safety, 32 * MiB);
+      const { arena: other, tiny: t2 } = second(arena);
       const mine = Array.from({ length: 400 }, (_, i) => tiny.malloc(8 + ((i * 37) % 1017)));
       for (const p of mine) t2.free(p); // remote frees, most of them still in t2's buffer
       expect(tiny.stats().liveBlocks).toBe(0);

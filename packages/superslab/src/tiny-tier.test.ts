@@ -1,33 +1,12 @@
-import { Arena, HakmemError, PM_DESC, PM_TIER, RunTier } from '@hakmem/page-arena';
+import { Arena, PM_DESC, PM_TIER, RunTier } from '@hakmem/page-arena';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { codeOf, second, tier } from '../test/support';
 import { SL_OWNER } from './layout';
 import { TINY_CLASS_COUNT, TINY_CLASS_SIZE, TINY_LAYOUT_VERSION } from './size-classes';
 import { TinyTier, tinyTier } from './tiny-tier';
 
 const MiB = 2 ** 20;
-
-function tier(safety: 'strict' | 'fast' = 'strict', maxBytes = 16 * MiB, shared = true) {
-  const arena = Arena.format({ initialBytes: MiB, maxBytes, safety, shared });
-  arena.threadAttach();
-  return { arena, tiny: new TinyTier(arena) };
-}
-
-/** Another thread slot on the same memory (same JS thread: enough for ownership and remote frees). */
-function second(arena: Arena) {
-  const other = Arena.attach(arena.memory);
-  other.threadAttach();
-  return { arena: other, tiny: new TinyTier(other) };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
