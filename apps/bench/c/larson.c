@@ -2,7 +2,7 @@
  * Larson, ported from src/workloads/larson.ts (mimalloc-bench's `larson 5 8 1000 5000 100 4141 T`
  * as the JS harness runs it):
  *
- *   larson THREADS CHUNKS ROUNDS GENERATIONS MIN_SIZE MAX_SIZE SEED
+ *   larson THREADS CHUNKS ROUNDS GENERATIONS MIN_SIZE MAX_SIZE SEED WARMUP
  *
  * Each of THREADS persistent threads fills its array of CHUNKS blocks; then, in generation g,
  * thread w works on array (w + g) mod THREADS: ROUNDS × CHUNKS replacements (free a random block
@@ -10,8 +10,9 @@
  * another thread allocated. A barrier separates generations. As in the JS harness, each
  * generation's draws (slot, size, tag; and the owner bookkeeping that counts cross-thread frees)
  * are made into the thread's pair arrays before its clock starts; the time is the sum over
- * generations of barrier (draws done) to barrier (loops done). Then each thread frees the array it
- * would take next.
+ * timed generations of barrier (draws done) to barrier (loops done); WARMUP generations run first,
+ * the same way, untimed (as the JS harness's, whose allocators are compiled while they run).
+ * Then each thread frees the array it would take next.
  * Same draws, checksum and cross-thread free count as the JS model. Prints one JSON line.
  */
 #include <pthread.h>
@@ -20,7 +21,7 @@
 
 #define FILL 0xffff
 
-static int threads, chunks, rounds, generations, min_size, max_size;
+static int threads, chunks, rounds, generations, warmup, min_size, max_size;
 static uint32_t seed;
 static unsigned char **ptrs;
 static int32_t *sizes;
@@ -80,7 +81,7 @@ static void *work(void *arg) {
     owner[w * chunks + k] = w;
   }
   pthread_barrier_wait(&edge_barrier);
-  for (int g = 0; g < generations; g++) {
+  for (int g = 0; g < warmup + generations; g++) {
     int arr = (w + g) % threads;
     int base = arr * chunks;
     long n = (long)rounds * chunks;
@@ -107,10 +108,10 @@ static void *work(void *arg) {
     }
     me->total += me->checksum;
     pthread_barrier_wait(&generation_barrier);
-    me->timed_ns += now_ns() - t0;
+    if (g >= warmup) me->timed_ns += now_ns() - t0;
   }
   pthread_barrier_wait(&edge_barrier);
-  int base = ((w + generations) % threads) * chunks;
+  int base = ((w + warmup + generations) % threads) * chunks;
   me->checksum = 0;
   for (int k = 0; k < chunks; k++) release(me, base + k);
   me->total += me->checksum;
@@ -118,8 +119,8 @@ static void *work(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 8) {
-    fprintf(stderr, "usage: larson THREADS CHUNKS ROUNDS GENERATIONS MIN_SIZE MAX_SIZE SEED\n");
+  if (argc != 9) {
+    fprintf(stderr, "usage: larson THREADS CHUNKS ROUNDS GENERATIONS MIN_SIZE MAX_SIZE SEED WARMUP\n");
     return 2;
   }
   threads = (int)arg(argv, 1);
@@ -129,6 +130,7 @@ int main(int argc, char **argv) {
   min_size = (int)arg(argv, 5);
   max_size = (int)arg(argv, 6);
   seed = (uint32_t)arg(argv, 7);
+  warmup = (int)arg(argv, 8);
   int n = threads * chunks;
   ptrs = xmalloc(sizeof *ptrs * (size_t)n);
   sizes = xmalloc(sizeof *sizes * (size_t)n);

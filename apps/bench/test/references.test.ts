@@ -31,6 +31,7 @@ const larsonConfig: LarsonConfig = {
   chunks: 200,
   rounds: 3,
   generations: 3,
+  warmup: 1,
   minSize: 8,
   maxSize: 1000,
   seed: 4141,

@@ -94,5 +94,5 @@ export function programArgs(program: Program, config: unknown): string[] {
     return [c.window, c.pairs, c.minSize, c.maxSize, c.seed].map(String);
   }
   const c = config as LarsonConfig;
-  return [c.threads, c.chunks, c.rounds, c.generations, c.minSize, c.maxSize, c.seed].map(String);
+  return [c.threads, c.chunks, c.rounds, c.generations, c.minSize, c.maxSize, c.seed, c.warmup].map(String);
 }

@@ -19,13 +19,21 @@ import type { Suite, Workload } from './types';
  * the worker's stretch of the shared table's array, and the timed loop is `BlockTable.replace`'s:
  * the allocator's work and the block touches, in locals, with no PRNG, object or megamorphic call
  * in it. The time is the sum over generations of barrier (draws done) to barrier (loops done).
- * The C port (c/larson.c) does the same draws, touches and checksum the same way.
+ * The first `warmup` generations run the same way but untimed: a JavaScript allocator's code is
+ * compiled while it runs (and its cross-thread paths first run in generation 1), and with every
+ * core busy with a worker the compiler threads wait for a core, so in a run of ten generations
+ * the first two would weigh as much as the next five. C larson runs 5 s, which hides its start;
+ * here the warm-up generations do. The C port (c/larson.c) does the same draws, touches,
+ * warm-up and checksum the same way.
  */
 export interface LarsonConfig {
   threads: number;
   chunks: number;
   rounds: number;
+  /** Timed generations. */
   generations: number;
+  /** Generations run before the timed ones, untimed (their frees and checksums count as the others'). */
+  warmup: number;
   minSize: number;
   maxSize: number;
   seed: number;
@@ -46,6 +54,10 @@ export interface LarsonWorkerData {
 
 /** C larson runs 5 s per configuration; 10 generations (about 1–2 s for hakmem) keep warm-up from deciding the quick number. */
 const GENERATIONS: Record<Suite, number> = { quick: 10, full: 40 };
+/** Untimed generations first: generation 0 (own blocks) and 1 (the first cross-thread frees). */
+const WARMUP = 2;
+/** Generations in all, warm-up included. */
+const allGenerations = (c: LarsonConfig) => c.warmup + c.generations;
 /** Rounds per generation for peers whose free walks every live block. */
 const SLOW_ROUNDS: Record<string, number> = { 'thi.ng': 2, smo: 2, malloc: 20 };
 /** A fill is generation -1 of its array. */
@@ -104,14 +116,14 @@ export function larsonReplace(t: BlockTable, c: LarsonConfig): void {
 
 /** Frees the array worker w would take next (after the last generation), checksum in t. */
 export function larsonDrain(t: BlockTable, c: LarsonConfig, w: number): void {
-  const base = ((w + c.generations) % c.threads) * c.chunks;
+  const base = ((w + allGenerations(c)) % c.threads) * c.chunks;
   t.checksum = 0;
   for (let k = 0; k < c.chunks; k++) t.release(base + k);
 }
 
 /** A Larson worker's report: the common one, and the time its generations' loops took. */
 export interface LarsonWorkerReport extends WorkerReport {
-  /** Σ over generations of the timed part: from the barrier after the draws to the one after the loops. */
+  /** Σ over the timed generations of the timed part: from the barrier after the draws to the one after the loops. */
   timedMs: number;
 }
 
@@ -144,7 +156,8 @@ export async function larsonWorker(d: LarsonWorkerData): Promise<LarsonWorkerRep
   let timedMs = 0;
   let checksum = 0;
   let crossFrees = 0;
-  for (let g = 0; g < c.generations; g++) {
+  const gens = allGenerations(c);
+  for (let g = 0; g < gens; g++) {
     // Each generation's draws are made before its clock starts (as churn's): the timed loop is
     // the allocator's work and the block touches, not the PRNG and the owner bookkeeping.
     crossFrees += larsonDraw(t, owner, c, (d.worker + g) % c.threads, g, d.worker);
@@ -153,7 +166,7 @@ export async function larsonWorker(d: LarsonWorkerData): Promise<LarsonWorkerRep
     larsonReplace(t, c);
     checksum = (checksum + t.checksum) >>> 0;
     barrierWait(ctl, c.threads);
-    timedMs += wallMs() - t0;
+    if (g >= c.warmup) timedMs += wallMs() - t0;
   }
   const endMs = wallMs();
   larsonDrain(t, c, d.worker);
@@ -180,7 +193,7 @@ export function larsonModel(c: LarsonConfig): { ops: number; crossFrees: number;
   for (let w = 0; w < c.threads; w++) larsonFill(t, owner, c, w);
   let checksum = 0;
   let crossFrees = 0;
-  for (let g = 0; g < c.generations; g++) {
+  for (let g = 0; g < allGenerations(c); g++) {
     for (let w = 0; w < c.threads; w++) {
       crossFrees += larsonDraw(t, owner, c, (w + g) % c.threads, g, w);
       larsonReplace(t, c);
@@ -251,7 +264,7 @@ export const larson: Workload<LarsonConfig> = {
   unit: 'ops/s',
   better: 'higher',
   describe: (suite) =>
-    `larson 8–1000 B, 5,000 blocks per worker, ${GENERATIONS[suite]} generations of 100 × 5,000 replacements per worker, arrays rotated between workers after each generation (workers kept, not restarted); each generation's draws made before its clock starts; replacements per second`,
+    `larson 8–1000 B, 5,000 blocks per worker, ${GENERATIONS[suite]} timed generations (after ${WARMUP} untimed ones) of 100 × 5,000 replacements per worker, arrays rotated between workers after each generation (workers kept, not restarted); each generation's draws made before its clock starts; replacements per second`,
   variants: (suite, threads) =>
     threads.map((t) => ({
       variant: variantName(t),
@@ -260,6 +273,7 @@ export const larson: Workload<LarsonConfig> = {
         chunks: 5000,
         rounds: 100,
         generations: GENERATIONS[suite],
+        warmup: WARMUP,
         minSize: 8,
         maxSize: 1000,
         seed: 4141,
