@@ -6,7 +6,7 @@ import { RefAllocator } from '../src/adapters/ref';
 import type { Allocator } from '../src/adapters/types';
 import { xorshift32 } from '../src/prng';
 import { BlockTable } from '../src/workloads/blocks';
-import { type ChurnConfig, churnRun } from '../src/workloads/churn';
+import { type ChurnConfig, churn, churnRun, floorVariant } from '../src/workloads/churn';
 import { type FragmentationConfig, fragmentation, fragmentationRun } from '../src/workloads/fragmentation';
 import { type ReallocConfig, realloc, reallocRun } from '../src/workloads/realloc';
 
@@ -61,6 +61,30 @@ describe.each(ALLOCATORS.map((a) => [a.name, a] as const))('adapter %s', (name, 
     expect(got.checksum).toBe(want.checksum);
     a.detach();
   });
+
+  it.skipIf(skip)(
+    'churn of small blocks: the floor runs next to it in the same process, on the same pairs',
+    async () => {
+      const config = { ...churnConfig, pairs: 20_000 };
+      const rows = await churn.run(info, config, { workerUrl: new URL('file:///unused') });
+      const want = churnRun(new RefAllocator(), config).table.checksum;
+      for (const m of rows) {
+        expect(m.corrupt).toBe(0);
+        expect(m.checksum).toBe(want);
+      }
+      if (name === 'floor') {
+        // The floor's own process runs no second floor.
+        expect(rows.map((m) => m.variant)).toEqual([config.variant]);
+        return;
+      }
+      expect(rows.map((m) => m.variant)).toEqual([config.variant, floorVariant(config.variant)]);
+      const [main, paired] = rows as [(typeof rows)[0], (typeof rows)[0]];
+      expect(paired.unit).toBe('× floor');
+      expect(paired.value).toBeGreaterThan(0);
+      expect(main.extra.floorNs).toBeGreaterThan(0);
+      expect(paired.extra.floorNs).toBe(main.extra.floorNs);
+    },
+  );
 
   it.skipIf(skip)(
     'small blocks in phases (fill, free every other, refill, free all): checksum equals the model',

@@ -1,5 +1,6 @@
+import { allocatorInfo } from '../adapters';
 import { RefAllocator } from '../adapters/ref';
-import { type Allocator, tooLarge } from '../adapters/types';
+import { type Allocator, type AllocatorInfo, tooLarge } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
 import { BlockTable } from './blocks';
 import type { Measurement, Suite, Workload } from './types';
@@ -42,7 +43,21 @@ const SLOW_PAIRS: Record<string, (window: number) => number> = {
   smo: (w) => (w <= 1000 ? 50_000 : 5_000),
 };
 
-export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; cpuNs: number; table: BlockTable } {
+/** The second row of a small-block churn: the allocator's time over the floor's, in one process. */
+export const floorVariant = (variant: string) => `${variant} ÷ floor, same process`;
+
+/**
+ * BlockTable's timed loop compiled again from its own source (a new function): the floor's table
+ * in another allocator's process runs this copy, so each loop has its own type feedback and sees
+ * one adapter class (neither makes the other's calls polymorphic).
+ */
+function separateLoop(): (this: BlockTable, from: number, to: number) => void {
+  const source = (BlockTable.prototype as unknown as Record<string, () => void>).replaceFlat!.toString();
+  return new Function(`return function ${source}`)() as (this: BlockTable, from: number, to: number) => void;
+}
+
+/** A churn table: the window placed and every pair drawn (untimed, the same draws for any allocator). */
+function churnTable(a: Allocator, c: ChurnConfig): BlockTable {
   // The pairs are drawn into the table's own array (one typed array for the timed loop).
   const t = new BlockTable(a, c.window, undefined, c.pairs);
   const range = c.maxSize - c.minSize + 1;
@@ -63,35 +78,91 @@ export function churnRun(a: Allocator, c: ChurnConfig): { ns: number; cpuNs: num
     s = xorshift32(s);
     t.setPair(k, slot, size, s);
   }
+  return t;
+}
+
+/** ns per pair of one timed call, and the process CPU time per pair meanwhile. */
+function timed(run: () => void, pairs: number): { ns: number; cpuNs: number } {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  run();
+  const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  return { ns: ((t1 - t0) * 1e6) / pairs, cpuNs: ((cpu.user + cpu.system) * 1e3) / pairs };
+}
+
+const median = (v: number[]) => (v.length === 0 ? Number.NaN : [...v].sort((x, y) => x - y)[v.length >> 1]!);
+
+export interface ChurnResult {
+  /** ns per pair of the median part. */
+  ns: number;
+  /** Process CPU time per pair in that part. */
+  cpuNs: number;
+  table: BlockTable;
+  /** With a floor: the floor's ns per pair (median part) and the median over parts of allocator ÷ floor. */
+  floorNs?: number;
+  perFloor?: number;
+}
+
+/**
+ * Runs churn on `a`. With `floor` (another allocator, in practice the floor), the same pairs also
+ * run on it in this process, each timed part of `a` next to a part of the floor (their order
+ * alternating), and `perFloor` is the median of the parts' ratios: a ratio to the floor that a
+ * slower or faster stretch of the machine changes for both alike, where ratios of numbers
+ * measured in different processes at different moments carry the machine's drift.
+ */
+export function churnRun(a: Allocator, c: ChurnConfig, floor?: Allocator): ChurnResult {
+  const t = churnTable(a, c);
+  const f = floor ? churnTable(floor, c) : undefined;
+  const floorLoop = f ? separateLoop() : undefined;
   // Warm-up: the first pairs, untimed, in short calls, so the loop is optimised code (and the
   // allocator's paths are warm) before the clock starts. Every pair is still checked.
   const warm = Math.floor(c.pairs / CHURN_WARMUP);
-  for (let k = 0; k < warm; k += WARMUP_CALL) t.replace(k, Math.min(warm, k + WARMUP_CALL));
+  for (let k = 0; k < warm; k += WARMUP_CALL) {
+    t.replace(k, Math.min(warm, k + WARMUP_CALL));
+    if (f) floorLoop!.call(f, k, Math.min(warm, k + WARMUP_CALL));
+  }
   // The rest is timed in CHURN_SEGMENTS equal parts; the median part is the result, so a burst
   // of other load on the machine does not decide the number.
   // Each part's process CPU time is kept too: on a loaded machine it shows how much of the wall
   // time the process was waiting for a core.
   const perSegment: { ns: number; cpuNs: number }[] = [];
+  const floorNs: number[] = [];
+  const ratios: number[] = [];
   for (let seg = 0; seg < CHURN_SEGMENTS; seg++) {
     const from = warm + Math.floor(((c.pairs - warm) * seg) / CHURN_SEGMENTS);
     const to = warm + Math.floor(((c.pairs - warm) * (seg + 1)) / CHURN_SEGMENTS);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    t.replace(from, to);
-    const t1 = performance.now();
-    const cpu = process.cpuUsage(cpu0);
-    if (to > from) {
-      perSegment.push({
-        ns: ((t1 - t0) * 1e6) / (to - from),
-        cpuNs: ((cpu.user + cpu.system) * 1e3) / (to - from),
-      });
+    if (to <= from) continue;
+    const floorPart = () => timed(() => floorLoop!.call(f!, from, to), to - from).ns;
+    let fl = f && seg % 2 === 1 ? floorPart() : 0;
+    const part = timed(() => t.replace(from, to), to - from);
+    if (f && seg % 2 === 0) fl = floorPart();
+    perSegment.push(part);
+    if (f) {
+      floorNs.push(fl);
+      ratios.push(part.ns / fl);
     }
   }
   perSegment.sort((x, y) => x.ns - y.ns);
-  const median = perSegment[perSegment.length >> 1];
+  const mid = perSegment[perSegment.length >> 1];
   // Every block left is read back too (not freed: the process ends, and some peers free in O(live)).
   for (let i = 0; i < c.window; i++) t.verify(i);
-  return { ns: median?.ns ?? Number.NaN, cpuNs: median?.cpuNs ?? Number.NaN, table: t };
+  const result: ChurnResult = { ns: mid?.ns ?? Number.NaN, cpuNs: mid?.cpuNs ?? Number.NaN, table: t };
+  if (f) {
+    for (let i = 0; i < c.window; i++) f.verify(i);
+    if (f.corrupt > 0)
+      throw new Error(`the floor read back other bytes than were written (${f.corrupt} blocks)`);
+    result.floorNs = median(floorNs);
+    result.perFloor = median(ratios);
+  }
+  return result;
+}
+
+/** The floor runs next to `info` in its process: small-block rows, any allocator but the floor itself. */
+function pairedFloor(info: AllocatorInfo, c: ChurnConfig): AllocatorInfo | undefined {
+  if (info.name === 'floor') return undefined;
+  const floor = allocatorInfo('floor');
+  return tooLarge(floor, c.maxSize) === undefined ? floor : undefined;
 }
 
 const variantName = (label: string, window: number) => `${label}window ${window.toLocaleString('en-US')}`;
@@ -130,12 +201,29 @@ export const churn: Workload<ChurnConfig> = {
   budgetBytes: (c) => Math.max(64 * 2 ** 20, c.window * (c.maxSize + 64) * 2),
   async run(info, c) {
     const a = await info.create({ budgetBytes: churn.budgetBytes(c) });
-    const { ns, cpuNs, table } = churnRun(a, c);
-    return [result(c, ns, cpuNs, table)];
+    const floorInfo = pairedFloor(info, c);
+    const floor = floorInfo ? await floorInfo.create({ budgetBytes: churn.budgetBytes(c) }) : undefined;
+    const r = churnRun(a, c, floor);
+    const main = result(c, r.ns, r.cpuNs, r.table);
+    if (r.perFloor === undefined) return [main];
+    return [
+      { ...main, extra: { ...main.extra, floorNs: r.floorNs! } },
+      {
+        ...main,
+        variant: floorVariant(c.variant),
+        unit: '× floor',
+        value: r.perFloor,
+        extra: { floorNs: r.floorNs! },
+      },
+    ];
   },
   async model(c) {
     const { table } = churnRun(new RefAllocator(), c);
-    return new Map([[c.variant, { checksum: table.checksum, ops: c.pairs, extra: {} }]]);
+    const expected = { checksum: table.checksum, ops: c.pairs, extra: {} };
+    return new Map([
+      [c.variant, expected],
+      [floorVariant(c.variant), expected],
+    ]);
   },
 };
 
