@@ -94,7 +94,7 @@ export class Heap {
   /** The tier of the smallest sizes, tested inline on every malloc and free. */
   private readonly first: Tier;
   /** Sizes ≤ firstMax go to `first`; -1 after detach. */
-  private firstMax: number;
+  private firstMax = 0;
   /** The tiers in size order. */
   private readonly ordered: Tier[];
   /** Tier by page-map tier id. */
@@ -123,7 +123,9 @@ export class Heap {
     this.byId = [];
     for (const tier of this.ordered) this.byId[tier.id] = tier;
     this.first = this.ordered[0]!;
-    this.firstMax = this.first.maxSize;
+    // A small integer (≤ 2^31 − 1) stored as one, so malloc's test is an integer compare; sizes
+    // above it that the first tier serves (a one-tier composition) reach it through mallocSlow.
+    this.firstMax = Math.min(this.first.maxSize, 0x7fffffff) | 0;
     const at = (i: number): Tier => this.ordered[i] ?? this.first;
     this.t1 = at(1);
     this.t2 = at(2);
@@ -184,7 +186,10 @@ export class Heap {
   malloc(size: number): number {
     // The first tier's test is repeated here rather than calling tryMalloc, so that callers can
     // inline the whole fast path within V8's inlining budget.
-    if (typeof size === 'number' && size >>> 0 === size && size <= this.firstMax) {
+    // `(size | 0) === size && size >= 0`, not `size >>> 0 === size`: for a small-integer size V8
+    // folds the first test away, where the second compares two doubles. A size of 2^31 or more
+    // (never ≤ firstMax, a small integer) takes mallocOrThrow.
+    if (typeof size === 'number' && (size | 0) === size && size >= 0 && size <= this.firstMax) {
       const ptr = this.first.malloc(size);
       if (ptr !== 0) return ptr;
     }
@@ -200,7 +205,7 @@ export class Heap {
 
   /** As malloc, but 0 instead of ERR_OUT_OF_MEMORY. */
   tryMalloc(size: number): number {
-    if (typeof size === 'number' && size >>> 0 === size && size <= this.firstMax) {
+    if (typeof size === 'number' && (size | 0) === size && size >= 0 && size <= this.firstMax) {
       const ptr = this.first.malloc(size);
       if (ptr !== 0) return ptr;
     }
