@@ -41,22 +41,34 @@ export interface ReallocOutcome {
   corrupt: number;
 }
 
-export function reallocRun(a: Allocator, c: ReallocConfig): ReallocOutcome {
-  const ptrs = new Float64Array(c.live);
-  const sizes = new Int32Array(c.live); // 0 = empty slot
-  const tags = new Int32Array(c.live);
-  let s = seedOf(c.seed, c.buffers);
-  const total = c.warmup + c.buffers;
-  let started = 0;
-  let finished = 0;
-  let calls = 0;
-  let checksum = 0;
-  let corrupt = 0;
-  // The warm-up buffers run untimed; every step is still checked and folded into the checksum.
-  const warm = c.warmup;
-  let timedCalls = 0;
-  let t0 = warm === 0 ? performance.now() : 0;
-  while (finished < total) {
+/** The run's state between calls of reallocSteps. */
+interface ReallocState {
+  ptrs: Float64Array;
+  /** 0 = empty slot. */
+  sizes: Int32Array;
+  tags: Int32Array;
+  s: number;
+  started: number;
+  finished: number;
+  calls: number;
+  checksum: number;
+  corrupt: number;
+}
+
+/** Buffers per call of reallocSteps during the warm-up. */
+const WARMUP_CALL = 50;
+
+/**
+ * Runs the buffers until `until` of them are finished (of `total` in all), in locals, and
+ * saves the state. The warm-up calls it in short stretches and the timed part once, as churn
+ * does: V8 then compiles the loop as a whole function with feedback for all of it, instead of
+ * replacing one long warm-up call's loop in flight (on-stack) with code compiled on the
+ * feedback of its first iterations.
+ */
+function reallocSteps(a: Allocator, c: ReallocConfig, st: ReallocState, until: number, total: number): void {
+  const { ptrs, sizes, tags } = st;
+  let { s, started, finished, calls, checksum, corrupt } = st;
+  while (finished < until) {
     s = xorshift32(s);
     const j = s % c.live;
     const size = sizes[j]!;
@@ -82,10 +94,6 @@ export function reallocRun(a: Allocator, c: ReallocConfig): ReallocOutcome {
       a.free(p);
       sizes[j] = 0;
       finished++;
-      if (finished === warm) {
-        timedCalls = calls;
-        t0 = performance.now();
-      }
       continue;
     }
     const next = Math.min(c.limit, Math.ceil(size * 1.5));
@@ -100,8 +108,33 @@ export function reallocRun(a: Allocator, c: ReallocConfig): ReallocOutcome {
     ptrs[j] = p;
     sizes[j] = next;
   }
-  const ns = ((performance.now() - t0) * 1e6) / (calls - timedCalls);
-  return { ns, calls, checksum, corrupt };
+  Object.assign(st, { s, started, finished, calls, checksum, corrupt });
+}
+
+export function reallocRun(a: Allocator, c: ReallocConfig): ReallocOutcome {
+  const st: ReallocState = {
+    ptrs: new Float64Array(c.live),
+    sizes: new Int32Array(c.live),
+    tags: new Int32Array(c.live),
+    s: seedOf(c.seed, c.buffers),
+    started: 0,
+    finished: 0,
+    calls: 0,
+    checksum: 0,
+    corrupt: 0,
+  };
+  const total = c.warmup + c.buffers;
+  // The warm-up buffers run untimed, in short calls; every step is still checked and folded
+  // into the checksum.
+  for (let done = 0; done < c.warmup; ) {
+    done = Math.min(c.warmup, done + WARMUP_CALL);
+    reallocSteps(a, c, st, done, total);
+  }
+  const timedCalls = st.calls;
+  const t0 = performance.now();
+  reallocSteps(a, c, st, total, total);
+  const ns = ((performance.now() - t0) * 1e6) / (st.calls - timedCalls);
+  return { ns, calls: st.calls, checksum: st.checksum, corrupt: st.corrupt };
 }
 
 export const realloc: Workload<ReallocConfig> = {
