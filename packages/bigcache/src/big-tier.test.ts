@@ -1,5 +1,6 @@
 import { Arena, HakmemError, PAGE_SIZE, RunTier } from '@hakmem/page-arena';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../scripts/test-support';
 import { BigTier, bigTier } from './big-tier';
 import { bigLock, cacheLink } from './cache';
 import { intentBegin, intentEnd } from './intent';
@@ -47,14 +48,7 @@ function second(arena: Arena) {
   return { arena: other, big: new BigTier(other, undefined, SHARED_ONLY) };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, HakmemError.codeOf);
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -1,6 +1,7 @@
 import { Arena, HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, RunTier } from '@hakmem/page-arena';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../scripts/test-support';
 import { L25Tier, l25Tier } from './l25-tier';
 import { Bs, Cr, KEEP_EMPTY_PAGES, Shift, SlotWord, Sp, Ta } from './layout';
 import { L25_CLASS_SIZE, l25ClassOf, l25UsableBound } from './size-classes';
@@ -21,14 +22,7 @@ function second(arena: Arena) {
   return { arena: other, l25: new L25Tier(other) };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, HakmemError.codeOf);
 
 /** The code of a call that must be rejected with every byte of the memory unchanged. */
 function rejected(arena: Arena, fn: () => unknown): string | undefined {

@@ -1,5 +1,6 @@
 import { Arena, HakmemError, PAGE_SIZE, PM_DESC, PM_TIER, RunTier } from '@hakmem/page-arena';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../scripts/test-support';
 import { spanStats } from './check';
 import {
   CACHE_BUDGET_BYTES,
@@ -38,14 +39,7 @@ function second(arena: Arena) {
   return { arena: other, mid: new MidTier(other) };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, HakmemError.codeOf);
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

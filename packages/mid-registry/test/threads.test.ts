@@ -1,5 +1,6 @@
 import { Arena, HakmemError, mutexOwner } from '@hakmem/page-arena';
 import { afterEach, describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../scripts/test-support';
 import { MidTier } from '../src/index';
 import { R_LOCK } from '../src/layout';
 import { type Spawned, spawn, started, verifyBlock } from './workers';
@@ -13,14 +14,7 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((w) => w.terminate()));
 });
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, HakmemError.codeOf);
 
 function heap(safety: 'strict' | 'fast', maxBytes = 128 * MiB) {
   const arena = Arena.format({ initialBytes: MiB, maxBytes, safety });

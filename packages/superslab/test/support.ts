@@ -1,6 +1,7 @@
 // What the tiny tier's unit tests share: a heap with this thread's TinyTier, a second thread slot
 // on the same memory, and the code of an error a call throws.
 import { Arena, HakmemError } from '@hakmem/page-arena';
+import { thrownCode } from '../../../scripts/test-support';
 import { TinyTier } from '../src/tiny-tier';
 
 const MiB = 2 ** 20;
@@ -21,10 +22,5 @@ export function second(arena: Arena) {
 
 /** The HakmemError code `fn` throws, or undefined when it returns. */
 export function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
+  return thrownCode(fn, HakmemError.codeOf);
 }

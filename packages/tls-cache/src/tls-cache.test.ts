@@ -1,6 +1,7 @@
 import { Arena, HakmemError } from '@hakmem/page-arena';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../scripts/test-support';
 import {
   CACHE_EPOCH_EVENTS,
   CACHE_MAX_CAP,
@@ -134,14 +135,7 @@ function setup(budgetBytes?: number, pages = 64, classBytes?: number) {
   return { arena, backend, cache, rootWord };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return HakmemError.codeOf(e);
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, HakmemError.codeOf);
 
 describe('TlsCache', () => {
   it('needs an attached thread and valid options', () => {
