@@ -111,6 +111,23 @@ export function reclaimCrashed(
   }
 }
 
+/** Frees every block `held` still lists (`held[0]` entries; 0 = already freed) and clears the list. */
+export function freeHeld(tier: { free(ptr: number): void }, held: Int32Array): void {
+  for (let i = 1; i <= held[0]!; i++) if (held[i] !== 0) tier.free(held[i]! >>> 0);
+  held.fill(0);
+}
+
+/**
+ * The test's turn at the gate: waits until the worker moves `gate[0]` off 0, runs `then`, and
+ * hands the turn back (2, notified).
+ */
+export async function openGate(gate: Int32Array, then: () => void): Promise<void> {
+  await Atomics.waitAsync(gate, 0, 0).value;
+  then();
+  Atomics.store(gate, 0, 2);
+  Atomics.notify(gate, 0);
+}
+
 /** The tier still serves: `each` blocks of every size in `sizes` allocated (none may fail), then freed. */
 export function expectServes(
   tier: { malloc(size: number): number; free(p: number): void },

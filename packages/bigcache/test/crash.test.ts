@@ -8,6 +8,7 @@ import {
   type CrashRun,
   enumerateCrashPoints,
   expectServes,
+  freeHeld,
   reclaimCrashed,
   startCrashWorker,
 } from '../../../scripts/crash-harness';
@@ -26,11 +27,6 @@ const WAITERS = -0x80000000;
 /** Other threads the worker attached (they die with it). */
 function also(run: CrashRun): number[] {
   return run.messages.flatMap((m) => (m.also === undefined ? [] : [m.also as number]));
-}
-
-function freeHeld(big: BigTier, held: Int32Array): void {
-  for (let i = 1; i <= held[0]!; i++) if (held[i] !== 0) big.free(held[i]!);
-  held.fill(0);
 }
 
 describe('big tier: a dead thread never keeps a live one asleep on the tier lock', () => {

@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   enumerateCrashPoints,
   expectServes,
+  freeHeld,
   reclaimCrashed,
   startCrashWorker,
 } from '../../../scripts/crash-harness';
@@ -30,12 +31,6 @@ const SCENARIOS = [
 ] as const;
 const SIZES = [33_000, 40_000, 80 * 1024, 100_000, 200_000, 300_000, 500_000, 900_000, 1024 * 1024];
 const MiB = 2 ** 20;
-
-/** Frees every block a list still holds. */
-function freeHeld(l25: L25Tier, held: Int32Array): void {
-  for (let i = 1; i <= held[0]!; i++) if (held[i] !== 0) l25.free(held[i]! >>> 0);
-  held.fill(0);
-}
 
 describe('l25 tier: a worker terminated at any crash point of a section is reclaimed to a valid heap', () => {
   for (const safety of ['strict', 'fast'] as const) {

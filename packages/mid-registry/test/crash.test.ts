@@ -7,6 +7,8 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   enumerateCrashPoints,
   expectServes,
+  freeHeld,
+  openGate,
   reclaimCrashed,
   runCrashWorkerToEnd,
   startCrashWorker,
@@ -31,19 +33,6 @@ const SCENARIOS = [
   'remote-free',
 ] as const;
 const SIZES = [1024, 2048, 3000, 4096, 5000, 6000, 8192, 28672];
-
-/** Frees every block a list still holds. */
-function freeHeld(mid: MidTier, held: Int32Array): void {
-  for (let i = 1; i <= held[0]!; i++) if (held[i] !== 0) mid.free(held[i]!);
-  held.fill(0);
-}
-
-async function gateOpen(gate: Int32Array, then: () => void): Promise<void> {
-  await Atomics.waitAsync(gate, 0, 0).value;
-  then();
-  Atomics.store(gate, 0, 2);
-  Atomics.notify(gate, 0);
-}
 
 describe('mid tier: a worker terminated at any crash point of a section is reclaimed to a valid heap', () => {
   for (const safety of ['strict', 'fast'] as const) {
@@ -76,14 +65,14 @@ describe('mid tier: a worker terminated at any crash point of a section is recla
           async run({ arena, main, held, gate, before }, at) {
             const run = await startCrashWorker(WORKER, { memory: arena.memory, scenario, at, held, gate });
             if (scenario === 'collect') {
-              await gateOpen(gate, () => {
+              await openGate(gate, () => {
                 for (let i = 1; i <= held[0]!; i++) {
                   main.free(held[i]!);
                   held[i] = 0;
                 }
               });
             }
-            if (scenario === 'trim') await gateOpen(gate, () => freeHeld(main, before));
+            if (scenario === 'trim') await openGate(gate, () => freeHeld(main, before));
             return run;
           },
           afterFinished: ({ main }) => main.check(),

@@ -7,6 +7,8 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   enumerateCrashPoints,
   expectServes,
+  freeHeld,
+  openGate,
   reclaimCrashed,
   runCrashWorkerToEnd,
   startCrashWorker,
@@ -28,12 +30,6 @@ const SCENARIOS = [
   'remote-free',
   'remote-flush',
 ] as const;
-
-/** Frees every block a worker still lists as held. */
-function freeHeld(tiny: TinyTier, held: Int32Array): void {
-  for (let i = 1; i <= held[0]!; i++) if (held[i] !== 0) tiny.free(held[i]!);
-  held.fill(0);
-}
 
 describe('tiny tier: a worker terminated at any crash point of a section is reclaimed to a valid heap', () => {
   for (const safety of ['strict', 'fast'] as const) {
@@ -71,14 +67,13 @@ describe('tiny tier: a worker terminated at any crash point of a section is recl
           async run({ arena, main, held, gate }, at) {
             const run = await startCrashWorker(WORKER, { memory: arena.memory, scenario, at, held, gate });
             if (scenario === 'collect') {
-              await Atomics.waitAsync(gate, 0, 0).value;
-              for (let i = 1; i <= held[0]!; i++) {
-                main.free(held[i]!);
-                held[i] = 0;
-              }
-              main.flush(); // the remote frees leave main's outgoing buffer for the worker's slab
-              Atomics.store(gate, 0, 2);
-              Atomics.notify(gate, 0);
+              await openGate(gate, () => {
+                for (let i = 1; i <= held[0]!; i++) {
+                  main.free(held[i]!);
+                  held[i] = 0;
+                }
+                main.flush(); // the remote frees leave main's outgoing buffer for the worker's slab
+              });
             }
             return run;
           },
