@@ -46,25 +46,17 @@ const PERCENTILE = 0.2;
 const SLOWED = 1.3;
 
 // ---------------------------------------------------------------------------------------------
-// The harness, as apps/bench does it (src/prng.ts, src/workloads/blocks.ts)
-
-/**
- * The bench's generator (src/prng.ts: xorshift32, seedOf), bundled with the floor and loaded by
- * each child before it draws (`loadHarness`).
- */
-let xorshift32;
-let seedOf;
-
-/** Loads the floor and the generator from their bundle (built by the parent from src/). */
-async function loadHarness(path) {
-  const harness = await import(pathToFileURL(path).href);
-  xorshift32 = harness.xorshift32;
-  seedOf = harness.seedOf;
-  return harness;
-}
+// The harness: apps/bench's own sources (src/workloads/blocks.ts, churn.ts, sizes.ts, src/prng.ts
+// and the floor), bundled once by the parent and loaded by each child from two copies of that
+// bundle whose texts differ by a comment: V8 compiles each copy's functions afresh, so the two
+// allocators of a child (floor and a build, or A and B) each get their own BlockTable with its own
+// type feedback, and the loop's malloc/free call sites see one allocator (monomorphic).
 
 /** A JS identifier from a label. */
 const ident = (label) => label.replace(/[^A-Za-z0-9_]/g, '_');
+
+/** A harness copy: the module at `path` (one of HARNESS_COPIES). */
+const loadHarness = (path) => import(pathToFileURL(path).href);
 
 /**
  * The adapter of src/adapters/hakmem.ts (malloc, free, bytes), a class of its own per build: one
@@ -81,112 +73,20 @@ function adapterClass(kind) {
   };`)();
 }
 
-/**
- * BlockTable of src/workloads/blocks.ts (the byte-view paths: place, verify, release, and
- * replaceFlat as `replace`), plus sizes' batchRun as `calls`. Its source is generated per
- * allocator with the kind in the class name: V8 caches compiled code by source text, so
- * identical sources would share one function and its feedback, and the loop's malloc/free call
- * sites would see every allocator (megamorphic) instead of one.
- */
-function tableClass(kind) {
-  const name = `BlockTable_${ident(kind)}`;
-  return new Function(`return class ${name} {
-    constructor(a, capacity, pairs) {
-      this.a = a;
-      this.capacity = capacity;
-      this.pairsAt = capacity * 3;
-      this.slots = new Int32Array(capacity * 3 + pairs * 3);
-      this.checksum = 0;
-      this.corrupt = 0;
-      this.u8 = a.bytes();
-    }
-    refresh() {
-      const u8 = this.a.bytes();
-      this.u8 = u8;
-      return u8;
-    }
-    place(i, size, r) {
-      const p = this.a.malloc(size);
-      let u8 = this.u8;
-      if (p + size > u8.length) u8 = this.refresh();
-      u8[p] = (r & 0x7f) | 0x80;
-      u8[p + size - 1] = (r >>> 8) & 0x7f || 1;
-      const s = this.slots;
-      const w = i * 3;
-      s[w] = p;
-      s[w + 1] = size;
-      s[w + 2] = r;
-    }
-    verify(i) {
-      const s = this.slots;
-      const w = i * 3;
-      const p = s[w] >>> 0;
-      const size = s[w + 1];
-      const r = s[w + 2];
-      let u8 = this.u8;
-      if (p + size > u8.length) u8 = this.refresh();
-      const first = u8[p];
-      const last = u8[p + size - 1];
-      if (first !== ((r & 0x7f) | 0x80) || last !== ((r >>> 8) & 0x7f || 1)) this.corrupt++;
-      const h = Math.imul(this.checksum ^ (first | (last << 8)), 0x01000193);
-      this.checksum = (h ^ (h >>> 15)) >>> 0;
-    }
-    release(i) {
-      this.verify(i);
-      this.a.free(this.slots[i * 3] >>> 0);
-      this.slots[i * 3] = 0;
-    }
-    /** ${name}: churn's timed loop (BlockTable.replaceFlat). */
-    replace(from, to) {
-      const a = this.a;
-      const s = this.slots;
-      const at = this.pairsAt;
-      let u8 = this.u8;
-      let h = this.checksum | 0;
-      let corrupt = 0;
-      for (let k = at + from * 3, end = at + to * 3; k < end; k += 3) {
-        const w = s[k];
-        const p = s[w] >>> 0;
-        const old = s[w + 1];
-        const r = s[w + 2];
-        const first = u8[p];
-        const last = u8[p + old - 1];
-        if (first !== ((r & 0x7f) | 0x80) || last !== ((r >>> 8) & 0x7f || 1)) corrupt++;
-        h = Math.imul(h ^ (first | (last << 8)), 0x01000193);
-        h ^= h >>> 15;
-        a.free(p);
-        const size = s[k + 1];
-        const r2 = s[k + 2];
-        const q = a.malloc(size);
-        if (q + size > u8.length) u8 = this.refresh();
-        u8[q] = (r2 & 0x7f) | 0x80;
-        u8[q + size - 1] = (r2 >>> 8) & 0x7f || 1;
-        s[w] = q;
-        s[w + 1] = size;
-        s[w + 2] = r2;
-      }
-      this.checksum = h >>> 0;
-      this.corrupt += corrupt;
-    }
-    /** ${name}: n of sizes' timed calls (batchRun: batch mallocs, then batch frees); calls whose checksum is not \`first\`. */
-    calls(n, size, batch, seed, first) {
+/** n of sizes' timed calls with harness copy `h` (its batchRun); how many did not read back `first`. */
+function callsOf(kind, h) {
+  return new Function(
+    'batchRun',
+    `return function calls_${ident(kind)}(t, n, size, batch, seed, first) {
       let mismatched = 0;
       for (let c = 0; c < n; c++) {
-        this.checksum = 0;
-        let s = seed;
-        for (let i = 0; i < batch; i++) {
-          s ^= s << 13;
-          s ^= s >>> 17;
-          s ^= s << 5;
-          s >>>= 0;
-          this.place(i, size, s);
-        }
-        for (let i = 0; i < batch; i++) this.release(i);
-        if (this.checksum !== first) mismatched++;
+        t.checksum = 0;
+        batchRun(t, size, batch, seed);
+        if (t.checksum !== first) mismatched++;
       }
       return mismatched;
-    }
-  };`)();
+    };`,
+  )(h.batchRun);
 }
 
 /** The p-th percentile (nearest rank below) of numbers. */
@@ -199,29 +99,6 @@ const median = (values) => percentile(values, 0.5);
 // ---------------------------------------------------------------------------------------------
 // Children: one build (churn) or both (sizes) in one process
 
-/** Fills a table's window and pre-draws its pairs exactly as churnRun does. */
-function churnFill(t, window, pairs) {
-  const range = CHURN.maxSize - CHURN.minSize + 1;
-  let s = seedOf(CHURN.seed, window);
-  for (let i = 0; i < window; i++) {
-    s = xorshift32(s);
-    const size = CHURN.minSize + (s % range);
-    s = xorshift32(s);
-    t.place(i, size, s);
-  }
-  const sl = t.slots;
-  for (let k = 0, at = t.pairsAt; k < pairs; k++, at += 3) {
-    s = xorshift32(s);
-    const slot = s % window;
-    s = xorshift32(s);
-    const size = CHURN.minSize + (s % range);
-    s = xorshift32(s);
-    sl[at] = slot * 3;
-    sl[at + 1] = size;
-    sl[at + 2] = s;
-  }
-}
-
 function timeReplace(t, from, to) {
   const t0 = performance.now();
   t.replace(from, to);
@@ -230,16 +107,15 @@ function timeReplace(t, from, to) {
 
 /** Floor and one build, churn: warm-up, then alternating timed segments. */
 async function childChurn(c) {
-  const { FloorAllocator } = await loadHarness(c.floor);
+  const [hf, hb] = await Promise.all(c.harness.map(loadHarness));
   const hakmem = await import(pathToFileURL(c.bundle).href);
-  const kind = `hakmem_${c.build}_${c.mode}`;
-  const Adapter = adapterClass(kind);
-  const floor = new FloorAllocator(Math.max(64 * 2 ** 20, c.window * (CHURN.maxSize + 64) * 2));
+  const Adapter = adapterClass(`hakmem_${c.build}_${c.mode}`);
+  const floor = new hf.FloorAllocator(Math.max(64 * 2 ** 20, c.window * (CHURN.maxSize + 64) * 2));
   const build = new Adapter(hakmem.createHeap({ maxBytes: HAKMEM_MAX_BYTES, safety: c.mode }));
-  const tf = new (tableClass('floor'))(floor, c.window, c.pairs);
-  const tb = new (tableClass(kind))(build, c.window, c.pairs);
-  churnFill(tf, c.window, c.pairs);
-  churnFill(tb, c.window, c.pairs);
+  // The window filled and the pairs drawn as churn does (its churnTable, same seed).
+  const config = { ...CHURN, variant: '', window: c.window, pairs: c.pairs };
+  const tf = hf.churnTable(floor, config);
+  const tb = hb.churnTable(build, config);
   const warm = Math.floor(c.pairs / 5);
   for (let k = 0; k < warm; k += WARMUP_CALL) {
     tf.replace(k, Math.min(warm, k + WARMUP_CALL));
@@ -278,40 +154,37 @@ async function childChurn(c) {
   };
 }
 
-/** sizes' row names (sizeLabel). */
-const sizeLabel = (n) => (n >= 1048576 ? `${n / 1048576} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
-
-const batchOf = (size) => (size <= 4096 ? 256 : size <= 65536 ? 64 : size <= 1048576 ? 16 : 8);
-
 /** Both builds, sizes: per size a fresh heap each, warm-up, then alternating timed segments. */
 async function childSizes(c) {
-  await loadHarness(c.floor);
+  const harness = await Promise.all(c.harness.map(loadHarness));
   const builds = [];
-  for (const b of ['A', 'B']) {
+  for (const [i, b] of ['A', 'B'].entries()) {
     const hakmem = await import(pathToFileURL(c.bundles[b]).href);
     const kind = `hakmem_${b}_${c.mode}`;
-    builds.push({ b, hakmem, Adapter: adapterClass(kind), Table: tableClass(kind) });
+    const h = harness[i];
+    builds.push({ b, hakmem, Adapter: adapterClass(kind), Table: h.BlockTable, calls: callsOf(kind, h) });
   }
+  const { batchOf, seedOf } = harness[0];
   const rows = [];
   for (const size of SIZES) {
     const batch = batchOf(size);
     const seed = seedOf(SIZES_SEED, size);
     // Pairs per segment: --pairs / 4 over the segments for small blocks, a sixteenth of that above 4 KiB.
     const perSegment = Math.max(1, Math.round(c.pairs / 4 / c.segments / (size > 4096 ? 16 : 1) / batch));
-    const runs = builds.map(({ b, hakmem, Adapter, Table }) => {
+    const runs = builds.map(({ b, hakmem, Adapter, Table, calls }) => {
       const a = new Adapter(hakmem.createHeap({ maxBytes: HAKMEM_MAX_BYTES, safety: c.mode }));
-      const t = new Table(a, batch, 0);
-      t.calls(1, size, batch, seed, 0);
-      return { b, a, t, first: t.checksum, ns: [], mismatched: 0 };
+      const t = new Table(a, batch);
+      calls(t, 1, size, batch, seed, 0);
+      return { b, a, t, calls, first: t.checksum, ns: [], mismatched: 0 };
     });
     const warm = Math.max(1, Math.floor(c.segments / 5));
     for (let i = 0; i < warm; i++) {
-      for (const r of runs) r.mismatched += r.t.calls(perSegment, size, batch, seed, r.first);
+      for (const r of runs) r.mismatched += r.calls(r.t, perSegment, size, batch, seed, r.first);
     }
     for (let seg = 0; seg < c.segments; seg++) {
       for (const r of seg % 2 === 0 ? runs : [...runs].reverse()) {
         const t0 = performance.now();
-        r.mismatched += r.t.calls(perSegment, size, batch, seed, r.first);
+        r.mismatched += r.calls(r.t, perSegment, size, batch, seed, r.first);
         r.ns.push(((performance.now() - t0) * 1e6) / (perSegment * batch));
       }
     }
@@ -460,17 +333,27 @@ async function main() {
     const x = spawnSync('tar', ['-xf', tar, '-C', treeA], { encoding: 'utf8' });
     if (x.status !== 0) throw new Error(`tar -xf: ${x.stderr}`);
     const bundles = { A: join(tmp, 'hakmem-A.mjs'), B: join(tmp, 'hakmem-B.mjs') };
-    const floor = join(tmp, 'floor.mjs');
     await bundle(join(treeA, 'packages/hakmem/src/index.ts'), bundles.A, aliases(treeA));
     await bundle(join(repo, 'packages/hakmem/src/index.ts'), bundles.B, aliases(repo));
-    // The floor and the generator, from the bench's own sources (one entry, one bundle).
-    const harness = join(tmp, 'harness.mjs');
+    // The harness, from the bench's own sources (one entry, one bundle), in two copies (see above).
+    const entry = join(tmp, 'harness-entry.mjs');
+    const src = (f) => JSON.stringify(join(APP, 'src', f));
     writeFileSync(
-      harness,
-      `export { FloorAllocator } from ${JSON.stringify(join(APP, 'src/adapters/floor.ts'))};\n` +
-        `export { seedOf, xorshift32 } from ${JSON.stringify(join(APP, 'src/prng.ts'))};\n`,
+      entry,
+      `export { FloorAllocator } from ${src('adapters/floor.ts')};\n` +
+        `export { seedOf } from ${src('prng.ts')};\n` +
+        `export { BlockTable } from ${src('workloads/blocks.ts')};\n` +
+        `export { churnTable } from ${src('workloads/churn.ts')};\n` +
+        `export { batchOf, batchRun, sizeLabel } from ${src('workloads/sizes.ts')};\n`,
     );
-    await bundle(harness, floor, {});
+    const bundled = join(tmp, 'harness.mjs');
+    await bundle(entry, bundled, {});
+    const harness = [1, 2].map((n) => {
+      const path = join(tmp, `harness-${n}.mjs`);
+      writeFileSync(path, `${readFileSync(bundled, 'utf8')}\n// copy ${n}\n`);
+      return path;
+    });
+    const { sizeLabel } = await loadHarness(bundled);
 
     const cpus = os.cpus();
     const short = commit.slice(0, 7);
@@ -513,7 +396,16 @@ async function main() {
           const res = {};
           // A then B in odd rounds, B then A in even ones: neither always runs right after the other.
           for (const build of round % 2 === 1 ? ['A', 'B'] : ['B', 'A']) {
-            const r = run({ workload, build, mode, window, pairs, segments, bundle: bundles[build], floor });
+            const r = run({
+              workload,
+              build,
+              mode,
+              window,
+              pairs,
+              segments,
+              bundle: bundles[build],
+              harness,
+            });
             res[build] = r;
             checksums.add(r.floorChecksum);
             checksums.add(r.buildChecksum);
@@ -572,7 +464,7 @@ async function main() {
       let checksumsOk = true;
       for (let round = 1; round <= rounds; round++) {
         for (const mode of modes) {
-          const r = run({ workload, mode, pairs, segments, bundles, floor });
+          const r = run({ workload, mode, pairs, segments, bundles, harness });
           for (const row of r.rows) {
             const key = `${mode} ${row.size}`;
             if (!results.has(key)) results.set(key, { mode, size: row.size, rs: [] });

@@ -1,4 +1,4 @@
-import { allocatorInfo } from '../adapters';
+import { floor as floorInfo } from '../adapters/floor';
 import { RefAllocator } from '../adapters/ref';
 import { type Allocator, type AllocatorInfo, tooLarge } from '../adapters/types';
 import { seedOf, xorshift32 } from '../prng';
@@ -57,7 +57,7 @@ function separateLoop(): (this: BlockTable, from: number, to: number) => void {
 }
 
 /** A churn table: the window placed and every pair drawn (untimed, the same draws for any allocator). */
-function churnTable(a: Allocator, c: ChurnConfig): BlockTable {
+export function churnTable(a: Allocator, c: ChurnConfig): BlockTable {
   // The pairs are drawn into the table's own array (one typed array for the timed loop).
   const t = new BlockTable(a, c.window, undefined, c.pairs);
   const range = c.maxSize - c.minSize + 1;
@@ -161,8 +161,7 @@ export function churnRun(a: Allocator, c: ChurnConfig, floor?: Allocator): Churn
 /** The floor runs next to `info` in its process: small-block rows, any allocator but the floor itself. */
 function pairedFloor(info: AllocatorInfo, c: ChurnConfig): AllocatorInfo | undefined {
   if (info.name === 'floor') return undefined;
-  const floor = allocatorInfo('floor');
-  return tooLarge(floor, c.maxSize) === undefined ? floor : undefined;
+  return tooLarge(floorInfo, c.maxSize) === undefined ? floorInfo : undefined;
 }
 
 const variantName = (label: string, window: number) => `${label}window ${window.toLocaleString('en-US')}`;

@@ -35,7 +35,7 @@ export function batchOf(size: number): number {
 }
 
 /** One timed call: batch mallocs then batch frees, same tags every call. */
-function batchRun(t: BlockTable, size: number, batch: number, seed: number): void {
+export function batchRun(t: BlockTable, size: number, batch: number, seed: number): void {
   let s = seed;
   for (let i = 0; i < batch; i++) {
     s = xorshift32(s);
