@@ -82,6 +82,8 @@ export class BigTier implements Tier {
   tierWord: number;
   /** @internal The largest request served (maxSize, or less when maxBytes cannot hold it); -1 once detached. */
   limit: number;
+  /** @internal limit as a small integer (≤ 2^31 − 1), for malloc's integer test; a larger size takes the slow path. */
+  limitI: number;
   /** @internal PM_DESC of a run in this thread's cache (localMarker(threadId)). */
   readonly marker: number;
   /** @internal i32 index of this thread's cache area, 0 until its first free (and after detach). */
@@ -126,6 +128,7 @@ export class BigTier implements Tier {
     this.marker = localMarker(this.threadId);
     this.threadCache = options?.threadCache ?? true;
     this.limit = Math.min(info.maxSize, largest);
+    this.limitI = Math.min(this.limit, 0x7fffffff) | 0;
     this.capPages = Math.floor(arena.maxBytes / PAGE_SIZE) >>> CAP_SHIFT;
     if (Atomics.load(arena.i32, this.root + R_LOCK_REG) === 0) {
       // Registered so arena.breakLocksOf (reclaim) frees it if a thread dies holding it.
@@ -138,15 +141,29 @@ export class BigTier implements Tier {
 
   /** A block of at least `size` bytes (minSize ≤ size ≤ maxSize), page-rounded; 0 when maxBytes cannot hold it even after the cache gave its runs back. */
   malloc(size: number): number {
-    if (!(size >>> 0 === size && size >= this.minSize && size <= this.limit))
-      return this.bigInvalidSize(size);
-    const pages = pagesFor(size);
-    const desc = liveDesc(size);
-    if (this.area > 0) {
-      const run = localTake(this, this.area, pages, desc);
+    // Integer compares only (`size | 0` folds away for a small-integer size): a size of 2^31 or
+    // more, like an invalid one, takes bigMallocSlow.
+    if (
+      typeof size === 'number' &&
+      (size | 0) === size &&
+      size >= this.minSize &&
+      size <= this.limitI &&
+      this.area > 0
+    ) {
+      const run = localTake(this, this.area, pagesFor(size), liveDesc(size));
       if (run !== 0) return run;
     }
-    return cacheTake(this, pages, desc);
+    return this.bigMallocSlow(size);
+  }
+
+  /**
+   * malloc past the thread cache: the shared cache or the arena, or the size's error. A size of
+   * 2^31 or more never was in a thread cache (one holds at most maxBytes / 16 ≤ 256 MiB).
+   */
+  private bigMallocSlow(size: number): number {
+    if (!(size >>> 0 === size && size >= this.minSize && size <= this.limit))
+      return this.bigInvalidSize(size);
+    return cacheTake(this, pagesFor(size), liveDesc(size));
   }
 
   /** Runs are 64 KiB aligned: any power of two up to 65536 holds; 0 for larger alignments. */
@@ -299,6 +316,7 @@ export class BigTier implements Tier {
     }
     this.tierWord = -1;
     this.limit = -1;
+    this.limitI = -1;
   }
 
   /**

@@ -129,34 +129,49 @@ function localSlot(a: number, k: number): number {
 // ───────────────────────────── fast paths (no lock) ─────────────────────────────
 
 /**
- * malloc from the thread cache (area `a`): the newest run of `pages` pages, else the smallest
- * at most 1/8 larger; 0 when none fits, when a lock holder stole it (the locked path then
- * resyncs the mask), or when the views are stale (the locked path refreshes). One
- * compare-exchange claims the slot; every other load and call comes first, then straight-line
- * stores (a terminated worker leaves the area consistent, its claimed run marked with its id in
- * no slot: reclaim gives it back).
+ * malloc from the thread cache (area `a`): the newest run of exactly `pages` pages, else
+ * (localTakeNear) the smallest at most 1/8 larger; 0 when none fits, when a lock holder stole
+ * it (the locked path then resyncs the mask), or when the views are stale (the locked path
+ * refreshes). One compare-exchange claims the slot; every other load comes first, then
+ * straight-line stores (a terminated worker leaves the area consistent, its claimed run marked
+ * with its id in no slot: reclaim gives it back). Small enough for V8 to inline into malloc.
  */
 export function localTake(t: BigTier, a: number, pages: number, desc: number): number {
-  const arena = t.arena;
-  const i32 = arena.i32;
+  const i32 = t.arena.i32;
   const mask = i32[a + A.Mask]!;
-  let best = 0;
-  let bestPages = 0;
-  let bit = 0;
   for (let m = mask; m !== 0; m &= m - 1) {
     const low = m & -m;
     const s = a + A.Slots + ((31 - Math.clz32(low)) << K.SlotShift);
+    if (i32[s + S.Pages] === pages) return localClaim(t, a, s, low, pages, desc);
+  }
+  return mask === 0 ? 0 : localTakeNear(t, a, pages, desc);
+}
+
+/** localTake's other fit: the smallest run of the cache at most 1/8 larger than `pages` (none is exact). */
+function localTakeNear(t: BigTier, a: number, pages: number, desc: number): number {
+  const i32 = t.arena.i32;
+  let best = 0;
+  let bestPages = 0;
+  let bit = 0;
+  for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
+    const low = m & -m;
+    const s = a + A.Slots + ((31 - Math.clz32(low)) << K.SlotShift);
     const p = i32[s + S.Pages]!;
-    if (p >= pages && p - pages <= pages >>> K.WholeShift && (best === 0 || p < bestPages)) {
+    if (p > pages && p - pages <= pages >>> K.WholeShift && (best === 0 || p < bestPages)) {
       best = s;
       bestPages = p;
       bit = low;
-      if (p === pages) break;
     }
   }
-  if (best === 0) return 0;
-  const mine = i32[best + S.Mine]!;
-  if (Atomics.compareExchange(i32, best + S.Run, mine, 0) !== mine) return 0;
+  return best === 0 ? 0 : localClaim(t, a, best, bit, bestPages, desc);
+}
+
+/** Claims slot `s` (mask bit `bit`, a run of `pages` pages) for malloc: the compare-exchange, the page-map check, then the stores. */
+function localClaim(t: BigTier, a: number, s: number, bit: number, pages: number, desc: number): number {
+  const arena = t.arena;
+  const i32 = arena.i32;
+  const mine = i32[s + S.Mine]!;
+  if (Atomics.compareExchange(i32, s + S.Run, mine, 0) !== mine) return 0;
   const run = mine >>> 0;
   const e = arena.pageEntry(run);
   const u32 = arena.u32;
@@ -164,14 +179,14 @@ export function localTake(t: BigTier, a: number, pages: number, desc: number): n
     e < 0 ||
     u32[e + Pm.Tier] !== t.tierWord ||
     u32[e + Pm.Desc] !== t.marker ||
-    u32[e + Pm.RunPages] !== bestPages
+    u32[e + Pm.RunPages] !== pages
   ) {
-    throw localCorrupt(t, a, best, bit);
+    throw localCorrupt(t, a, s, bit);
   }
-  const usable = usableOf(desc, bestPages);
+  const usable = usableOf(desc, pages);
   if (__DEV__) crashPoint('local');
-  i32[a + A.Mask] = mask ^ bit;
-  i32[a + A.Pages]! -= bestPages;
+  i32[a + A.Mask]! ^= bit;
+  i32[a + A.Pages]! -= pages;
   i32[a + A.Clock] = (i32[a + A.Clock]! + 1) | 0;
   i32[a + A.LiveBlocks]!++;
   i32[a + A.LiveBytes]! += usable;

@@ -86,7 +86,7 @@ const ATTACH_OPTION_KEYS: readonly string[] = ['safety', 'tiers'];
  * It only composes: `malloc` goes to the tier whose size range holds the request (the first
  * tier tested inline, the rest through a table), `free` first asks the first tier whether the
  * block is its own (`freeOwned`: the tiny tier answers from the thread's private map), then
- * routes by the page map's tier id.
+ * routes by the page map's tier id (another thread's tiny block too).
  */
 export class Heap {
   /** This thread's arena instance: the one owner of its views. */
@@ -111,8 +111,12 @@ export class Heap {
   private readonly id1: number;
   private readonly id2: number;
   private readonly id3: number;
+  /** The first tier's id: another thread's block of it comes down the page-map route. */
+  private readonly id0: number;
   /** Largest block size any request may ask for. */
   private readonly maxBlock: number;
+  /** maxBlock, and max1…max3 above, as small integers (≤ 2^31 − 1): mallocSlow's tests are integer compares; a larger size takes mallocGeneric. */
+  private readonly maxBlockI: number;
   private detached = false;
 
   /** @internal use createHeap / attachHeap */
@@ -130,13 +134,16 @@ export class Heap {
     this.t1 = at(1);
     this.t2 = at(2);
     this.t3 = at(3);
-    this.max1 = this.ordered.length > 1 ? this.t1.maxSize : -1;
-    this.max2 = this.ordered.length > 2 ? this.t2.maxSize : -1;
-    this.max3 = this.ordered.length > 3 ? this.t3.maxSize : -1;
+    const small = (n: number): number => Math.min(n, 0x7fffffff) | 0;
+    this.max1 = this.ordered.length > 1 ? small(this.t1.maxSize) : -1;
+    this.max2 = this.ordered.length > 2 ? small(this.t2.maxSize) : -1;
+    this.max3 = this.ordered.length > 3 ? small(this.t3.maxSize) : -1;
     this.id1 = this.ordered.length > 1 ? this.t1.id : -1;
     this.id2 = this.ordered.length > 2 ? this.t2.id : -1;
     this.id3 = this.ordered.length > 3 ? this.t3.id : -1;
+    this.id0 = this.first.id;
     this.maxBlock = largestBlock(arena.maxBytes, arena.base);
+    this.maxBlockI = small(this.maxBlock);
   }
 
   /** The managed memory, to post to workers. */
@@ -221,8 +228,14 @@ export class Heap {
   }
 
   private mallocSlow(size: number): number {
-    if (typeof size === 'number' && size > this.firstMax && size <= this.maxBlock && !this.detached) {
-      // A valid size above the first tier's (the first tier returned 0 otherwise).
+    if (
+      typeof size === 'number' &&
+      (size | 0) === size &&
+      size > this.firstMax &&
+      size <= this.maxBlockI &&
+      !this.detached
+    ) {
+      // A valid size above the first tier's (the first tier returned 0 otherwise), below 2^31.
       let ptr = 0;
       if (size <= this.max1) ptr = this.t1.malloc(size);
       else if (size <= this.max2) ptr = this.t2.malloc(size);
@@ -379,7 +392,8 @@ export class Heap {
   free(ptr: number | AnyTypedArray): void {
     if (typeof ptr === 'number') {
       // Most frees are of this thread's own small blocks: the first tier tells without the
-      // page map. Everything else is routed by the page map's tier id.
+      // page map. Everything else (another thread's small block included) is routed by the
+      // page map's tier id.
       if (ptr >>> 0 === ptr && this.first.freeOwned(ptr)) return;
       if (ptr !== 0) this.freeSlow(ptr);
       return;
@@ -420,6 +434,10 @@ export class Heap {
       }
       if (id === this.id3) {
         this.t3.free(ptr);
+        return;
+      }
+      if (id === this.id0) {
+        this.first.free(ptr);
         return;
       }
     }

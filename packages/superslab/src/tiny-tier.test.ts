@@ -171,15 +171,22 @@ describe('TinyTier exact cases', () => {
   });
 
   for (const safety of ['strict', 'fast'] as const) {
-    it(`${safety}: freeOwned frees own and other threads' tiny blocks, and declines everything else unchanged`, () => {
+    it(`${safety}: freeOwned frees this thread's tiny blocks and declines every other pointer unchanged; free takes another thread's`, () => {
       const { arena, tiny } = tier(safety);
       const t2 = second(arena);
       const mine = Array.from({ length: 300 }, (_, i) => tiny.malloc((i * 37) % 1025));
       const theirs = Array.from({ length: 300 }, (_, i) => t2.tiny.malloc((i * 53) % 1025));
-      // Own blocks (cache pushes and spills) and the other thread's (its slabs' remote lists).
+      const remote = (): number => t2.tiny.slabs.slabStats().classes.reduce((s, c) => s + c.remote, 0);
+      // Own blocks (cache pushes and spills).
       for (const p of mine) expect(tiny.freeOwned(p)).toBe(true);
-      for (const p of theirs) expect(tiny.freeOwned(p)).toBe(true);
-      expect(t2.tiny.slabs.slabStats().classes.reduce((s, c) => s + c.remote, 0)).toBe(theirs.length);
+      // The other thread's: declined with nothing changed (the umbrella routes them to free by
+      // the page map), then free puts them on their slabs' remote lists.
+      for (const p of theirs) expect(tiny.freeOwned(p)).toBe(false);
+      expect(remote()).toBe(0);
+      expect(tiny.stats().liveBlocks).toBe(theirs.length);
+      tiny.check();
+      for (const p of theirs) tiny.free(p);
+      expect(remote()).toBe(theirs.length);
       tiny.check();
       expect(tiny.stats().liveBlocks).toBe(0);
       // Not tiny: 0, beyond the heap, a page run; nothing changes.
@@ -191,8 +198,9 @@ describe('TinyTier exact cases', () => {
       if (safety === 'strict') {
         // A second free of another thread's block, pending in its remote list: rejected.
         const q = t2.tiny.malloc(24);
-        expect(tiny.freeOwned(q)).toBe(true);
-        expect(codeOf(() => tiny.freeOwned(q))).toBe('ERR_DOUBLE_FREE');
+        tiny.free(q);
+        expect(codeOf(() => tiny.free(q))).toBe('ERR_DOUBLE_FREE');
+        expect(tiny.freeOwned(q)).toBe(false);
       }
       // The other thread takes its blocks back.
       const again = Array.from({ length: 300 }, (_, i) => t2.tiny.malloc((i * 53) % 1025));

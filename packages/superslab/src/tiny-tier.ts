@@ -203,12 +203,10 @@ export class TinyTier implements Tier {
 
   /**
    * The umbrella's first try on every free (`ptr` a u32): frees `ptr` and returns true when it
-   * lies in a tiny slab — this thread's (its private map says so, no page map) or another
-   * thread's (the page map names this tier: the slab's remote list); false for anything else
-   * (another tier, outside the heap, this tier detached), which the umbrella routes itself.
-   * Own and remote frees leave the caller through the same return, so a caller optimised on
-   * own frees only is not deoptimised by the first cross-thread free. The mode's own function,
-   * chosen at construction (see `malloc`).
+   * lies in one of this thread's slabs (its private map says so: no page map); false at once
+   * for a page the map does not name — another thread's tiny block, another tier's, outside
+   * the heap — which the umbrella routes by the page map (another thread's tiny block to
+   * `free`, which takes it). The mode's own function, chosen at construction (see `malloc`).
    */
   readonly freeOwned: (ptr: number) => boolean;
 
@@ -322,15 +320,16 @@ export class TinyTier implements Tier {
    * with nothing changed.
    */
   free(ptr: number): void {
-    const ok = typeof ptr === 'number' && ptr >>> 0 === ptr && this.freeOwned(ptr);
+    const ok =
+      typeof ptr === 'number' && ptr >>> 0 === ptr && (this.freeOwned(ptr) || this.tinyFreeNotOwned(ptr));
     if (!ok) throw this.tinyNotMine('free', ptr);
   }
 
   /**
-   * Fast mode: a block of a slab this thread owns goes on its class's cache. Everything else
-   * (cache full, another thread's block, views to refresh) takes the one slow call site, which
-   * the fast path already exercises on every spill: an optimised caller meets no call site
-   * without feedback when the first remote free comes.
+   * Fast mode: a block of a slab this thread owns goes on its class's cache. A page the owned
+   * map does not name returns false at once (no call: the umbrella's page-map route takes it).
+   * Everything else (cache full, views to refresh, a pointer beyond the map) takes the one slow
+   * call site, which the fast path already exercises on every spill.
    */
   private tinyFreeFast(ptr: number): boolean {
     const e = this.owned[ptr >>> Owned.PageShift]!;
@@ -345,6 +344,7 @@ export class TinyTier implements Tier {
         return true;
       }
     }
+    if (e === 0) return false;
     // `>>> 0`: a pointer read from a Float64Array reaches here as a float; the slow path gets a
     // small integer either way (one type feedback, no 'not a Smi' deoptimisation later).
     return this.tinyFreeFastSlow(ptr >>> 0);
@@ -364,7 +364,8 @@ export class TinyTier implements Tier {
    * Strict mode: the block must be a carved block start and live (alloc bit set, no remote free
    * pending); its alloc bit is cleared. The remote bit (the next bitmap word) is another
    * thread's Atomics.or; a plain read sees a free that happened before this one (a
-   * simultaneous one is a race in the program). Anything else takes the one slow call site.
+   * simultaneous one is a race in the program). A page the owned map does not name returns
+   * false at once (see tinyFreeFast); anything else takes the one slow call site.
    */
   private tinyFreeStrict(ptr: number): boolean {
     const e = this.owned[ptr >>> Owned.PageShift]!;
@@ -392,6 +393,7 @@ export class TinyTier implements Tier {
         return true;
       }
     }
+    if (e === 0) return false; // not this thread's slab: see tinyFreeFast
     return this.tinyFreeStrictSlow(ptr >>> 0);
   }
 
