@@ -183,7 +183,9 @@ function localClaim(t: BigTier, a: number, s: number, bit: number, pages: number
   ) {
     throw localCorrupt(t, a, s, bit);
   }
-  const usable = usableOf(desc, pages);
+  // A request above 1 MiB (desc 0) uses the whole run; written out, since malloc's inlining
+  // budget leaves usableOf a call here (a thread cache's run is at most 4096 pages: no overflow).
+  const usable = desc === 0 ? pages << 16 : usableOf(desc, pages);
   if (__DEV__) crashPoint('local');
   i32[a + A.Mask]! ^= bit;
   i32[a + A.Pages]! -= pages;
@@ -217,7 +219,7 @@ export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean
   if (have > i32[a + A.Reserved]! || (mask !== 0 && ((clock - i32[a + A.MinStamp]!) | 0) > K.AgeLimit)) {
     return false;
   }
-  const usable = usableOf(desc, pages);
+  const usable = desc === 0 ? pages << 16 : usableOf(desc, pages); // as in localClaim
   const free = ~mask & (mask + 1); // the lowest empty slot
   const s = a + A.Slots + ((31 - Math.clz32(free)) << K.SlotShift);
   if (__DEV__) crashPoint('local');
