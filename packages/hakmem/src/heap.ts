@@ -127,23 +127,22 @@ export class Heap {
     this.byId = [];
     for (const tier of this.ordered) this.byId[tier.id] = tier;
     this.first = this.ordered[0]!;
-    // A small integer (≤ 2^31 − 1) stored as one, so malloc's test is an integer compare; sizes
-    // above it that the first tier serves (a one-tier composition) reach it through mallocSlow.
-    this.firstMax = Math.min(this.first.maxSize, 0x7fffffff) | 0;
+    // A small integer, so malloc's test is an integer compare; sizes above it that the first
+    // tier serves (a one-tier composition) reach it through mallocSlow.
+    this.firstMax = smallInt(this.first.maxSize);
     const at = (i: number): Tier => this.ordered[i] ?? this.first;
     this.t1 = at(1);
     this.t2 = at(2);
     this.t3 = at(3);
-    const small = (n: number): number => Math.min(n, 0x7fffffff) | 0;
-    this.max1 = this.ordered.length > 1 ? small(this.t1.maxSize) : -1;
-    this.max2 = this.ordered.length > 2 ? small(this.t2.maxSize) : -1;
-    this.max3 = this.ordered.length > 3 ? small(this.t3.maxSize) : -1;
+    this.max1 = this.ordered.length > 1 ? smallInt(this.t1.maxSize) : -1;
+    this.max2 = this.ordered.length > 2 ? smallInt(this.t2.maxSize) : -1;
+    this.max3 = this.ordered.length > 3 ? smallInt(this.t3.maxSize) : -1;
     this.id1 = this.ordered.length > 1 ? this.t1.id : -1;
     this.id2 = this.ordered.length > 2 ? this.t2.id : -1;
     this.id3 = this.ordered.length > 3 ? this.t3.id : -1;
     this.id0 = this.first.id;
     this.maxBlock = largestBlock(arena.maxBytes, arena.base);
-    this.maxBlockI = small(this.maxBlock);
+    this.maxBlockI = smallInt(this.maxBlock);
   }
 
   /** The managed memory, to post to workers. */
@@ -704,6 +703,11 @@ function copyBytes(arena: Arena, to: number, from: number, n: number): void {
     return;
   }
   arena.u8.copyWithin(to, from, from + n);
+}
+
+/** `n` capped at 2^31 − 1 and stored as a small integer: a bound V8 compares as an integer, not a double. */
+function smallInt(n: number): number {
+  return Math.min(n, 0x7fffffff) | 0;
 }
 
 /** Copies up to this many bytes word by word (see copyBytes). */

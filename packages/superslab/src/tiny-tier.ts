@@ -328,8 +328,8 @@ export class TinyTier implements Tier {
   /**
    * Fast mode: a block of a slab this thread owns goes on its class's cache. A page the owned
    * map does not name returns false at once (no call: the umbrella's page-map route takes it).
-   * Everything else (cache full, views to refresh, a pointer beyond the map) takes the one slow
-   * call site, which the fast path already exercises on every spill.
+   * Everything else (cache full, views to refresh) takes the one slow call site, which the fast
+   * path already exercises on every spill.
    */
   private tinyFreeFast(ptr: number): boolean {
     const e = this.owned[ptr >>> Owned.PageShift]!;
@@ -344,17 +344,15 @@ export class TinyTier implements Tier {
         return true;
       }
     }
-    if (e === 0) return false;
+    if (!(e > 0)) return false;
     // `>>> 0`: a pointer read from a Float64Array reaches here as a float; the slow path gets a
     // small integer either way (one type feedback, no 'not a Smi' deoptimisation later).
     return this.tinyFreeFastSlow(ptr >>> 0);
   }
 
-  /** Fast mode, off the fast path: the cache is full (spill), the views are stale, or the block is not this thread's. */
+  /** Fast mode, off the fast path (a block of this thread's slabs): the cache is full (spill) or the views are stale. */
   private tinyFreeFastSlow(ptr: number): boolean {
-    const e = this.owned[ptr >>> Owned.PageShift]!;
-    // Another tier's block (or another thread's) needs no fresh views here: pageEntry refreshes.
-    if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
+    const e = this.owned[ptr >>> Owned.PageShift]!; // > 0: tinyFreeFast declined every other page
     this.tinySyncViews();
     this.tinyFreeSlow(ptr, e & Owned.ClassMask, 0, 0);
     return true;
@@ -393,15 +391,13 @@ export class TinyTier implements Tier {
         return true;
       }
     }
-    if (e === 0) return false; // not this thread's slab: see tinyFreeFast
+    if (!(e > 0)) return false; // not this thread's slab: see tinyFreeFast
     return this.tinyFreeStrictSlow(ptr >>> 0);
   }
 
-  /** Strict free off the fast path: another thread's block, rejected (invalid pointer, double free), the cache is full, or stale views. */
+  /** Strict free off the fast path (a page of this thread's slabs): rejected (invalid pointer, double free), the cache is full, or stale views. */
   private tinyFreeStrictSlow(ptr: number): boolean {
-    const e = this.owned[ptr >>> Owned.PageShift]!;
-    // Another tier's block (or another thread's) needs no fresh views here: pageEntry refreshes.
-    if (!(e > 0)) return this.tinyFreeNotOwned(ptr);
+    const e = this.owned[ptr >>> Owned.PageShift]!; // > 0: tinyFreeStrict declined every other page
     this.tinySyncViews();
     const i32 = this.arena.i32;
     const d = (e & ~Owned.ClassMask) >>> 1;
