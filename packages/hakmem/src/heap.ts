@@ -393,7 +393,9 @@ export class Heap {
       // Most frees are of this thread's own small blocks: the first tier tells without the
       // page map. Everything else (another thread's small block included) is routed by the
       // page map's tier id.
-      if (ptr >>> 0 === ptr && this.first.freeOwned(ptr)) return;
+      // `=== true`: one compare, where a truth test of the call's result (the inlined fast path
+      // merged with the slow call's) is V8's generic ToBoolean.
+      if (ptr >>> 0 === ptr && this.first.freeOwned(ptr) === true) return;
       if (ptr !== 0) this.freeSlow(ptr);
       return;
     }
