@@ -530,6 +530,39 @@ describe('BigTier thread cache', () => {
   });
 });
 
+describe('BigTier.freeAt (free with the page-map entry the caller read)', () => {
+  for (const safety of ['strict', 'fast'] as const) {
+    for (const opts of [SHARED_ONLY, THREAD_CACHE]) {
+      it(`${safety}, thread cache ${opts.threadCache}: frees like free; a freed run, an interior pointer or another tier's block is rejected with nothing changed`, () => {
+        const arena = Arena.format({ initialBytes: MiB, maxBytes: 64 * MiB, safety });
+        arena.threadAttach();
+        const big = new BigTier(arena, undefined, opts);
+        const run = new RunTier(arena);
+        const a = big.malloc(2 * MiB);
+        const b = big.malloc(3 * MiB);
+        const other = run.malloc(2 * MiB);
+        big.freeAt(a, arena.pageEntry(a));
+        expect(big.stats().liveBlocks).toBe(1);
+        expect(big.malloc(2 * MiB)).toBe(a); // back from the cache it went to
+        big.freeAt(a, arena.pageEntry(a));
+        arena.refresh();
+        const before = arena.u8.slice();
+        expect(codeOf(() => big.freeAt(a, arena.pageEntry(a)))).toBe('ERR_DOUBLE_FREE');
+        expect(codeOf(() => big.freeAt(b + P, arena.pageEntry(b + P)))).toBe('ERR_INVALID_POINTER');
+        expect(codeOf(() => big.freeAt(other, arena.pageEntry(other)))).toBe('ERR_INVALID_POINTER');
+        arena.refresh();
+        expect(sameBytes(before, arena.u8)).toBe(true);
+        big.freeAt(b, arena.pageEntry(b));
+        run.free(other);
+        expect(big.stats().liveBlocks).toBe(0);
+        big.check();
+        big.detach();
+        expect(codeOf(() => big.freeAt(b, arena.pageEntry(b)))).toBe('ERR_INVALID_THREAD'); // as free
+      });
+    }
+  }
+});
+
 describe('BigTier strict errors (and fast: the same checks cost nothing here)', () => {
   for (const safety of ['strict', 'fast'] as const) {
     it(`${safety}: double frees (cached, given back, another thread), interior pointers, random offsets and other tiers' blocks, with nothing changed`, () => {

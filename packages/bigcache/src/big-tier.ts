@@ -198,6 +198,13 @@ export class BigTier implements Tier {
     cachePut(this, ptr, e);
   }
 
+  /** free for a caller that has looked `ptr` up: `e` is its page-map entry (see the Tier contract). */
+  freeAt(ptr: number, e: number): void {
+    if (!(this.tierWord > 0)) throw this.bigFreeError(ptr, 'free');
+    if (this.area > 0 && localPut(this, this.area, ptr, e)) return;
+    cachePut(this, ptr, e);
+  }
+
   /** Frees `ptr` and returns true when the page map names this tier for its page (errors as free); false otherwise. */
   freeOwned(ptr: number): boolean {
     const arena = this.arena;

@@ -424,17 +424,24 @@ export class Heap {
     this.assertAttached();
     const entry = this.arena.pageEntry(ptr);
     if (entry >= 0) {
+      // A tier with freeAt takes the entry read here (no second page-map lookup).
       const id = this.arena.u32[entry + PM_TIER]! & PM_TIER_MASK;
       if (id === this.id1) {
-        this.t1.free(ptr);
+        const t = this.t1;
+        if (t.freeAt !== undefined) t.freeAt(ptr, entry);
+        else t.free(ptr);
         return;
       }
       if (id === this.id2) {
-        this.t2.free(ptr);
+        const t = this.t2;
+        if (t.freeAt !== undefined) t.freeAt(ptr, entry);
+        else t.free(ptr);
         return;
       }
       if (id === this.id3) {
-        this.t3.free(ptr);
+        const t = this.t3;
+        if (t.freeAt !== undefined) t.freeAt(ptr, entry);
+        else t.free(ptr);
         return;
       }
       if (id === this.id0) {

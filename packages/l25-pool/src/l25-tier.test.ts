@@ -261,6 +261,33 @@ describe('L25Tier strict errors: reported with their code, nothing changed', () 
   });
 });
 
+describe('L25Tier.freeAt (free with the page-map entry the caller read)', () => {
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: frees like free, this thread's and another's blocks; other tiers' blocks and (strict) double frees are rejected with nothing changed`, () => {
+      const { arena, l25 } = tier(safety, 32 * MiB);
+      const t2 = second(arena);
+      const runs = new RunTier(arena);
+      const p = l25.malloc(40_000);
+      const q = t2.l25.malloc(100_000);
+      const other = runs.malloc(2 * MiB);
+      l25.freeAt(p, arena.pageEntry(p)); // this thread's cache
+      l25.freeAt(q, arena.pageEntry(q)); // another thread's block: its span's remote list
+      expect(l25.stats().liveBlocks + t2.l25.stats().liveBlocks).toBe(0);
+      expect(l25.malloc(40_000)).toBe(p);
+      if (safety === 'strict') {
+        const r = l25.malloc(50_000);
+        l25.freeAt(r, arena.pageEntry(r));
+        expect(rejected(arena, () => l25.freeAt(r, arena.pageEntry(r)))).toBe('ERR_DOUBLE_FREE');
+      }
+      expect(rejected(arena, () => l25.freeAt(other, arena.pageEntry(other)))).toBe('ERR_INVALID_POINTER');
+      l25.freeAt(p, arena.pageEntry(p));
+      runs.free(other);
+      l25.check();
+      expect(l25.stats().liveBlocks).toBe(0);
+    });
+  }
+});
+
 describe('L25Tier strict cache slot descriptors', () => {
   /** The top slot of class `cls`'s cache: i32 indexes of its block word and its descriptor word. */
   function top(arena: Arena, l25: L25Tier, cls: number) {

@@ -310,8 +310,15 @@ export class L25Tier implements Tier {
     const ok =
       typeof ptr === 'number' &&
       ptr >>> 0 === ptr &&
-      (this.strict ? this.freeStrict(ptr) : this.freeFast(ptr));
+      (this.strict
+        ? this.freeStrict(ptr, this.arena.pageEntry(ptr))
+        : this.freeFast(ptr, this.arena.pageEntry(ptr)));
     if (!ok) throw this.notMine('free', ptr);
+  }
+
+  /** free for a caller that has looked `ptr` up: `e` is its page-map entry (see the Tier contract). */
+  freeAt(ptr: number, e: number): void {
+    if (!(this.strict ? this.freeStrict(ptr, e) : this.freeFast(ptr, e))) throw this.notMine('free', ptr);
   }
 
   /**
@@ -320,16 +327,16 @@ export class L25Tier implements Tier {
    * detached handle), which the caller routes or reports.
    */
   freeOwned(ptr: number): boolean {
-    return this.strict ? this.freeStrict(ptr) : this.freeFast(ptr);
+    const e = this.arena.pageEntry(ptr);
+    return this.strict ? this.freeStrict(ptr, e) : this.freeFast(ptr, e);
   }
 
   /**
    * Strict: a live block start this thread handed out goes on its cache when there is room
    * (count and byte budget). Everything else takes the one slow call site.
    */
-  private freeStrict(ptr: number): boolean {
+  private freeStrict(ptr: number, e: number): boolean {
     const arena = this.arena;
-    const e = arena.pageEntry(ptr);
     const u32 = arena.u32;
     const i32 = arena.i32;
     if (e >= 0 && (u32[e + Pm.Tier]! & Pm.TierMask) === this.id) {
@@ -393,9 +400,8 @@ export class L25Tier implements Tier {
   }
 
   /** Fast mode: any block start of this tier goes on this thread's cache when there is room. */
-  private freeFast(ptr: number): boolean {
+  private freeFast(ptr: number, e: number): boolean {
     const arena = this.arena;
-    const e = arena.pageEntry(ptr);
     const u32 = arena.u32;
     const i32 = arena.i32;
     if (e >= 0 && (u32[e + Pm.Tier]! & Pm.TierMask) === this.id) {

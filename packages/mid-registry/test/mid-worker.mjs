@@ -42,6 +42,8 @@ function verify(p) {
   const i32 = arena.i32;
   const size = i32[(p >>> 2) + 1];
   if (!(size >= 16 && size <= 32768) || i32[(p >>> 2) + 2] !== cookie(p, size)) return -1;
+  // Another thread may have grown the memory and stamped a block that ends past this thread's views.
+  if (p + size > arena.viewBytes) arena.refresh();
   if (size >= 20 && arena.dataView.getInt32(p + size - 4, true) !== (cookie(p, size) ^ 0x5a5a5a5a)) return -1;
   return size;
 }

@@ -35,6 +35,12 @@ export interface Tier {
   freeOwned(ptr: number): boolean;
   /** Frees a block of this tier (any thread's). ERR_INVALID_POINTER / ERR_DOUBLE_FREE with nothing changed. */
   free(ptr: number): void;
+  /**
+   * Optional. `free` for a composition that has already looked `ptr` up: `entry` is
+   * `arena.pageEntry(ptr)` and names this tier. The tier skips its own page-map lookup and
+   * validates the rest as `free` does. A composition calls `free` when a tier has no `freeAt`.
+   */
+  freeAt?(ptr: number, entry: number): void;
   /** Bytes usable in the live block at `ptr`; ERR_INVALID_POINTER unless it is one of this tier's. */
   usableSize(ptr: number): number;
   /** Resizes the live block at `ptr` in place to hold `size` bytes (a size of this tier's range); false when it must move. */
