@@ -194,15 +194,13 @@ export class BigTier implements Tier {
   free(ptr: number): void {
     const e = ptr >>> 0 === ptr && this.tierWord > 0 ? this.arena.pageEntry(ptr) : -1;
     if (e < 0) throw this.bigFreeError(ptr, 'free');
-    if (this.area > 0 && localPut(this, this.area, ptr, e)) return;
-    cachePut(this, ptr, e);
+    this.bigPut(ptr, e);
   }
 
   /** free for a caller that has looked `ptr` up: `e` is its page-map entry (see the Tier contract). */
   freeAt(ptr: number, e: number): void {
     if (!(this.tierWord > 0)) throw this.bigFreeError(ptr, 'free');
-    if (this.area > 0 && localPut(this, this.area, ptr, e)) return;
-    cachePut(this, ptr, e);
+    this.bigPut(ptr, e);
   }
 
   /** Frees `ptr` and returns true when the page map names this tier for its page (errors as free); false otherwise. */
@@ -210,9 +208,14 @@ export class BigTier implements Tier {
     const arena = this.arena;
     const e = this.tierWord > 0 ? arena.pageEntry(ptr) : -1;
     if (e < 0 || (arena.u32[e + PM_TIER]! & PM_TIER_MASK) !== this.id) return false;
-    if (this.area > 0 && localPut(this, this.area, ptr, e)) return true;
-    cachePut(this, ptr, e);
+    this.bigPut(ptr, e);
     return true;
+  }
+
+  /** The free itself (`e`: ptr's page-map entry, this handle attached): the thread cache, else the shared cache, which validates and reports. */
+  private bigPut(ptr: number, e: number): void {
+    if (this.area > 0 && localPut(this, this.area, ptr, e)) return;
+    cachePut(this, ptr, e);
   }
 
   /** Usable bytes of the live block at `ptr`: its run, page-rounded (a request ≤ 1 MiB keeps its bound). ERR_INVALID_POINTER otherwise. */

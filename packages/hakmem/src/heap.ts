@@ -424,7 +424,8 @@ export class Heap {
     this.assertAttached();
     const entry = this.arena.pageEntry(ptr);
     if (entry >= 0) {
-      // A tier with freeAt takes the entry read here (no second page-map lookup).
+      // A tier with freeAt takes the entry read here (no second page-map lookup). Written out
+      // per tier: one call site per tier shape, where a shared helper's would see them all.
       const id = this.arena.u32[entry + PM_TIER]! & PM_TIER_MASK;
       if (id === this.id1) {
         const t = this.t1;
@@ -445,7 +446,9 @@ export class Heap {
         return;
       }
       if (id === this.id0) {
-        this.first.free(ptr);
+        const t = this.first;
+        if (t.freeAt !== undefined) t.freeAt(ptr, entry);
+        else t.free(ptr);
         return;
       }
     }

@@ -7,8 +7,8 @@
  *   malloc(size)                               free(ptr)
  *     size ≤ first tier's max ─► first.malloc     first.freeOwned(ptr) ─► done (the tiny tier:
  *     otherwise ─► the tier whose range holds it                          this thread's block)
- *                                                otherwise page map ─► tier id ─► tier.free
- *                                                  (another thread's tiny block: first.free)
+ *                                                otherwise page map ─► tier id ─► tier.freeAt
+ *                                                  (another thread's tiny block: first.freeAt)
  *                                                TIER_FREE (page-aligned) ─► ERR_DOUBLE_FREE
  *                                                anything else ─► ERR_INVALID_POINTER
  *

@@ -307,18 +307,13 @@ export class L25Tier implements Tier {
    * always) with nothing changed.
    */
   free(ptr: number): void {
-    const ok =
-      typeof ptr === 'number' &&
-      ptr >>> 0 === ptr &&
-      (this.strict
-        ? this.freeStrict(ptr, this.arena.pageEntry(ptr))
-        : this.freeFast(ptr, this.arena.pageEntry(ptr)));
+    const ok = typeof ptr === 'number' && ptr >>> 0 === ptr && this.freeOwned(ptr);
     if (!ok) throw this.notMine('free', ptr);
   }
 
   /** free for a caller that has looked `ptr` up: `e` is its page-map entry (see the Tier contract). */
   freeAt(ptr: number, e: number): void {
-    if (!(this.strict ? this.freeStrict(ptr, e) : this.freeFast(ptr, e))) throw this.notMine('free', ptr);
+    if (!this.freeEntry(ptr, e)) throw this.notMine('free', ptr);
   }
 
   /**
@@ -327,7 +322,11 @@ export class L25Tier implements Tier {
    * detached handle), which the caller routes or reports.
    */
   freeOwned(ptr: number): boolean {
-    const e = this.arena.pageEntry(ptr);
+    return this.freeEntry(ptr, this.arena.pageEntry(ptr));
+  }
+
+  /** freeOwned with `ptr`'s page-map entry `e` already read: the mode's free. */
+  private freeEntry(ptr: number, e: number): boolean {
     return this.strict ? this.freeStrict(ptr, e) : this.freeFast(ptr, e);
   }
 

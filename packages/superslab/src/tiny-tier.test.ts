@@ -213,6 +213,34 @@ describe('TinyTier exact cases', () => {
     });
   }
 
+  for (const safety of ['strict', 'fast'] as const) {
+    it(`${safety}: freeAt frees this thread's and another thread's blocks with the entry given; other tiers' blocks are rejected unchanged`, () => {
+      const { arena, tiny } = tier(safety);
+      const t2 = second(arena);
+      const mine = Array.from({ length: 200 }, (_, i) => tiny.malloc((i * 37) % 1025));
+      const theirs = Array.from({ length: 200 }, (_, i) => t2.tiny.malloc((i * 53) % 1025));
+      const remote = (): number => t2.tiny.slabs.slabStats().classes.reduce((s, c) => s + c.remote, 0);
+      for (const p of mine) tiny.freeAt(p, arena.pageEntry(p));
+      expect(remote()).toBe(0);
+      for (const p of theirs) tiny.freeAt(p, arena.pageEntry(p));
+      expect(remote()).toBe(theirs.length);
+      expect(tiny.stats().liveBlocks).toBe(0);
+      const runs = new RunTier(arena);
+      const run = runs.malloc(5000);
+      arena.refresh();
+      const before = arena.u8.slice();
+      expect(codeOf(() => tiny.freeAt(run, arena.pageEntry(run)))).toBe('ERR_INVALID_POINTER');
+      arena.refresh();
+      expect(sameBytes(before, arena.u8)).toBe(true);
+      if (safety === 'strict') {
+        const q = t2.tiny.malloc(24);
+        tiny.freeAt(q, arena.pageEntry(q));
+        expect(codeOf(() => tiny.freeAt(q, arena.pageEntry(q)))).toBe('ERR_DOUBLE_FREE');
+      }
+      tiny.check();
+    });
+  }
+
   it('detach abandons used slabs; another thread adopts them and frees their blocks', () => {
     const { arena, tiny } = tier();
     const t2 = second(arena);

@@ -326,6 +326,14 @@ export class TinyTier implements Tier {
   }
 
   /**
+   * free for a caller that has looked `ptr` up: `entry` is its page-map entry (see the Tier
+   * contract). This thread's block by its owned map as in free; any other takes the entry.
+   */
+  freeAt(ptr: number, entry: number): void {
+    if (!(this.freeOwned(ptr) || this.tinyFreeNotOwnedAt(ptr, entry))) throw this.tinyNotMine('free', ptr);
+  }
+
+  /**
    * Fast mode: a block of a slab this thread owns goes on its class's cache. A page the owned
    * map does not name returns false at once (no call: the umbrella's page-map route takes it).
    * Everything else (cache full, views to refresh) takes the one slow call site, which the fast
@@ -347,12 +355,12 @@ export class TinyTier implements Tier {
     if (!(e > 0)) return false;
     // `>>> 0`: a pointer read from a Float64Array reaches here as a float; the slow path gets a
     // small integer either way (one type feedback, no 'not a Smi' deoptimisation later).
-    return this.tinyFreeFastSlow(ptr >>> 0);
+    return this.tinyFreeFastSlow(ptr >>> 0, e);
   }
 
   /** Fast mode, off the fast path (a block of this thread's slabs): the cache is full (spill) or the views are stale. */
-  private tinyFreeFastSlow(ptr: number): boolean {
-    const e = this.owned[ptr >>> Owned.PageShift]!; // > 0: tinyFreeFast declined every other page
+  private tinyFreeFastSlow(ptr: number, e: number): boolean {
+    // e > 0, ptr's owned-map entry: tinyFreeFast declined every other page.
     this.tinySyncViews();
     this.tinyFreeSlow(ptr, e & Owned.ClassMask, 0, 0);
     return true;
@@ -392,12 +400,12 @@ export class TinyTier implements Tier {
       }
     }
     if (!(e > 0)) return false; // not this thread's slab: see tinyFreeFast
-    return this.tinyFreeStrictSlow(ptr >>> 0);
+    return this.tinyFreeStrictSlow(ptr >>> 0, e);
   }
 
   /** Strict free off the fast path (a page of this thread's slabs): rejected (invalid pointer, double free), the cache is full, or stale views. */
-  private tinyFreeStrictSlow(ptr: number): boolean {
-    const e = this.owned[ptr >>> Owned.PageShift]!; // > 0: tinyFreeStrict declined every other page
+  private tinyFreeStrictSlow(ptr: number, e: number): boolean {
+    // e > 0, ptr's owned-map entry: tinyFreeStrict declined every other page.
     this.tinySyncViews();
     const i32 = this.arena.i32;
     const d = (e & ~Owned.ClassMask) >>> 1;
@@ -417,10 +425,14 @@ export class TinyTier implements Tier {
    * handle is attached), so the caller reports or routes everything else.
    */
   private tinyFreeNotOwned(ptr: number): boolean {
-    if (this.records === 0) return false;
-    const arena = this.arena;
-    const entry = arena.pageEntry(ptr);
-    if (entry < 0 || (arena.u32[entry + PM_TIER]! & PM_TIER_MASK) !== this.id) return false;
+    return this.tinyFreeNotOwnedAt(ptr, this.arena.pageEntry(ptr));
+  }
+
+  /** tinyFreeNotOwned with `ptr`'s page-map entry already read (negative: outside the heap). */
+  private tinyFreeNotOwnedAt(ptr: number, entry: number): boolean {
+    if (this.records === 0 || entry < 0 || (this.arena.u32[entry + PM_TIER]! & PM_TIER_MASK) !== this.id) {
+      return false;
+    }
     this.tinyFreeRemote(ptr, entry);
     return true;
   }
