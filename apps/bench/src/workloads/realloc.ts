@@ -24,14 +24,18 @@ export interface ReallocConfig {
   seed: number;
 }
 
-const BUFFERS: Record<Suite, number> = { quick: 1_000, full: 10_000 };
+const BUFFERS: Record<Suite, number> = { quick: 4_000, full: 10_000 };
 /**
- * Untimed buffers before them, in both suites: 28,000 reallocs, a warm-up of the order of
- * churn's (200,000 pairs in the quick suite). A tenth of the quick suite's buffers (2,800
- * reallocs, as before) left most of the JIT's tier-up inside the timed part: hakmem's first
- * 28,000 reallocs in a fresh process ran at 2.7 µs each, the same code with its JIT warm at 0.5–0.9.
+ * Untimed buffers before them, in both suites: 224,000 reallocs. V8 optimises a function once
+ * it has run enough of its own bytecode, and a growth loop calls some of an allocator's paths
+ * only once per buffer (the free of the 1 MiB block, a move into another tier): in a fresh
+ * process hakmem's realloc ran at 0.7–2 µs for its first ~5,000 buffers (functions still being
+ * optimised one by one, `--trace-opt`) and at 0.32–0.40 µs from then on; with V8's budget cut
+ * eightfold (`--interrupt-budget=8000`) it reached that after ~1,000. 1,000 warm-up buffers
+ * left the timed part inside the tier-up; 8,000 put it after. The quick suite times 4,000
+ * buffers (112,000 reallocs), so the clock runs long enough to be read.
  */
-const WARMUP_BUFFERS = 1_000;
+const WARMUP_BUFFERS = 8_000;
 const MiB = 2 ** 20;
 
 export interface ReallocOutcome {
