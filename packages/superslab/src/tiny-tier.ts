@@ -214,15 +214,18 @@ export class TinyTier implements Tier {
   private tinyMallocFast(size: number): number {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
     const cls = this.classBySize8[(size + 7) >>> 3]!;
-    const h = this.records + (cls << Tiny.CcShift);
+    // Record indexes as `(… + …) | 0`: V8 adds two small integers with an overflow check (a
+    // branch) unless the sum is truncated to 32 bits, and an index into the cache's records
+    // cannot overflow (h + Cc.Head, h + 0, needs no check).
+    const h = (this.records + (cls << Tiny.CcShift)) | 0;
     const i32 = this.i32v;
     // One view: a pointer is the word's bits as a u32 (`>>> 0`; undefined, from a view a replaced
     // buffer detached, gives 0). `!(p > 0)`: an empty list or a detached view: the slow path.
     const p = i32[h + Cc.Head]! >>> 0;
     if (!(p > 0)) return this.tinyMallocSlow(cls);
     i32[h + Cc.Head] = i32[p >>> 2]!;
-    i32[h + Cc.Count]!--;
-    i32[h + Cc.Hits]!++;
+    i32[(h + Cc.Count) | 0]!--;
+    i32[(h + Cc.Hits) | 0]!++;
     return p;
   }
 
@@ -233,7 +236,7 @@ export class TinyTier implements Tier {
   private tinyMallocStrict(size: number): number {
     if (!(size >= 0 && size <= Tiny.Max)) return this.tinyInvalidSize(size);
     const cls = this.classBySize8[(size + 7) >>> 3]!;
-    const h = this.records + (cls << Tiny.CcShift);
+    const h = (this.records + (cls << Tiny.CcShift)) | 0; // `| 0`: see tinyMallocFast
     const i32 = this.i32v;
     const p = i32[h + Cc.Head]! >>> 0; // one view: see tinyMallocFast
     if (!(p > 0)) return this.tinyMallocSlow(cls);
@@ -250,8 +253,8 @@ export class TinyTier implements Tier {
     if (idx >>> 0 >= i32[d + Sl.Carved]! || (bits & (1 << idx)) !== 0) return this.tinyMallocRecheck(p, cls);
     i32[w] = bits | (1 << idx);
     i32[h + Cc.Head] = i32[p >>> 2]!;
-    i32[h + Cc.Count]!--;
-    i32[h + Cc.Hits]!++;
+    i32[(h + Cc.Count) | 0]!--;
+    i32[(h + Cc.Hits) | 0]!++;
     return p;
   }
 
@@ -343,12 +346,12 @@ export class TinyTier implements Tier {
     const e = this.owned[ptr >>> Owned.PageShift]!;
     if (e > 0) {
       const i32 = this.i32v;
-      const h = this.records + ((e & Owned.ClassMask) << Tiny.CcShift);
-      const n = i32[h + Cc.Count]!;
-      if (n < i32[h + Cc.Cap]!) {
+      const h = (this.records + ((e & Owned.ClassMask) << Tiny.CcShift)) | 0; // `| 0`: see tinyMallocFast
+      const n = i32[(h + Cc.Count) | 0]!;
+      if (n < i32[(h + Cc.Cap) | 0]!) {
         i32[ptr >>> 2] = i32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
-        i32[h + Cc.Count] = n + 1;
+        i32[(h + Cc.Count) | 0] = n + 1;
         return true;
       }
     }
@@ -382,20 +385,20 @@ export class TinyTier implements Tier {
       const idx = (x >>> i32[d + Sl.Shift]!) | (x << -i32[d + Sl.Shift]!);
       const w = i32[d + Sl.Bitmap]! + ((idx >>> 5) << 1);
       const bits = i32[w]!;
-      const h = this.records + ((e & Owned.ClassMask) << Tiny.CcShift);
-      const n = i32[h + Cc.Count]!;
+      const h = (this.records + ((e & Owned.ClassMask) << Tiny.CcShift)) | 0; // `| 0`: see tinyMallocFast
+      const n = i32[(h + Cc.Count) | 0]!;
       // One test for: a carved block start, live, no remote free pending, room in the cache.
       if (
         !(
           idx >>> 0 >= i32[d + Sl.Carved]! ||
           ((bits ^ (1 << idx)) | i32[w + 1]!) & (1 << idx) ||
-          !(n < i32[h + Cc.Cap]!)
+          !(n < i32[(h + Cc.Cap) | 0]!)
         )
       ) {
         i32[w] = bits ^ (1 << idx);
         i32[ptr >>> 2] = i32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
-        i32[h + Cc.Count] = n + 1;
+        i32[(h + Cc.Count) | 0] = n + 1;
         return true;
       }
     }
