@@ -52,6 +52,17 @@ const enum Cc {
   Live = 3,
   Hits = 4,
 }
+/**
+ * Most bytes this thread's tiny cache holds, all classes together (the cache's default is 256 KiB).
+ * A class's count walks up and down between spills and refills, which come about 4 / capacity²
+ * of its operations apart and each move half the capacity (and cost a few hundred instructions
+ * per block moved, the spill's link checks included): doubling a class's capacity halves its
+ * slow-path cost. With 256 KiB the classes above 512 B of a churn over all sizes stayed at 32–64
+ * blocks (the budget was full) and the slow paths cost ~20 instructions per malloc+free pair;
+ * with 1 MiB they grow to 128–256 and the slow paths to ~0. The capacities still grow only for
+ * a class that keeps spilling or refilling, and shrink when it goes cold.
+ */
+const TINY_CACHE_BUDGET = 1024 * 1024;
 const enum Tiny {
   CcShift = 4,
   Max = 1024,
@@ -168,6 +179,7 @@ export class TinyTier implements Tier {
       threadWord: this.slabs.cacheThreadWord,
       classSizes: TINY_CLASS_SIZE,
       rootWord: this.slabs.cacheRoot,
+      budgetBytes: TINY_CACHE_BUDGET,
       // The fast paths below touch no live counter: CC_LIVE holds live + cached blocks.
       liveWithCached: true,
     });
