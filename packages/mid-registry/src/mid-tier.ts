@@ -208,22 +208,25 @@ export class MidTier implements Tier {
 
   /** Fast mode: pop the head of the class's cache. */
   private midMallocFast(cls: number): number {
-    const h = this.records + (cls << Mid.CcShift);
+    // Record indexes as `(… + …) | 0`: V8 adds two small integers with an overflow check (a
+    // branch) unless the sum is truncated to 32 bits, and an index into the cache's records
+    // cannot overflow (h + Cc.Head, h + 0, needs no check).
+    const h = (this.records + (cls << Mid.CcShift)) | 0;
     const i32 = this.i32v;
     // One view: a pointer is the word's bits as a u32 (`>>> 0`; undefined, from a view a replaced
     // buffer detached, gives 0). `!(p > 0)`: an empty list or a detached view: the slow path.
     const p = i32[h + Cc.Head]! >>> 0;
     if (!(p > 0)) return this.midMallocSlow(cls);
     i32[h + Cc.Head] = i32[p >>> 2]!;
-    i32[h + Cc.Count]!--;
-    i32[h + Cc.Hits]!++;
-    i32[h + Cc.Live]!++;
+    i32[(h + Cc.Count) | 0]!--;
+    i32[(h + Cc.Hits) | 0]!++;
+    i32[(h + Cc.Live) | 0]!++;
     return p;
   }
 
   /** Strict mode: the head must be a free carved block of a span of this class that this thread owns; its alloc bit is set. */
   private midMallocStrict(cls: number): number {
-    const h = this.records + (cls << Mid.CcShift);
+    const h = (this.records + (cls << Mid.CcShift)) | 0;
     const i32 = this.i32v;
     const p = i32[h + Cc.Head]! >>> 0; // one view: see midMallocFast
     if (!(p > 0)) return this.midMallocSlow(cls);
@@ -239,9 +242,9 @@ export class MidTier implements Tier {
     if (idx >>> 0 >= i32[d + Sp.Carved]! || (bits & (1 << idx)) !== 0) return this.midMallocRecheck(p, cls);
     i32[w] = bits | (1 << idx);
     i32[h + Cc.Head] = i32[p >>> 2]!;
-    i32[h + Cc.Count]!--;
-    i32[h + Cc.Hits]!++;
-    i32[h + Cc.Live]!++;
+    i32[(h + Cc.Count) | 0]!--;
+    i32[(h + Cc.Hits) | 0]!++;
+    i32[(h + Cc.Live) | 0]!++;
     return p;
   }
 
@@ -358,13 +361,13 @@ export class MidTier implements Tier {
     const owned = this.owned;
     if (owned[o]! > 0) {
       const i32 = this.i32v;
-      const h = this.records + (owned[o + 1]! << Mid.CcShift);
-      const n = i32[h + Cc.Count]!;
-      if (n < i32[h + Cc.Cap]!) {
+      const h = (this.records + (owned[o + 1]! << Mid.CcShift)) | 0;
+      const n = i32[(h + Cc.Count) | 0]!;
+      if (n < i32[(h + Cc.Cap) | 0]!) {
         i32[ptr >>> 2] = i32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
-        i32[h + Cc.Count] = n + 1;
-        i32[h + Cc.Live]!--;
+        i32[(h + Cc.Count) | 0] = n + 1;
+        i32[(h + Cc.Live) | 0]!--;
         return true;
       }
     }
@@ -396,21 +399,21 @@ export class MidTier implements Tier {
       const idx = (x >>> i32[d + Sp.Shift]!) | (x << -i32[d + Sp.Shift]!);
       const w = i32[d + Sp.Bitmap]! + ((idx >>> 5) << 1);
       const bits = i32[w]!;
-      const h = this.records + (owned[o + 1]! << Mid.CcShift);
-      const n = i32[h + Cc.Count]!;
+      const h = (this.records + (owned[o + 1]! << Mid.CcShift)) | 0;
+      const n = i32[(h + Cc.Count) | 0]!;
       // One test for: a carved block start, live, no remote free pending, room in the cache.
       if (
         !(
           idx >>> 0 >= i32[d + Sp.Carved]! ||
           ((bits ^ (1 << idx)) | i32[w + 1]!) & (1 << idx) ||
-          !(n < i32[h + Cc.Cap]!)
+          !(n < i32[(h + Cc.Cap) | 0]!)
         )
       ) {
         i32[w] = bits ^ (1 << idx);
         i32[ptr >>> 2] = i32[h + Cc.Head]!;
         i32[h + Cc.Head] = ptr;
-        i32[h + Cc.Count] = n + 1;
-        i32[h + Cc.Live]!--;
+        i32[(h + Cc.Count) | 0] = n + 1;
+        i32[(h + Cc.Live) | 0]!--;
         return true;
       }
     }

@@ -26,14 +26,10 @@ export interface ReallocConfig {
 
 const BUFFERS: Record<Suite, number> = { quick: 4_000, full: 10_000 };
 /**
- * Untimed buffers before them, in both suites: 224,000 reallocs. V8 optimises a function once
- * it has run enough of its own bytecode, and a growth loop calls some of an allocator's paths
- * only once per buffer (the free of the 1 MiB block, a move into another tier): in a fresh
- * process hakmem's realloc ran at 0.7–2 µs for its first ~5,000 buffers (functions still being
- * optimised one by one, `--trace-opt`) and at 0.32–0.40 µs from then on; with V8's budget cut
- * eightfold (`--interrupt-budget=8000`) it reached that after ~1,000. 1,000 warm-up buffers
- * left the timed part inside the tier-up; 8,000 put it after. The quick suite times 4,000
- * buffers (112,000 reallocs), so the clock runs long enough to be read.
+ * Untimed buffers before them, in both suites (224,000 reallocs): enough for V8 to have
+ * optimised the paths a growth loop calls only once per buffer, which took hakmem ~5,000
+ * buffers in a fresh process (README.md, "How a run works", has the measurements). The quick
+ * suite times 4,000 buffers (112,000 reallocs), so the clock runs long enough to be read.
  */
 const WARMUP_BUFFERS = 8_000;
 const MiB = 2 ** 20;
