@@ -138,11 +138,11 @@ function localSlot(a: number, k: number): number {
  */
 export function localTake(t: BigTier, a: number, pages: number, desc: number): number {
   const i32 = t.arena.i32;
-  const mask = i32[a + A.Mask]!;
+  const mask = i32[(a + A.Mask) | 0]!;
   for (let m = mask; m !== 0; m &= m - 1) {
     const low = m & -m;
-    const s = a + A.Slots + ((31 - Math.clz32(low)) << K.SlotShift);
-    if (i32[s + S.Pages] === pages) return localClaim(t, a, s, low, pages, desc);
+    const s = (a + A.Slots + ((31 - Math.clz32(low)) << K.SlotShift)) | 0;
+    if (i32[(s + S.Pages) | 0] === pages) return localClaim(t, a, s, low, pages, desc);
   }
   return mask === 0 ? 0 : localTakeNear(t, a, pages, desc);
 }
@@ -168,18 +168,20 @@ function localTakeNear(t: BigTier, a: number, pages: number, desc: number): numb
 
 /** Claims slot `s` (mask bit `bit`, a run of `pages` pages) for malloc: the compare-exchange, the page-map check, then the stores. */
 function localClaim(t: BigTier, a: number, s: number, bit: number, pages: number, desc: number): number {
+  // Indexes as `(… + …) | 0`: V8 adds two small integers with an overflow check (a branch)
+  // unless the sum is truncated to 32 bits, and an index into the area cannot overflow.
   const arena = t.arena;
   const i32 = arena.i32;
-  const mine = i32[s + S.Mine]!;
+  const mine = i32[(s + S.Mine) | 0]!;
   if (Atomics.compareExchange(i32, s + S.Run, mine, 0) !== mine) return 0;
   const run = mine >>> 0;
   const e = arena.pageEntry(run);
   const u32 = arena.u32;
   if (
     e < 0 ||
-    u32[e + Pm.Tier] !== t.tierWord ||
-    u32[e + Pm.Desc] !== t.marker ||
-    u32[e + Pm.RunPages] !== pages
+    u32[(e + Pm.Tier) | 0] !== t.tierWord ||
+    u32[(e + Pm.Desc) | 0] !== t.marker ||
+    u32[(e + Pm.RunPages) | 0] !== pages
   ) {
     throw localCorrupt(t, a, s, bit);
   }
@@ -187,13 +189,13 @@ function localClaim(t: BigTier, a: number, s: number, bit: number, pages: number
   // budget leaves usableOf a call here (a thread cache's run is at most 4096 pages: no overflow).
   const usable = desc === 0 ? pages << 16 : usableOf(desc, pages);
   if (__DEV__) crashPoint('local');
-  i32[a + A.Mask]! ^= bit;
-  i32[a + A.Pages]! -= pages;
-  i32[a + A.Clock] = (i32[a + A.Clock]! + 1) | 0;
-  i32[a + A.LiveBlocks]!++;
-  i32[a + A.LiveBytes]! += usable;
-  i32[a + A.Hits]!++;
-  u32[e + Pm.Desc] = desc;
+  i32[(a + A.Mask) | 0] = i32[(a + A.Mask) | 0]! ^ bit;
+  i32[(a + A.Pages) | 0] = (i32[(a + A.Pages) | 0]! - pages) | 0;
+  i32[(a + A.Clock) | 0] = (i32[(a + A.Clock) | 0]! + 1) | 0;
+  i32[(a + A.LiveBlocks) | 0] = (i32[(a + A.LiveBlocks) | 0]! + 1) | 0;
+  i32[(a + A.LiveBytes) | 0] = (i32[(a + A.LiveBytes) | 0]! + usable) | 0;
+  i32[(a + A.Hits) | 0] = (i32[(a + A.Hits) | 0]! + 1) | 0;
+  u32[(e + Pm.Desc) | 0] = desc;
   return run;
 }
 
@@ -205,37 +207,38 @@ function localClaim(t: BigTier, a: number, s: number, bit: number, pages: number
  * (which also reports a bad pointer).
  */
 export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean {
+  // Indexes as `(… + …) | 0`, as in localClaim.
   const arena = t.arena;
   const u32 = arena.u32;
   const i32 = arena.i32;
-  const desc = u32[e + Pm.Desc]!;
-  const mask = i32[a + A.Mask]!;
-  if (u32[e + Pm.Tier] !== t.tierWord || (ptr & 0xffff) !== 0 || (desc & 1) !== 0 || mask === K.Full) {
+  const desc = u32[(e + Pm.Desc) | 0]!;
+  const mask = i32[(a + A.Mask) | 0]!;
+  if (u32[(e + Pm.Tier) | 0] !== t.tierWord || (ptr & 0xffff) !== 0 || (desc & 1) !== 0 || mask === K.Full) {
     return false;
   }
-  const pages = u32[e + Pm.RunPages]!;
-  const have = i32[a + A.Pages]! + pages;
-  const clock = (i32[a + A.Clock]! + 1) | 0;
-  if (have > i32[a + A.Reserved]! || (mask !== 0 && ((clock - i32[a + A.MinStamp]!) | 0) > K.AgeLimit)) {
+  const pages = u32[(e + Pm.RunPages) | 0]!;
+  const have = (i32[(a + A.Pages) | 0]! + pages) | 0;
+  const clock = (i32[(a + A.Clock) | 0]! + 1) | 0;
+  if (have > i32[(a + A.Reserved) | 0]! || (mask !== 0 && ((clock - i32[(a + A.MinStamp) | 0]!) | 0) > K.AgeLimit)) {
     return false;
   }
   const usable = desc === 0 ? pages << 16 : usableOf(desc, pages); // as in localClaim
   const free = ~mask & (mask + 1); // the lowest empty slot
-  const s = a + A.Slots + ((31 - Math.clz32(free)) << K.SlotShift);
+  const s = (a + A.Slots + ((31 - Math.clz32(free)) << K.SlotShift)) | 0;
   if (__DEV__) crashPoint('local');
-  i32[s + S.Mine] = ptr;
-  i32[s + S.Pages] = pages;
-  i32[s + S.Stamp] = clock;
-  if (mask === 0) i32[a + A.MinStamp] = clock;
-  i32[a + A.Mask] = mask | free;
-  i32[a + A.Pages] = have;
-  i32[a + A.Clock] = clock;
-  i32[a + A.LiveBlocks]!--;
-  i32[a + A.LiveBytes]! -= usable;
-  u32[e + Pm.Desc] = t.marker;
+  i32[(s + S.Mine) | 0] = ptr;
+  i32[(s + S.Pages) | 0] = pages;
+  i32[(s + S.Stamp) | 0] = clock;
+  if (mask === 0) i32[(a + A.MinStamp) | 0] = clock;
+  i32[(a + A.Mask) | 0] = mask | free;
+  i32[(a + A.Pages) | 0] = have;
+  i32[(a + A.Clock) | 0] = clock;
+  i32[(a + A.LiveBlocks) | 0] = (i32[(a + A.LiveBlocks) | 0]! - 1) | 0;
+  i32[(a + A.LiveBytes) | 0] = (i32[(a + A.LiveBytes) | 0]! - usable) | 0;
+  u32[(e + Pm.Desc) | 0] = t.marker;
   // Published with a plain store, after PM_DESC: only the owner fills an empty slot, and a thief
   // that sees the run before the marker (a weakly ordered machine) puts it back untouched.
-  i32[s + S.Run] = ptr;
+  i32[(s + S.Run) | 0] = ptr;
   return true;
 }
 
