@@ -169,16 +169,18 @@ export class L25Tier implements Tier {
 
   /** Fast mode: the top slot of the class's cache. */
   private mallocFast(cls: number): number {
-    const h = this.records + (cls << Shift.Record);
+    // The fast paths index as `(a + b) | 0`: V8 adds two small integers with an overflow check
+    // (a branch) unless the sum is truncated to 32 bits, and none of these indexes can overflow.
+    const h = (this.records + (cls << Shift.Record)) | 0;
     const arena = this.arena;
     const i32 = arena.i32;
-    const n = i32[h + Cr.Count]!;
+    const n = i32[(h + Cr.Count) | 0]!;
     // `!(n > 0)`: an empty cache, a detached handle, or views a replaced buffer detached.
     if (!(n > 0)) return this.mallocSlow(cls);
-    const p = arena.u32[i32[h + Cr.Slots]! + n - 1]!;
-    i32[h + Cr.Count] = n - 1;
-    const ta = this.area + Ta.CachedBytes;
-    i32[ta] = i32[ta]! - i32[h + Cr.Size]!;
+    const p = arena.u32[(i32[(h + Cr.Slots) | 0]! + n - 1) | 0]!;
+    i32[(h + Cr.Count) | 0] = n - 1;
+    const ta = (this.area + Ta.CachedBytes) | 0;
+    i32[ta] = i32[ta]! - i32[(h + Cr.Size) | 0]!;
     return p;
   }
 
@@ -188,33 +190,33 @@ export class L25Tier implements Tier {
    * without the page map.
    */
   private mallocStrict(cls: number): number {
-    const h = this.records + (cls << Shift.Record);
+    const h = (this.records + (cls << Shift.Record)) | 0;
     const arena = this.arena;
     const i32 = arena.i32;
-    const n = i32[h + Cr.Count]!;
+    const n = i32[(h + Cr.Count) | 0]!;
     if (!(n > 0)) return this.mallocSlow(cls);
     const u32 = arena.u32;
-    const slot = i32[h + Cr.Slots]! + n - 1;
+    const slot = (i32[(h + Cr.Slots) | 0]! + n - 1) | 0;
     const p = u32[slot]!;
-    const d = i32[slot + SlotWord.Desc]!;
-    const x = Math.imul(p - u32[d + Sp.Start]!, i32[d + Sp.Inv]!);
-    const s = i32[d + Sp.Shift]!;
+    const d = i32[(slot + SlotWord.Desc) | 0]!;
+    const x = Math.imul(p - u32[(d + Sp.Start) | 0]!, i32[(d + Sp.Inv) | 0]!);
+    const s = i32[(d + Sp.Shift) | 0]!;
     const idx = (x >>> s) | (x << -s);
     // idx >>> 0 below Carved: a block start (else ≥ 2^12); state read only then (in bounds).
     if (
       !(
         d > 0 &&
-        idx >>> 0 < i32[d + Sp.Carved]! &&
-        i32[d + Sp.Class] === cls &&
-        i32[d + Sp.Header + idx] === this.cachedTag
+        idx >>> 0 < i32[(d + Sp.Carved) | 0]! &&
+        i32[(d + Sp.Class) | 0] === cls &&
+        i32[(d + Sp.Header + idx) | 0] === this.cachedTag
       )
     ) {
       return this.mallocStrictSlow(cls);
     }
-    i32[d + Sp.Header + idx] = this.liveTag;
-    i32[h + Cr.Count] = n - 1;
-    const ta = this.area + Ta.CachedBytes;
-    i32[ta] = i32[ta]! - i32[h + Cr.Size]!;
+    i32[(d + Sp.Header + idx) | 0] = this.liveTag;
+    i32[(h + Cr.Count) | 0] = n - 1;
+    const ta = (this.area + Ta.CachedBytes) | 0;
+    i32[ta] = i32[ta]! - i32[(h + Cr.Size) | 0]!;
     return p;
   }
 
@@ -338,29 +340,29 @@ export class L25Tier implements Tier {
     const arena = this.arena;
     const u32 = arena.u32;
     const i32 = arena.i32;
-    if (e >= 0 && (u32[e + Pm.Tier]! & Pm.TierMask) === this.id) {
-      const d = u32[e + Pm.Desc]! >>> 2;
-      const x = Math.imul(ptr - u32[d + Sp.Start]!, i32[d + Sp.Inv]!);
-      const s = i32[d + Sp.Shift]!;
+    if (e >= 0 && (u32[(e + Pm.Tier) | 0]! & Pm.TierMask) === this.id) {
+      const d = u32[(e + Pm.Desc) | 0]! >>> 2;
+      const x = Math.imul(ptr - u32[(d + Sp.Start) | 0]!, i32[(d + Sp.Inv) | 0]!);
+      const s = i32[(d + Sp.Shift) | 0]!;
       const idx = ((x >>> s) | (x << -s)) >>> 0;
-      const st = d + Sp.Header + idx;
-      const h = this.records + (i32[d + Sp.Class]! << Shift.Record);
-      const n = i32[h + Cr.Count]!;
-      const ta = this.area + Ta.CachedBytes;
-      const bytes = i32[ta]! + i32[h + Cr.Size]!;
+      const st = (d + Sp.Header + idx) | 0;
+      const h = (this.records + (i32[(d + Sp.Class) | 0]! << Shift.Record)) | 0;
+      const n = i32[(h + Cr.Count) | 0]!;
+      const ta = (this.area + Ta.CachedBytes) | 0;
+      const bytes = i32[ta]! + i32[(h + Cr.Size) | 0]!;
       // One test for: a carved block start this thread handed out, room in the cache.
       if (
         d > 0 &&
-        idx < i32[d + Sp.Carved]! &&
+        idx < i32[(d + Sp.Carved) | 0]! &&
         i32[st] === this.liveTag &&
-        n < i32[h + Cr.Cap]! &&
+        n < i32[(h + Cr.Cap) | 0]! &&
         bytes <= this.cacheBudget
       ) {
-        const slot = i32[h + Cr.Slots]! + n;
+        const slot = (i32[(h + Cr.Slots) | 0]! + n) | 0;
         i32[st] = this.cachedTag;
         i32[slot] = ptr;
-        i32[slot + SlotWord.Desc] = d;
-        i32[h + Cr.Count] = n + 1;
+        i32[(slot + SlotWord.Desc) | 0] = d;
+        i32[(h + Cr.Count) | 0] = n + 1;
         i32[ta] = bytes;
         return true;
       }
@@ -403,22 +405,22 @@ export class L25Tier implements Tier {
     const arena = this.arena;
     const u32 = arena.u32;
     const i32 = arena.i32;
-    if (e >= 0 && (u32[e + Pm.Tier]! & Pm.TierMask) === this.id) {
-      const d = u32[e + Pm.Desc]! >>> 2;
-      const x = Math.imul(ptr - u32[d + Sp.Start]!, i32[d + Sp.Inv]!);
-      const s = i32[d + Sp.Shift]!;
-      const h = this.records + (i32[d + Sp.Class]! << Shift.Record);
-      const n = i32[h + Cr.Count]!;
-      const ta = this.area + Ta.CachedBytes;
-      const bytes = i32[ta]! + i32[h + Cr.Size]!;
+    if (e >= 0 && (u32[(e + Pm.Tier) | 0]! & Pm.TierMask) === this.id) {
+      const d = u32[(e + Pm.Desc) | 0]! >>> 2;
+      const x = Math.imul(ptr - u32[(d + Sp.Start) | 0]!, i32[(d + Sp.Inv) | 0]!);
+      const s = i32[(d + Sp.Shift) | 0]!;
+      const h = (this.records + (i32[(d + Sp.Class) | 0]! << Shift.Record)) | 0;
+      const n = i32[(h + Cr.Count) | 0]!;
+      const ta = (this.area + Ta.CachedBytes) | 0;
+      const bytes = i32[ta]! + i32[(h + Cr.Size) | 0]!;
       if (
         d > 0 &&
-        ((x >>> s) | (x << -s)) >>> 0 < i32[d + Sp.Carved]! &&
-        n < i32[h + Cr.Cap]! &&
+        ((x >>> s) | (x << -s)) >>> 0 < i32[(d + Sp.Carved) | 0]! &&
+        n < i32[(h + Cr.Cap) | 0]! &&
         bytes <= this.cacheBudget
       ) {
-        i32[i32[h + Cr.Slots]! + n] = ptr;
-        i32[h + Cr.Count] = n + 1;
+        i32[(i32[(h + Cr.Slots) | 0]! + n) | 0] = ptr;
+        i32[(h + Cr.Count) | 0] = n + 1;
         i32[ta] = bytes;
         return true;
       }
