@@ -219,7 +219,10 @@ export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean
   const pages = u32[(e + Pm.RunPages) | 0]!;
   const have = (i32[(a + A.Pages) | 0]! + pages) | 0;
   const clock = (i32[(a + A.Clock) | 0]! + 1) | 0;
-  if (have > i32[(a + A.Reserved) | 0]! || (mask !== 0 && ((clock - i32[(a + A.MinStamp) | 0]!) | 0) > K.AgeLimit)) {
+  if (
+    have > i32[(a + A.Reserved) | 0]! ||
+    (mask !== 0 && ((clock - i32[(a + A.MinStamp) | 0]!) | 0) > K.AgeLimit)
+  ) {
     return false;
   }
   const usable = desc === 0 ? pages << 16 : usableOf(desc, pages); // as in localClaim
