@@ -121,9 +121,9 @@ export function isLocalDesc(desc: number): boolean {
   return (desc & (D_LOCAL | D_CACHED)) === (D_LOCAL | D_CACHED);
 }
 
-/** i32 index of slot `k` of area `a`. */
+/** i32 index of slot `k` of area `a` (`| 0`: no overflow check, see docs/architecture.md's fast-path rules). */
 function localSlot(a: number, k: number): number {
-  return a + A.Slots + (k << K.SlotShift);
+  return (a + A.Slots + (k << K.SlotShift)) | 0;
 }
 
 // ───────────────────────────── fast paths (no lock) ─────────────────────────────
@@ -141,7 +141,7 @@ export function localTake(t: BigTier, a: number, pages: number, desc: number): n
   const mask = i32[(a + A.Mask) | 0]!;
   for (let m = mask; m !== 0; m &= m - 1) {
     const low = m & -m;
-    const s = (a + A.Slots + ((31 - Math.clz32(low)) << K.SlotShift)) | 0;
+    const s = localSlot(a, 31 - Math.clz32(low));
     if (i32[(s + S.Pages) | 0] === pages) return localClaim(t, a, s, low, pages, desc);
   }
   return mask === 0 ? 0 : localTakeNear(t, a, pages, desc);
@@ -155,7 +155,7 @@ function localTakeNear(t: BigTier, a: number, pages: number, desc: number): numb
   let bit = 0;
   for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
     const low = m & -m;
-    const s = a + A.Slots + ((31 - Math.clz32(low)) << K.SlotShift);
+    const s = localSlot(a, 31 - Math.clz32(low));
     const p = i32[s + S.Pages]!;
     if (p > pages && p - pages <= pages >>> K.WholeShift && (best === 0 || p < bestPages)) {
       best = s;
@@ -168,8 +168,7 @@ function localTakeNear(t: BigTier, a: number, pages: number, desc: number): numb
 
 /** Claims slot `s` (mask bit `bit`, a run of `pages` pages) for malloc: the compare-exchange, the page-map check, then the stores. */
 function localClaim(t: BigTier, a: number, s: number, bit: number, pages: number, desc: number): number {
-  // Indexes as `(… + …) | 0`: V8 adds two small integers with an overflow check (a branch)
-  // unless the sum is truncated to 32 bits, and an index into the area cannot overflow.
+  // Indexes as `(… + …) | 0`: no overflow check (docs/architecture.md, the fast-path rules).
   const arena = t.arena;
   const i32 = arena.i32;
   const mine = i32[(s + S.Mine) | 0]!;
@@ -227,7 +226,7 @@ export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean
   }
   const usable = desc === 0 ? pages << 16 : usableOf(desc, pages); // as in localClaim
   const free = ~mask & (mask + 1); // the lowest empty slot
-  const s = (a + A.Slots + ((31 - Math.clz32(free)) << K.SlotShift)) | 0;
+  const s = localSlot(a, 31 - Math.clz32(free));
   if (__DEV__) crashPoint('local');
   i32[(s + S.Mine) | 0] = ptr;
   i32[(s + S.Pages) | 0] = pages;

@@ -169,8 +169,8 @@ export class L25Tier implements Tier {
 
   /** Fast mode: the top slot of the class's cache. */
   private mallocFast(cls: number): number {
-    // The fast paths index as `(a + b) | 0`: V8 adds two small integers with an overflow check
-    // (a branch) unless the sum is truncated to 32 bits, and none of these indexes can overflow.
+    // The fast paths index as `(… + …) | 0`: no overflow check (docs/architecture.md, the
+    // fast-path rules).
     const h = (this.records + (cls << Shift.Record)) | 0;
     const arena = this.arena;
     const i32 = arena.i32;

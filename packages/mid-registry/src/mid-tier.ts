@@ -208,9 +208,8 @@ export class MidTier implements Tier {
 
   /** Fast mode: pop the head of the class's cache. */
   private midMallocFast(cls: number): number {
-    // Record indexes as `(… + …) | 0`: V8 adds two small integers with an overflow check (a
-    // branch) unless the sum is truncated to 32 bits, and an index into the cache's records
-    // cannot overflow (h + Cc.Head, h + 0, needs no check).
+    // Record indexes as `(… + …) | 0`: no overflow check (docs/architecture.md, the fast-path
+    // rules; h + Cc.Head is h + 0 and needs none).
     const h = (this.records + (cls << Mid.CcShift)) | 0;
     const i32 = this.i32v;
     // One view: a pointer is the word's bits as a u32 (`>>> 0`; undefined, from a view a replaced
