@@ -98,14 +98,18 @@ export async function runCrashWorkerToEnd(url: URL, data: Omit<CrashWorkerData, 
   return run;
 }
 
-/** The reclaim of dead threads from the test's thread: each one's locks broken, its tier state taken back, its slot released. */
+/**
+ * The reclaim of dead threads from the test's thread: every one's locks broken first (threads of
+ * one worker die together, and any of them may hold the lock another's reclaim takes), then each
+ * one's tier state taken back and its slot released.
+ */
 export function reclaimCrashed(
   arena: { breakLocksOf(threadId: number): unknown; threadRelease(threadId: number): void },
   tier: { reclaim(threadId: number): void },
   threadIds: readonly number[],
 ): void {
+  for (const id of threadIds) arena.breakLocksOf(id);
   for (const id of threadIds) {
-    arena.breakLocksOf(id);
     tier.reclaim(id);
     arena.threadRelease(id);
   }

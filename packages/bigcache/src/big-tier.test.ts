@@ -6,6 +6,7 @@ import { bigLock, cacheLink } from './cache';
 import { intentBegin, intentEnd } from './intent';
 import {
   A_MASK,
+  A_RESERVED,
   A_SLOTS,
   AGE_LIMIT,
   BIG_LAYOUT_VERSION,
@@ -20,11 +21,9 @@ import {
   R_LIVE_BLOCKS,
   R_LIVE_BYTES,
   R_NODE_FREE,
-  R_STEAL,
-  S_MINE,
+  R_RESERVED,
   S_PAGES,
   S_RUN,
-  SLOT_STOLEN,
   SLOT_WORDS,
 } from './layout';
 import { bucketOf } from './size';
@@ -383,7 +382,6 @@ describe('BigTier thread cache', () => {
       const damage = (k: number, run: number) => {
         const s = a + A_SLOTS + k * SLOT_WORDS;
         arena.i32[s + S_RUN] = run;
-        arena.i32[s + S_MINE] = run;
         arena.i32[s + S_PAGES] = 32;
       };
       damage(full[0]!, ptrs[1]! + 65536); // not a run head
@@ -431,101 +429,102 @@ describe('BigTier thread cache', () => {
   }
 
   for (const safety of ['strict', 'fast'] as const) {
-    it(`${safety}: another thread's malloc steals runs from a thread cache before it reports out of memory`, () => {
+    it(`${safety}: a malloc about to fail asks the other threads for their caches; each gives its runs back at its next free`, () => {
       const { arena, a, b } = pair(safety, 64 * MiB);
       expect(new BigTier(arena).threadCache).toBe(true); // the default
-      const mine = [b.malloc(2 * MiB), b.malloc(2 * MiB)];
+      const mine = [b.malloc(2 * MiB), b.malloc(2 * MiB)]; // its cache's bound: 4 MiB of 64
       for (const p of mine) b.free(p);
       expect(b.stats()).toMatchObject({ threadCachedRuns: 2, liveBlocks: 0 });
-      // Thread a fills the heap: its mallocs fail only once b's cached runs are in use too.
+      // Thread a fills the heap: b's cached runs stay b's (no thread takes a run out of a live
+      // thread's cache: its fast paths use no Atomics).
       const held: number[] = [];
       for (let p = a.malloc(2 * MiB); p !== 0; p = a.malloc(2 * MiB)) held.push(p);
-      for (const p of mine) expect(held).toContain(p);
-      expect(a.stats()).toMatchObject({ cachedRuns: 0, threadCachedRuns: 0, liveBlocks: held.length });
+      for (const p of mine) expect(held).not.toContain(p);
+      expect(a.stats()).toMatchObject({ cachedRuns: 2, threadCachedRuns: 2, liveBlocks: held.length });
       a.check();
-      // b's words still name the stolen slots: its malloc claims nothing twice, the lock resyncs them.
-      expect(b.malloc(2 * MiB)).toBe(0);
+      // b's own malloc still takes from its cache, without the lock.
+      const locks = b.stats().locks.acquisitions;
+      const p = b.malloc(2 * MiB);
+      expect(mine).toContain(p);
+      expect(b.stats().locks.acquisitions - locks).toBe(1); // stats() itself
+      // b's next free serves the request: its cache goes back to the arena, p to the shared cache.
+      b.free(p);
+      expect(a.stats()).toMatchObject({ cachedRuns: 1, threadCachedRuns: 0, threadCachedBytes: 0 });
       b.check();
-      for (const p of held) a.free(p);
-      const again = b.malloc(2 * MiB);
-      expect(again).toBeGreaterThan(0);
-      b.free(again);
+      // a's mallocs get those pages now.
+      for (let k = 0; k < 2; k++) {
+        const q = a.malloc(2 * MiB);
+        expect(q).toBeGreaterThan(0);
+        held.push(q);
+      }
+      expect(a.malloc(2 * MiB)).toBe(0);
       a.check();
+      // b's cache works again once there is room: its frees cache, its mallocs take them back.
+      for (const q of held.splice(0, 2)) a.free(q);
+      a.flush(); // a's cache to the shared one (b's malloc cannot take from a's cache)
+      const r = b.malloc(2 * MiB);
+      expect(r).toBeGreaterThan(0);
+      b.free(r);
+      expect(b.stats()).toMatchObject({ threadCachedRuns: 1 });
+      expect(b.malloc(2 * MiB)).toBe(r);
+      b.free(r);
+      for (const q of held) a.free(q);
+      a.check();
+      b.flush();
       expect(a.trim()).toBeGreaterThan(0);
       expect(arena.stats().pagesByTier[a.id] ?? 0).toBe(0);
       arena.check();
     });
   }
 
-  it("trim() takes every thread's cache back to the arena; their owners go on", () => {
+  it("trim() returns this thread's and the shared cache, and asks the other threads for theirs", () => {
     const { arena, a, b } = pair('strict', 128 * MiB);
-    const runs = [b.malloc(3 * MiB), b.malloc(2 * MiB), a.malloc(2 * MiB)];
-    for (const p of runs) b.free(p);
-    expect(a.stats()).toMatchObject({ threadCachedRuns: 3, threadCachedBytes: 7 * MiB });
-    expect(a.trim()).toBe(7 * MiB);
-    expect(a.stats()).toMatchObject({ threadCachedRuns: 0, cachedRuns: 0, liveBlocks: 0 });
-    expect(arena.stats().pagesByTier[a.id] ?? 0).toBe(0);
+    const runs = [b.malloc(3 * MiB), b.malloc(2 * MiB), a.malloc(2 * MiB), a.malloc(5 * MiB)];
+    for (const p of runs.slice(0, 3)) b.free(p);
+    a.free(runs[3]!);
+    expect(a.stats()).toMatchObject({ threadCachedRuns: 4, threadCachedBytes: 12 * MiB });
+    expect(a.trim()).toBe(5 * MiB);
+    expect(a.stats()).toMatchObject({ threadCachedRuns: 3, threadCachedBytes: 7 * MiB, liveBlocks: 0 });
     a.check();
-    // b's stale slot words: its next malloc and free go through the lock once, then fast again.
-    const p = b.malloc(3 * MiB);
-    expect(p).toBeGreaterThan(0);
-    b.free(p);
+    // b goes on: its malloc takes from its cache without the lock; its next free gives the rest back.
     const locks = b.stats().locks.acquisitions;
-    expect(b.malloc(3 * MiB)).toBe(p);
-    b.free(p);
+    const p = b.malloc(3 * MiB);
+    expect(p).toBe(runs[0]);
     expect(b.stats().locks.acquisitions - locks).toBe(1); // stats() itself
+    b.free(p);
+    expect(a.stats()).toMatchObject({ threadCachedRuns: 0, cachedRuns: 1, liveBlocks: 0 });
+    expect(a.trim()).toBe(3 * MiB);
+    expect(arena.stats().pagesByTier[a.id] ?? 0).toBe(0);
+    // Then b caches again: a free through the lock once, then fast.
+    const q = b.malloc(3 * MiB);
+    b.free(q);
+    const locks2 = b.stats().locks.acquisitions;
+    expect(b.malloc(3 * MiB)).toBe(q);
+    b.free(q);
+    expect(b.stats().locks.acquisitions - locks2).toBe(1); // stats() itself
     b.check();
     arena.check();
   });
 
-  it('a thief that died mid-steal: the repair gives the slot its run back, or empties it when the run was given back', () => {
+  it('a dead thread asked for its cache: reclaim gives its runs to the shared cache and releases its reservation', () => {
     const { arena, a, b } = pair('strict', 128 * MiB);
     const p = b.malloc(2 * MiB);
     const q = b.malloc(3 * MiB);
     b.free(p);
     b.free(q);
+    a.trim(); // asks b
     arena.refresh(); // b's area may lie in memory b grew
-    const slotOf = (run: number) => {
-      for (let k = 0; k < 8; k++) {
-        const s = b.area + A_SLOTS + k * SLOT_WORDS;
-        if (Atomics.load(arena.i32, s + S_RUN) === run) return s;
-      }
-      throw new Error(`run ${run} in no slot`);
-    };
-    const sp = slotOf(p);
-    const sq = slotOf(q);
-    // A third thread takes the lock, claims p's slot and dies: R_BUSY and R_STEAL set, the slot STOLEN.
-    const thief = second(arena);
-    const i32 = bigLock(thief.big);
-    i32[a.root + R_STEAL] = p;
-    Atomics.store(i32, sp + S_RUN, SLOT_STOLEN);
-    const dead = thief.arena.threadId;
+    expect(arena.i32[b.area + A_RESERVED]!).toBeLessThan(0);
+    a.check();
+    const dead = b.arena.threadId;
     arena.breakLocksOf(dead);
     a.reclaim(dead);
     arena.threadRelease(dead);
-    expect(Atomics.load(arena.i32, sp + S_RUN)).toBe(p); // undone: p still carried b's marker
-    expect(a.stats()).toMatchObject({ repairs: 1, threadCachedRuns: 2 });
+    expect(a.stats()).toMatchObject({ threadCachedRuns: 0, cachedRuns: 2, liveBlocks: 0 });
+    expect(arena.i32[a.root + R_RESERVED]).toBe(0);
     a.check();
-    // Another thief claims q's slot and gives q back to the arena, then dies before emptying the slot.
-    const thief2 = second(arena);
-    const j32 = bigLock(thief2.big);
-    j32[a.root + R_STEAL] = q;
-    Atomics.store(j32, sq + S_RUN, SLOT_STOLEN);
-    thief2.arena.freeRun(q);
-    const dead2 = thief2.arena.threadId;
-    arena.breakLocksOf(dead2);
-    a.reclaim(dead2);
-    arena.threadRelease(dead2);
-    expect(Atomics.load(arena.i32, sq + S_RUN)).toBe(0);
-    expect(a.stats()).toMatchObject({ repairs: 2, threadCachedRuns: 1 });
-    a.check();
-    // b takes p back without the lock; its 3 MiB malloc finds q's slot stolen and resyncs under the lock.
-    expect(b.malloc(2 * MiB)).toBe(p);
-    const r = b.malloc(3 * MiB);
-    expect(r).toBeGreaterThan(0);
-    b.free(p);
-    b.free(r);
-    b.check();
+    expect(a.malloc(3 * MiB)).toBe(q);
+    expect(a.trim()).toBe(2 * MiB);
     arena.check();
   });
 });

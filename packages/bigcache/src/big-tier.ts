@@ -40,12 +40,14 @@ import { liveDesc, pagesFor, usableOf } from './size';
 export interface BigTierOptions {
   /**
    * Keep a thread cache of up to LOCAL_SLOTS runs this thread freed, which its own mallocs take
-   * back without the tier lock (one compare-exchange; a free is plain stores).
-   * Default true (false: every free goes to the shared cache, under the lock). Another thread steals
-   * them (one compare-exchange a slot) before its malloc reports out of memory, and trim() takes
-   * them all, so they never make a malloc fail. The repair after a thread died holding the tier
-   * lock leaves the live counters to the dead holder's intent record (it does not recount them
-   * from the page map, which other threads' lock-free cache operations change meanwhile).
+   * back without the tier lock and without Atomics (plain loads and stores). Default true (false:
+   * every free goes to the shared cache, under the lock). The cache counts against the tier's
+   * byte bound (maxBytes / 8 with the shared cache). Another thread's malloc about to report out
+   * of memory, and trim(), ask for it: this thread's next free gives it back to the arena. A
+   * thread that never frees again keeps its runs (call flush() or detach() when it goes idle).
+   * The repair after a thread died holding the tier lock leaves the live counters to the dead
+   * holder's intent record (it does not recount them from the page map, which other threads'
+   * lock-free cache operations change meanwhile).
    */
   threadCache?: boolean;
 }
@@ -357,7 +359,11 @@ export class BigTier implements Tier {
     }
   }
 
-  /** Every cached run back to the arena (they coalesce), and the node chunks to metaAlloc; returns the bytes of the runs. */
+  /**
+   * This thread's cache and the shared cache back to the arena (they coalesce), and the node
+   * chunks to metaAlloc; returns the bytes of the runs. Other threads' caches are asked for: each
+   * gives its runs back at its next free.
+   */
   trim(): number {
     this.bigAttached('trim');
     bigLock(this);

@@ -46,10 +46,10 @@ import {
 } from './layout';
 import {
   isLocalDesc,
+  localAskAllLocked,
   localEvictRunLocked,
   localFlushLocked,
   localPutLocked,
-  localStealAllLocked,
   localTakeLargerLocked,
 } from './local';
 import { bigRepairLocked } from './repair';
@@ -316,13 +316,13 @@ function cacheTakeSlow(
     intentAllocated(t, run);
     if (__DEV__) crashPoint('take');
     if (run === 0) {
-      // Before out of memory: this thread's cache, the shared cache and every other thread's
-      // cache (stolen slot by slot) go back to the arena, where they coalesce; then once more.
+      // Before out of memory: this thread's cache and the shared cache go back to the arena,
+      // where they coalesce; then once more. Every other thread is asked for its cache (its
+      // next free gives it back: no thread takes runs out of a live thread's cache).
       let back = localFlushLocked(t, true) > 0;
       if (__DEV__) crashPoint('take');
       back = cacheEvictAll(t) > 0 || back;
-      if (__DEV__) crashPoint('take');
-      back = localStealAllLocked(t) > 0 || back;
+      localAskAllLocked(t);
       if (back) {
         if (__DEV__) crashPoint('take');
         intentBegin(t, root + R.LiveBlocks, 0, pages, 0, 0, 'take');
@@ -529,7 +529,9 @@ function cacheGrowInPlace(t: BigTier, ptr: number, have: number, need: number): 
 
 /** Every cached run back to the arena and every node chunk back to metaAlloc (lock held); returns the bytes of the runs. */
 export function cacheTrimLocked(t: BigTier): number {
-  const bytes = (localFlushLocked(t, true) + localStealAllLocked(t)) * 65536 + cacheEvictAll(t);
+  // Other threads' caches: asked for (their next free gives them back).
+  localAskAllLocked(t);
+  const bytes = localFlushLocked(t, true) * 65536 + cacheEvictAll(t);
   if (__DEV__) crashPoint('evict');
   cacheNodesRelease(t);
   return bytes;

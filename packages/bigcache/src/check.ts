@@ -1,7 +1,6 @@
 import { HakmemError, type LockStats, mutexStats, PAGE_SIZE } from '@hakmem/page-arena';
 import type { BigTier } from './big-tier';
 import {
-  A_RESERVED,
   BUCKETS,
   C_NEXT,
   C_NODES,
@@ -40,9 +39,8 @@ import {
   R_REPAIRS,
   R_RESERVED,
   R_RUNS,
-  R_STEAL,
 } from './layout';
-import { isLocalDesc, localAreas, localMarker, localSlotsOf, localSums } from './local';
+import { isLocalDesc, localAreas, localMarker, localReserved, localSlotsOf, localSums } from './local';
 import { bucketOf, usableOf } from './size';
 
 /** Heap-wide figures of the big tier (exact: read under the tier lock). */
@@ -116,9 +114,6 @@ export function bigCheckLocked(t: BigTier): void {
     throw corrupted(
       `the live-count intent record is open (run ${i32[root + R_INTENT_RUN]! >>> 0}) outside an operation (invariant 1)`,
     );
-  }
-  if (i32[root + R_STEAL] !== 0) {
-    throw corrupted(`R_STEAL is ${i32[root + R_STEAL]! >>> 0} outside a steal (invariant 7)`);
   }
   // Chunks: every node slot.
   const slots = new Set<number>();
@@ -217,7 +212,7 @@ export function bigCheckLocked(t: BigTier): void {
         throw corrupted(`the run at ${run} is in two caches (invariant 7)`);
       local.set(run, localMarker(tid) + pages * 2 ** 32);
     }
-    reserved += i32[a + A_RESERVED]!;
+    reserved += localReserved(i32, a);
   }
   if (reserved !== i32[root + R_RESERVED]) {
     throw corrupted(

@@ -49,7 +49,7 @@
  * | R_NODE_FREE     | free node list head (i32 index, 0 = none)                                    |
  * | R_CHUNKS / R_CHUNK_COUNT / R_NODES | chunk list head (i32 index), chunks, nodes in all chunks   |
  * | R_RESERVED      | Σ A_RESERVED of the thread caches (pages of the byte bound they hold)          |
- * | R_STEAL         | the run a lock holder is stealing from a thread cache, 0 = none               |
+ * | (word 22)       | unused (0)                                                                    |
  * | R_RUNS          | runs of this tier in the page map (allocRun +1, freeRun −1)                   |
  * | R_INTENT …      | the live-count intent record: R_INTENT (1 = open), COUNTERS (the pair it changes), RUN, PAGES, BLOCKS / BYTES (the pair without the run) |
  * | R_BITMAP + w    | bit b of word w set ⇔ bucket 32w + b is non-empty (BUCKET_WORDS words)        |
@@ -66,9 +66,10 @@
  *
  * ## Bounds (nothing has a fixed capacity)
  *
- * - bytes: at most maxBytes / 8 in the cache (oldest runs evicted first); a larger run is
- *   never cached; before a malloc would return 0, every cached run (thread caches included)
- *   goes back and it tries again.
+ * - bytes: at most maxBytes / 8 in the cache, thread caches included (oldest runs evicted
+ *   first); a larger run is never cached; before a malloc would return 0, this thread's cache
+ *   and the shared cache go back and it tries again, and every other thread is asked for its
+ *   cache (see Thread caches).
  * - age: a run not reused within AGE_LIMIT mallocs and frees of the tier is evicted.
  * - nodes: chunks of 1 KiB, doubling to 64 KiB, added from metaAlloc when the free list is
  *   empty (no node: the run goes straight back to the arena); trim() returns them.
@@ -81,42 +82,36 @@
  *
  * ```
  *  area (64 i32 words):  RESERVED CLOCK LIVE_BLOCKS LIVE_BYTES HITS MIN_STAMP MASK PAGES │ 8 slots
- *  slot k (4 words at A_SLOTS + 4k):  RUN (Atomics) · MINE · PAGES · STAMP
+ *  slot k (4 words at A_SLOTS + 4k):  RUN · PAGES · STAMP · (unused)
  * ```
  *
  * A run there has PM_DESC = (threadId << 2) | D_LOCAL | D_CACHED, so every other path sees a
- * cached run (another free: ERR_DOUBLE_FREE). S_RUN is the slot's one Atomics word (0 empty, the
- * run, or SLOT_STOLEN); every other word is the owner's (plain loads and stores; A_RESERVED is
- * written under the lock). A_MASK / A_PAGES are the owner's view: bit k set from its put of slot
- * k until its own take, so its warm paths never read S_RUN.
+ * cached run (another free: ERR_DOUBLE_FREE). The area is the owner's: plain loads and stores,
+ * no Atomics, bit k of A_MASK set ⇔ slot k holds a run. Its one word another thread writes is
+ * A_RESERVED, under the tier lock.
  *
- * - The owner's free (no lock, no Atomics): a slot whose A_MASK bit is clear (so S_RUN is 0:
- *   only the owner fills a slot, a thief only empties one), S_MINE / S_PAGES / S_STAMP, the
- *   owner's counters, PM_DESC = marker, then a plain store of S_RUN publishes it — the one plain
- *   write of an Atomics word, deliberate: an Atomics.store costs ~18 ns here, and a thief that
- *   sees S_RUN before the marker (a weakly ordered machine) puts the run back untouched.
- * - The owner's malloc (no lock): the best slot of A_MASK by S_PAGES (exact, or at most 1/8
- *   larger), claimed by `Atomics.compareExchange(S_RUN, S_MINE, 0)`; a failure means a thief took
- *   it: the locked path (and every locked operation of the owner) first drops from A_MASK /
- *   A_PAGES the slots whose S_RUN no longer reads S_MINE (localResyncLocked).
- * - A thief (any thread, tier lock held: before its malloc reports out of memory, and in
- *   trim()): R_STEAL = run, `compareExchange(S_RUN, run, SLOT_STOLEN)` (it fails if the owner
- *   claimed the run first), arena.freeRun(run) when it carries the owner's marker,
- *   `Atomics.store(S_RUN, 0)` (or the run again, when it did not), R_STEAL = 0. The thief never
- *   writes the owner's words; a slot reading SLOT_STOLEN is neither taken nor refilled by its
- *   owner.
+ * - The owner's free (no lock, no Atomics): the lowest slot whose A_MASK bit is clear gets
+ *   S_RUN / S_PAGES / S_STAMP, then A_MASK and the owner's counters, then PM_DESC = marker.
+ * - The owner's malloc (no lock, no Atomics): the best slot of A_MASK by S_PAGES (exact, or at
+ *   most 1/8 larger), checked against the page map, then A_MASK and the counters, then PM_DESC.
+ * - Asking for a cache (any thread, tier lock held: before its malloc reports out of memory, and
+ *   in trim()): A_RESERVED = ~A_RESERVED (negative). The owner's next free fails the reservation
+ *   test (A_PAGES + pages > A_RESERVED) and takes the lock, where the cache goes back to the
+ *   arena and the reservation is released (localPutLocked; its flush, detach and trim release
+ *   it too). No other thread takes a run out of a live thread's cache: the
+ *   owner's fast paths would need an Atomics read-modify-write to race such a thief safely. A
+ *   thread that stays idle keeps its runs, within its reservation; a dead one gives them back
+ *   through reclaim.
  *
  * The area's pages are covered by a reservation of the byte bound (A_RESERVED, Σ in R_RESERVED;
  * shared cache + reservations ≤ maxBytes / 8, one thread ≤ half of it) grown under the lock; a
- * fast free fits within it (A_PAGES, an upper bound of the pages really there), a run beyond it
- * or a full area goes through the lock (the oldest slot moves to the shared cache). Slots not
- * reused within AGE_LIMIT of the thread's own operations go back to the arena. Live and hit
- * counts of the fast paths are deltas in the area (A_LIVE_BLOCKS/BYTES, A_HITS), folded into the
- * root on detach / reclaim. So no run sits out of another thread's reach: a malloc about to fail
- * gives back this thread's cache, the shared cache and every other thread's cache, then tries
- * again. Left open, as in the tiny and L2.5 tiers: a free by the owner racing another thread's
- * free of the same block at the same instant; both modes check a slot against PM_DESC before
- * handing it out (ERR_HEAP_CORRUPTED), so it is never handed out twice.
+ * fast free fits within it (A_PAGES), a run beyond it or a full area goes through the lock (the
+ * oldest slot moves to the shared cache). Slots not reused within AGE_LIMIT of the thread's own
+ * operations go back to the arena. Live and hit counts of the fast paths are deltas in the area
+ * (A_LIVE_BLOCKS/BYTES, A_HITS), folded into the root on detach / reclaim. Left open, as in the
+ * tiny and L2.5 tiers: a free by the owner racing another thread's free of the same block at the
+ * same instant; both modes check a slot against PM_DESC before handing it out
+ * (ERR_HEAP_CORRUPTED), so it is never handed out twice.
  *
  * ## Invariants (checked by `check()`)
  *
@@ -130,11 +125,11 @@
  * 6. R_CACHED_PAGES/R_CACHED_RUNS = Σ over cached nodes; R_LIVE_BLOCKS/R_LIVE_BYTES = the live
  *    runs of this tier in the page map (count, Σ usable) minus the thread caches' deltas;
  *    R_CACHED_PAGES + R_RESERVED ≤ cap; R_RUNS = the runs of this tier in the page map.
- * 7. A thread area's slots read 0 or a run (never SLOT_STOLEN outside a steal; R_STEAL = 0),
- *    each run heading a run of this tier of S_PAGES pages whose PM_DESC names that thread, its
- *    A_MASK bit set and S_MINE = S_RUN; every run whose PM_DESC names a thread is in its area;
- *    A_PAGES = Σ S_PAGES over A_MASK ≤ A_RESERVED; Σ A_RESERVED = R_RESERVED. (Exact when other
- *    threads are quiescent: their fast paths do not take the lock.)
+ * 7. Each slot of a thread area's A_MASK names a run heading a run of this tier of S_PAGES
+ *    pages whose PM_DESC names that thread; every run whose PM_DESC names a thread is in its
+ *    area; A_PAGES = Σ S_PAGES over A_MASK ≤ its reservation (A_RESERVED, or ~A_RESERVED while
+ *    asked for); Σ reservations = R_RESERVED. (Exact when other threads are quiescent: their
+ *    fast paths do not take the lock.)
  *
  * ## Concurrency protocol
  *
@@ -173,7 +168,7 @@
  *   have stopped between an unlock's exchange and its notify; the lock word then reads free and
  *   the other sleepers would sleep for good (the soak's hang). `reclaim(id)` first notifies every
  *   sleeper on R_LOCK (a spurious wakeup only makes a waiter re-read the word).
- * - Locked sections ('take', 'put', 'evict', 'resize', 'local', 'steal', 'repair'): R_BUSY is set right
+ * - Locked sections ('take', 'put', 'evict', 'resize', 'local', 'repair'): R_BUSY is set right
  *   after the lock and cleared right before the unlock; a set R_BUSY makes the next holder run
  *   the repair (repair.ts), which recomputes every list, the cache's counters, the node free
  *   list, R_RUNS and R_RESERVED (Σ A_RESERVED) from the page map, the chunk list and the thread
@@ -207,17 +202,12 @@
  *   before its nodes are chained; trim unlinks one chunk at a time before its metaFree. So a chunk
  *   is always reachable, except the one inside metaFree (the arena finishes or undoes it).
  * - Thread caches without the lock (localTake / localPut): every load and call first, then
- *   straight-line stores; a put ends with PM_DESC then the Atomics.store of S_RUN, a take begins
- *   with the compare-exchange and ends with PM_DESC: a stop leaves the old or the new state, or
- *   a run marked with the dead thread's id in no slot. Under the lock, a slot leaves the area
- *   before its run moves (spill, aged eviction, flush, a larger take); a run still marked with
- *   the dead thread's id in no slot is given back by reclaim(id) (its snapshot sweep), a slot
- *   whose run no longer names the thread is dropped.
- * - Steals ('steal'): R_STEAL names the run before the compare-exchange and is cleared after
- *   the slot is emptied. A thief that died leaves R_BUSY set; the repair first resolves the one
- *   slot reading SLOT_STOLEN: back to R_STEAL's run when that still carries the owner's marker
- *   (the steal is undone; the owner's words never stopped naming it), else emptied (the run was
- *   given back). Then R_STEAL = 0.
+ *   straight-line stores (no termination point among them), PM_DESC last: a stop leaves the old
+ *   or the new state. Under the lock, a slot leaves the area before its run moves (spill, aged
+ *   eviction, flush, a larger take); a run still marked with the dead thread's id in no slot is
+ *   given back by reclaim(id) (its snapshot sweep), a slot whose run no longer names the thread
+ *   is dropped (a locked put stopped before its setPageDesc: the run stays live, the block in
+ *   flight).
  * - Left: a detach stopped between clearing TW_AREA and metaFree leaks its 256-byte area (the
  *   detach's block in flight); a run a malloc had taken, or a free had not yet cached, stays live
  *   (the block in flight).
@@ -246,8 +236,7 @@ export const R_NODES = 19;
 export const R_REPAIRS = 20;
 /** Σ A_RESERVED of the thread caches: pages of the byte bound they hold (cached + reserved ≤ cap). */
 export const R_RESERVED = 21;
-/** The run a lock holder is stealing from a thread cache (its slot reads SLOT_STOLEN meanwhile), 0 = none. */
-export const R_STEAL = 22;
+// Word 22 is unused (layout 2's R_STEAL: thread caches are no longer stolen from).
 /** Runs of this tier in the page map (+1 at each allocRun, −1 at each freeRun; exact again after a repair). */
 export const R_RUNS = 23;
 /** The live-count intent record (see "Crash consistency"): 1 while a locked operation changes a run's liveness or usable bytes and the live counters, 0 otherwise. Written last. */
@@ -310,12 +299,12 @@ export const BIG_SIZE_LIMIT = 4294967295 - 65535;
 export const BIG_KIND = 'big';
 
 /** The layout version recorded in the arena's tier directory (tierOpen / tierFind / tierExpect). */
-export const BIG_LAYOUT_VERSION = 2;
+export const BIG_LAYOUT_VERSION = 3;
 
 // Thread caches (local.ts): the tier's per-thread word TW_AREA (arena.threadTierWords(id) + TW_AREA)
 // holds the i32 index of the thread's area (metaAlloc, AREA_BYTES), 0 = none.
 export const TW_AREA = 0;
-/** Pages of the tier's byte bound this thread holds (counted in R_RESERVED; written under the lock). */
+/** Pages of the tier's byte bound this thread holds (counted in R_RESERVED; written under the lock); ~pages (negative) while another thread asks for the cache. */
 export const A_RESERVED = 0;
 /** The owner's age clock: +1 on each of its mallocs and frees served here (owner only). */
 export const A_CLOCK = 1;
@@ -326,23 +315,19 @@ export const A_LIVE_BYTES = 3;
 export const A_HITS = 4;
 /** A stamp no newer than the oldest slot's (owner only; exact after each aged sweep). */
 export const A_MIN_STAMP = 5;
-/** Owner only: bit k set ⇔ the owner put a run in slot k and has not taken it (a slot stolen since keeps its bit until the owner's next locked operation). */
+/** Owner only: bit k set ⇔ slot k holds a run. */
 export const A_MASK = 6;
-/** Owner only: Σ S_PAGES over the slots of A_MASK (≥ the pages really there; ≤ A_RESERVED). */
+/** Owner only: Σ S_PAGES over the slots of A_MASK (≤ the reservation). */
 export const A_PAGES = 7;
-/** First slot: SLOT_WORDS words each (S_RUN, S_MINE, S_PAGES, S_STAMP). */
+/** First slot: SLOT_WORDS words each (S_RUN, S_PAGES, S_STAMP, one unused). */
 export const A_SLOTS = 8;
-/** Atomics word: 0 empty, a run offset (a multiple of 64 KiB) cached, SLOT_STOLEN while a lock holder steals it. */
+/** Owner only: the run (byte offset, a multiple of 64 KiB) while the slot's A_MASK bit is set. */
 export const S_RUN = 0;
-/** Owner only: the run it put in the slot (the value its compare-exchange expects). */
-export const S_MINE = 1;
 /** Owner only: the run's pages. */
-export const S_PAGES = 2;
+export const S_PAGES = 1;
 /** Owner only: A_CLOCK when the run was put. */
-export const S_STAMP = 3;
+export const S_STAMP = 2;
 export const SLOT_WORDS = 4;
-/** S_RUN of a slot a lock holder is stealing (R_STEAL names the run): no run offset is odd. */
-export const SLOT_STOLEN = 1;
 /** Runs a thread cache holds at most. */
 export const LOCAL_SLOTS = 8;
 /** Bytes of a thread area (a metaAlloc class). */
@@ -360,7 +345,7 @@ export const CAP_SHIFT = 3;
 export const WHOLE_SHIFT = 3;
 
 // The layout is pinned.
-if (R_REPAIRS >= R_STEAL || R_STEAL >= R_RUNS || R_RUNS >= R_INTENT)
+if (R_REPAIRS >= R_RESERVED || R_RESERVED >= R_RUNS || R_RUNS >= R_INTENT)
   throw new Error('bigcache layout: root words overlap');
 if (A_LIVE_BYTES !== A_LIVE_BLOCKS + 1 || R_LIVE_BYTES !== R_LIVE_BLOCKS + 1)
   throw new Error('bigcache layout: a counter pair is blocks, then bytes');

@@ -26,12 +26,9 @@ import {
   R_LIVE_BYTES,
   R_RESERVED,
   R_RUNS,
-  R_STEAL,
-  S_MINE,
   S_PAGES,
   S_RUN,
   S_STAMP,
-  SLOT_STOLEN,
   SLOT_WORDS,
   TW_AREA,
   WHOLE_SHIFT,
@@ -40,17 +37,19 @@ import { usableOf } from './size';
 
 /**
  * The thread cache: up to LOCAL_SLOTS runs this thread freed, which its own mallocs take back
- * without the tier lock. A run in it has PM_DESC = marker(thread) (D_CACHED | D_LOCAL), so every
- * other path (another thread's free, resize, the shared cache's validation) sees a cached run.
- * Its pages count against the tier's byte bound through a reservation (A_RESERVED, summed in
- * R_RESERVED) made under the tier lock: a fast free only fits runs within the reservation.
+ * without the tier lock and without Atomics. A run in it has PM_DESC = marker(thread)
+ * (D_CACHED | D_LOCAL), so every other path (another thread's free, resize, the shared cache's
+ * validation) sees a cached run. Its pages count against the tier's byte bound through a
+ * reservation (A_RESERVED, summed in R_RESERVED) made under the tier lock: a fast free only fits
+ * runs within the reservation.
  *
- * A slot's S_RUN is its one Atomics word: the owner publishes a run with one Atomics.store and
- * takes it back with one compare-exchange; any lock holder may steal it with one
- * compare-exchange (run → SLOT_STOLEN → 0) when the tier would otherwise report out of memory,
- * and trim() steals them all — so no run sits out of another thread's reach. Everything else in
- * the area is the owner's (plain loads and stores); a stealer touches only S_RUN and the run.
- * Everything under the lock is `…Locked`.
+ * The area is the owner's: plain loads and stores, A_MASK says which slots hold a run. The one
+ * word another thread writes is A_RESERVED, under the tier lock: a malloc about to report out of
+ * memory, and trim(), ask every other thread for its cache by storing ~A_RESERVED (negative).
+ * The owner's next free then fails the reservation test and takes the lock, where the cache goes
+ * back to the arena (localPutLocked). A thread that never frees again keeps its runs (at most
+ * its reservation; a worker that died gives them back through reclaim). Everything under the
+ * lock is `…Locked`.
  */
 
 const enum A {
@@ -66,9 +65,8 @@ const enum A {
 }
 const enum S {
   Run = 0,
-  Mine = 1,
-  Pages = 2,
-  Stamp = 3,
+  Pages = 1,
+  Stamp = 2,
   Words = 4,
 }
 const enum K {
@@ -95,7 +93,6 @@ if (
   A.Pages !== A_PAGES ||
   A.Slots !== A_SLOTS ||
   S.Run !== S_RUN ||
-  S.Mine !== S_MINE ||
   S.Pages !== S_PAGES ||
   S.Stamp !== S_STAMP ||
   S.Words !== SLOT_WORDS ||
@@ -130,11 +127,10 @@ function localSlot(a: number, k: number): number {
 
 /**
  * malloc from the thread cache (area `a`): the newest run of exactly `pages` pages, else
- * (localTakeNear) the smallest at most 1/8 larger; 0 when none fits, when a lock holder stole
- * it (the locked path then resyncs the mask), or when the views are stale (the locked path
- * refreshes). One compare-exchange claims the slot; every other load comes first, then
- * straight-line stores (a terminated worker leaves the area consistent, its claimed run marked
- * with its id in no slot: reclaim gives it back). Small enough for V8 to inline into malloc.
+ * (localTakeNear) the smallest at most 1/8 larger; 0 when none fits or when the views are stale
+ * (the locked path refreshes). No lock, no Atomics: every load comes first, then straight-line
+ * stores (a terminated worker leaves the area consistent, or its claimed run marked with its id
+ * in no slot: reclaim gives it back). Small enough for V8 to inline into malloc.
  */
 export function localTake(t: BigTier, a: number, pages: number, desc: number): number {
   const i32 = t.arena.i32;
@@ -166,14 +162,12 @@ function localTakeNear(t: BigTier, a: number, pages: number, desc: number): numb
   return best === 0 ? 0 : localClaim(t, a, best, bit, bestPages, desc);
 }
 
-/** Claims slot `s` (mask bit `bit`, a run of `pages` pages) for malloc: the compare-exchange, the page-map check, then the stores. */
+/** Claims slot `s` (mask bit `bit`, a run of `pages` pages) for malloc: the page-map check, then the stores. */
 function localClaim(t: BigTier, a: number, s: number, bit: number, pages: number, desc: number): number {
   // Indexes as `(… + …) | 0`: no overflow check (docs/architecture.md, the fast-path rules).
   const arena = t.arena;
   const i32 = arena.i32;
-  const mine = i32[(s + S.Mine) | 0]!;
-  if (Atomics.compareExchange(i32, s + S.Run, mine, 0) !== mine) return 0;
-  const run = mine >>> 0;
+  const run = i32[(s + S.Run) | 0]! >>> 0;
   const e = arena.pageEntry(run);
   const u32 = arena.u32;
   if (
@@ -200,10 +194,9 @@ function localClaim(t: BigTier, a: number, s: number, bit: number, pages: number
 
 /**
  * free into the thread cache (area `a`): a live run head of this tier at `ptr` (page-map
- * entry `e`) that fits a slot the owner knows empty and the reservation, with no slot older
- * than AGE_LIMIT: plain loads and stores, no lock, no Atomics. The slot's words and PM_DESC
- * first, then the store of S_RUN publishes the run. False leaves everything to the locked path
- * (which also reports a bad pointer).
+ * entry `e`) that fits an empty slot and the reservation (negative: another thread asked for
+ * the cache), with no slot older than AGE_LIMIT: plain loads and stores, no lock, no Atomics.
+ * False leaves everything to the locked path (which also reports a bad pointer).
  */
 export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean {
   // Indexes as `(… + …) | 0`, as in localClaim.
@@ -228,7 +221,7 @@ export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean
   const free = ~mask & (mask + 1); // the lowest empty slot
   const s = localSlot(a, 31 - Math.clz32(free));
   if (__DEV__) crashPoint('local');
-  i32[(s + S.Mine) | 0] = ptr;
+  i32[(s + S.Run) | 0] = ptr;
   i32[(s + S.Pages) | 0] = pages;
   i32[(s + S.Stamp) | 0] = clock;
   if (mask === 0) i32[(a + A.MinStamp) | 0] = clock;
@@ -238,16 +231,13 @@ export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean
   i32[(a + A.LiveBlocks) | 0] = (i32[(a + A.LiveBlocks) | 0]! - 1) | 0;
   i32[(a + A.LiveBytes) | 0] = (i32[(a + A.LiveBytes) | 0]! - usable) | 0;
   u32[(e + Pm.Desc) | 0] = t.marker;
-  // Published with a plain store, after PM_DESC: only the owner fills an empty slot, and a thief
-  // that sees the run before the marker (a weakly ordered machine) puts it back untouched.
-  i32[(s + S.Run) | 0] = ptr;
   return true;
 }
 
 /** Slot `s` (bit `bit`) of this thread's cache, already emptied, did not match the page map: the owner's words drop it (the run is left as it is) and ERR_HEAP_CORRUPTED names it. */
 function localCorrupt(t: BigTier, a: number, s: number, bit: number): HakmemError {
   const i32 = t.arena.i32;
-  const run = i32[s + S.Mine]! >>> 0;
+  const run = i32[s + S.Run]! >>> 0;
   const pages = i32[s + S.Pages]!;
   i32[a + A.Mask]! &= ~bit;
   i32[a + A.Pages]! -= pages;
@@ -259,27 +249,33 @@ function localCorrupt(t: BigTier, a: number, s: number, bit: number): HakmemErro
 
 // ───────────────────────────── the owner, under the tier lock ─────────────────────────────
 
-/** Empties slot `k` of this thread's area `a` (owner, tier lock held): S_RUN, then the owner's words. */
+/** Empties slot `k` of this thread's area `a` (owner, tier lock held). */
 function localRemoveSlot(i32: Int32Array, a: number, k: number): void {
-  const s = localSlot(a, k);
-  Atomics.store(i32, s + S.Run, 0);
   i32[a + A.Mask]! &= ~(1 << k);
-  i32[a + A.Pages]! -= i32[s + S.Pages]!;
+  i32[a + A.Pages]! -= i32[localSlot(a, k) + S.Pages]!;
+}
+
+/** Pages of the byte bound area `a` holds: A_RESERVED, or ~A_RESERVED while its cache is asked for. */
+export function localReserved(i32: Int32Array, a: number): number {
+  const r = i32[a + A.Reserved]!;
+  return r < 0 ? ~r : r;
 }
 
 /**
- * Drops from the owner's words the slots a lock holder stole since (owner, tier lock held: no
- * steal is in progress, a dead stealer's was resolved by the repair).
+ * Asks every other thread for its cache (tier lock held): its A_RESERVED becomes ~A_RESERVED,
+ * so its next free takes the lock and gives the runs back (localServeLocked). Before a malloc
+ * reports out of memory, and in trim(). Returns the pages those caches hold now.
  */
-function localResyncLocked(i32: Int32Array, a: number): void {
-  for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
-    const k = 31 - Math.clz32(m & -m);
-    const s = localSlot(a, k);
-    if (Atomics.load(i32, s + S.Run) !== i32[s + S.Mine]) {
-      i32[a + A.Mask]! &= ~(1 << k);
-      i32[a + A.Pages]! -= i32[s + S.Pages]!;
-    }
+export function localAskAllLocked(t: BigTier): number {
+  const i32 = t.arena.i32;
+  let pages = 0;
+  for (const [tid, a] of localAreas(t)) {
+    if (tid === t.threadId) continue;
+    const r = i32[a + A.Reserved]!;
+    if (r > 0) i32[a + A.Reserved] = ~r;
+    pages += i32[a + A.Pages]!;
   }
+  return pages;
 }
 
 /** This thread's area, created (metaAlloc, zero-filled) when it has none; 0 when maxBytes has no room (tier lock held). */
@@ -301,19 +297,24 @@ function localArea(t: BigTier): number {
 
 /**
  * free into the thread cache off the fast path (tier lock held; the run at `ptr` was validated
- * live, `usable` its usable bytes): stolen slots leave the owner's words, aged slots go back,
- * the oldest slots go to the shared cache until the run fits, and the reservation grows
- * (evicting shared runs to make room in the byte bound). False when it cannot hold the run
- * (too large, no area, no room in the bound).
+ * live, `usable` its usable bytes): when another thread asked for the cache, every run goes
+ * back to the arena (and the reservation) and false; else aged slots go back, the oldest slots
+ * go to the shared cache until the run fits, and the reservation grows (evicting shared runs to
+ * make room in the byte bound). False when it cannot hold the run (too large, no area, no room
+ * in the bound).
  */
 export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: number): boolean {
+  const arena = t.arena;
+  if (t.area > 0 && arena.i32[t.area + A.Reserved]! < 0) {
+    // Another thread asked for the cache: it goes back, and this run to the shared cache.
+    localFlushLocked(t, true);
+    return false;
+  }
   const cap = t.capPages >>> LOCAL_CAP_SHIFT;
   if (pages > cap || !t.threadCache) return false;
   const a = localArea(t);
   if (a === 0) return false;
-  const arena = t.arena;
   const root = t.root;
-  localResyncLocked(arena.i32, a);
   const clock = (arena.i32[a + A.Clock]! + 1) | 0;
   if (__DEV__) crashPoint('local');
   localEvictAgedLocked(t, a, clock);
@@ -340,7 +341,7 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
   const mask = i32[a + A.Mask]!;
   const free = ~mask & (mask + 1);
   const s = localSlot(a, 31 - Math.clz32(free));
-  i32[s + S.Mine] = ptr;
+  i32[s + S.Run] = ptr;
   i32[s + S.Pages] = pages;
   i32[s + S.Stamp] = clock;
   if (mask === 0) i32[a + A.MinStamp] = clock;
@@ -352,7 +353,6 @@ export function localPutLocked(t: BigTier, ptr: number, pages: number, usable: n
   if (__DEV__) crashPoint('local');
   arena.setPageDesc(ptr >>> 16, t.marker);
   intentEnd(t);
-  Atomics.store(arena.i32, s + S.Run, ptr);
   return true;
 }
 
@@ -366,7 +366,7 @@ function localSpillOldestLocked(t: BigTier, a: number, clock: number): void {
     if (oldest < 0 || age > ((clock - i32[localSlot(a, oldest) + S.Stamp]!) | 0)) oldest = k;
   }
   const s = localSlot(a, oldest);
-  const run = i32[s + S.Mine]! >>> 0;
+  const run = i32[s + S.Run]! >>> 0;
   const pages = i32[s + S.Pages]!;
   localRemoveSlot(i32, a, oldest);
   if (__DEV__) crashPoint('local');
@@ -381,7 +381,7 @@ function localEvictAgedLocked(t: BigTier, a: number, clock: number): void {
     const k = 31 - Math.clz32(m & -m);
     const s = localSlot(a, k);
     if (((clock - i32[s + S.Stamp]!) | 0) <= K.AgeLimit) continue;
-    const run = i32[s + S.Mine]! >>> 0;
+    const run = i32[s + S.Run]! >>> 0;
     localRemoveSlot(i32, a, k);
     if (__DEV__) crashPoint('local');
     arena.freeRun(run);
@@ -408,16 +408,15 @@ export function localFlushLocked(t: BigTier, toArena: boolean): number {
   const arena = t.arena;
   let pages = 0;
   const clock = arena.i32[t.root + R_CLOCK]!;
-  localResyncLocked(arena.i32, a);
-  // The reservation first, so the runs moving to the shared cache have its room.
-  arena.i32[t.root + R_RESERVED]! -= arena.i32[a + A.Reserved]!;
+  // The reservation first (asked for or not), so the runs moving to the shared cache have its room.
+  arena.i32[t.root + R_RESERVED]! -= localReserved(arena.i32, a);
   arena.i32[a + A.Reserved] = 0;
   while (arena.i32[a + A.Mask]! !== 0) {
     if (__DEV__) crashPoint('local');
     const i32 = arena.i32;
     const k = 31 - Math.clz32(i32[a + A.Mask]!);
     const s = localSlot(a, k);
-    const run = i32[s + S.Mine]! >>> 0;
+    const run = i32[s + S.Run]! >>> 0;
     const p = i32[s + S.Pages]!;
     localRemoveSlot(i32, a, k);
     if (__DEV__) crashPoint('local');
@@ -443,7 +442,6 @@ export function localTakeLargerLocked(t: BigTier, pages: number): number {
   if (a === 0) return 0;
   const arena = t.arena;
   const i32 = arena.i32;
-  localResyncLocked(i32, a);
   let best = -1;
   for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
     const k = 31 - Math.clz32(m & -m);
@@ -452,7 +450,7 @@ export function localTakeLargerLocked(t: BigTier, pages: number): number {
   }
   if (best < 0) return 0;
   const s = localSlot(a, best);
-  const run = i32[s + S.Mine]! >>> 0;
+  const run = i32[s + S.Run]! >>> 0;
   const e = (run & 0xffff) === 0 ? arena.pageEntry(run) : -1;
   const u32 = arena.u32;
   const matches =
@@ -460,10 +458,7 @@ export function localTakeLargerLocked(t: BigTier, pages: number): number {
     u32[e + Pm.Tier] === t.tierWord &&
     u32[e + Pm.Desc] === t.marker &&
     u32[e + Pm.RunPages] === arena.i32[s + S.Pages];
-  if (!matches) {
-    Atomics.store(arena.i32, s + S.Run, 0);
-    throw localCorrupt(t, a, s, 1 << best);
-  }
+  if (!matches) throw localCorrupt(t, a, s, 1 << best);
   localRemoveSlot(arena.i32, a, best);
   return run;
 }
@@ -473,10 +468,9 @@ export function localEvictRunLocked(t: BigTier, run: number): void {
   const a = t.area;
   const arena = t.arena;
   const i32 = arena.i32;
-  localResyncLocked(i32, a);
   for (let m = i32[a + A.Mask]!; m !== 0; m &= m - 1) {
     const k = 31 - Math.clz32(m & -m);
-    if (i32[localSlot(a, k) + S.Mine]! >>> 0 !== run) continue;
+    if (i32[localSlot(a, k) + S.Run]! >>> 0 !== run) continue;
     localRemoveSlot(i32, a, k);
     arena.freeRun(run);
     arena.i32[t.root + R_RUNS]!--;
@@ -529,72 +523,6 @@ function localRunPages(t: BigTier, run: number, marker: number): number {
 }
 
 /**
- * Steals every run of every other thread's cache back to the arena (tier lock held): each with
- * one compare-exchange of its slot (run → SLOT_STOLEN; the owner's own claim of it fails then),
- * R_STEAL naming the run meanwhile, then freeRun (when the run carries the owner's marker, else
- * the slot gets it back), then the slot is emptied. The owners' words
- * keep the stolen slots until their next locked operation. Returns the pages given back. Called
- * before a malloc reports out of memory and by trim(): no run stays out of another thread's reach.
- */
-export function localStealAllLocked(t: BigTier): number {
-  const arena = t.arena;
-  const root = t.root;
-  let pages = 0;
-  for (const [tid, a] of localAreas(t)) {
-    if (tid === t.threadId) continue;
-    const marker = localMarker(tid);
-    for (let k = 0; k < K.Slots; k++) {
-      const s = localSlot(a, k);
-      const v = Atomics.load(arena.i32, s + S.Run);
-      if (v === 0 || (v & 0xffff) !== 0) continue;
-      arena.i32[root + R_STEAL] = v;
-      if (__DEV__) crashPoint('steal');
-      if (Atomics.compareExchange(arena.i32, s + S.Run, v, SLOT_STOLEN) !== v) {
-        arena.i32[root + R_STEAL] = 0; // the owner took it first
-        continue;
-      }
-      if (__DEV__) crashPoint('steal');
-      const run = v >>> 0;
-      const p = localRunPages(t, run, marker);
-      if (p > 0) {
-        arena.freeRun(run);
-        arena.i32[root + R_RUNS]!--;
-        arena.i32[root + R_EVICTIONS]!++;
-        pages += p;
-      }
-      if (__DEV__) crashPoint('steal');
-      // A run whose marker this thread does not see yet (the owner's plain stores, on a weakly
-      // ordered machine) or a damaged slot goes back untouched (check() reports a damaged one).
-      Atomics.store(arena.i32, s + S.Run, p > 0 ? 0 : v);
-      if (__DEV__) crashPoint('steal');
-      arena.i32[root + R_STEAL] = 0;
-    }
-  }
-  return pages;
-}
-
-/**
- * Repair (tier lock held, the last holder died inside): a steal it left half done is resolved.
- * A slot reading SLOT_STOLEN gets its run back when the run still carries its owner's marker
- * (the steal is undone: the owner's words still name it), else it is emptied (the run was given
- * back). R_STEAL is cleared.
- */
-export function localStealRepairLocked(t: BigTier): void {
-  const arena = t.arena;
-  const root = t.root;
-  const run = arena.i32[root + R_STEAL]! >>> 0;
-  for (const [tid, a] of localAreas(t)) {
-    for (let k = 0; k < K.Slots; k++) {
-      const s = localSlot(a, k);
-      if (Atomics.load(arena.i32, s + S.Run) !== SLOT_STOLEN) continue;
-      const back = localRunPages(t, run, localMarker(tid)) > 0 ? run | 0 : 0;
-      Atomics.store(arena.i32, s + S.Run, back);
-    }
-  }
-  arena.i32[root + R_STEAL] = 0;
-}
-
-/**
  * A dead thread's cache (tier lock held; the caller broke its locks): every slot whose run
  * still names it goes to the shared cache, any other run of this tier naming it (one it was
  * taking or putting when it stopped, or a damaged slot's) back to the arena, its counters into
@@ -607,12 +535,14 @@ export function localReclaimLocked(t: BigTier, deadId: number): void {
   const marker = localMarker(deadId);
   const clock = arena.i32[t.root + R_CLOCK]!;
   if (a > 0) {
-    arena.i32[t.root + R_RESERVED]! -= arena.i32[a + A.Reserved]!;
+    arena.i32[t.root + R_RESERVED]! -= localReserved(arena.i32, a);
     arena.i32[a + A.Reserved] = 0;
+    // Its slots by its mask (a slot whose run no longer names it is dropped; the sweep below
+    // gives back a run naming it in no slot).
+    const mask = arena.i32[a + A.Mask]! & K.Full;
     for (let k = 0; k < K.Slots; k++) {
-      const s = localSlot(a, k);
-      const run = Atomics.load(arena.i32, s + S.Run) >>> 0;
-      Atomics.store(arena.i32, s + S.Run, 0);
+      if ((mask & (1 << k)) === 0) continue;
+      const run = arena.i32[localSlot(a, k) + S.Run]! >>> 0;
       const pages = localRunPages(t, run, marker);
       if (pages > 0) cachePutShared(t, run, pages, clock);
     }
@@ -665,40 +595,37 @@ export function localSums(t: BigTier): LocalSums {
     sums.liveBlocks = (sums.liveBlocks + i32[a + A.LiveBlocks]!) | 0;
     sums.liveBytes = (sums.liveBytes + i32[a + A.LiveBytes]!) | 0;
     sums.hits = (sums.hits + i32[a + A.Hits]!) | 0;
-    for (let k = 0; k < K.Slots; k++) {
-      const s = localSlot(a, k);
-      const v = Atomics.load(i32, s + S.Run);
-      if (v === 0 || (v & 0xffff) !== 0) continue;
+    for (let m = i32[a + A.Mask]! & K.Full; m !== 0; m &= m - 1) {
       sums.runs++;
-      sums.pages += i32[s + S.Pages]!;
+      sums.pages += i32[localSlot(a, 31 - Math.clz32(m & -m)) + S.Pages]!;
     }
-    sums.reserved += i32[a + A.Reserved]!;
+    sums.reserved += localReserved(i32, a);
   }
   return sums;
 }
 
-/** @internal For check(): thread `tid`'s area `a` as [run, pages] of its full slots; ERR text for an owner-word mismatch, else ''. */
+/** @internal For check(): thread `tid`'s area `a` as [run, pages] of its full slots (by A_MASK); ERR text for a mismatch of its words, else ''. */
 export function localSlotsOf(t: BigTier, a: number): { runs: Array<[number, number]>; problem: string } {
   const i32 = t.arena.i32;
   const runs: Array<[number, number]> = [];
   const mask = i32[a + A.Mask]!;
   if ((mask & ~K.Full) !== 0) return { runs, problem: `its slot mask ${mask} names slots beyond ${K.Slots}` };
   let pages = 0;
-  for (let k = 0; k < K.Slots; k++) {
+  for (let m = mask; m !== 0; m &= m - 1) {
+    const k = 31 - Math.clz32(m & -m);
     const s = localSlot(a, k);
-    const v = Atomics.load(i32, s + S.Run);
-    if ((mask & (1 << k)) !== 0) pages += i32[s + S.Pages]!;
-    if (v === 0) continue;
-    if ((v & 0xffff) !== 0) return { runs, problem: `slot ${k} reads ${v} (a steal left unresolved)` };
-    if ((mask & (1 << k)) === 0 || i32[s + S.Mine] !== v) {
-      return { runs, problem: `slot ${k} holds the run at ${v >>> 0}, which its owner's words do not name` };
+    const run = i32[s + S.Run]!;
+    if (run === 0 || (run & 0xffff) !== 0) {
+      return { runs, problem: `slot ${k} (in its mask) reads ${run >>> 0}, not a run offset` };
     }
-    runs.push([v >>> 0, i32[s + S.Pages]!]);
+    pages += i32[s + S.Pages]!;
+    runs.push([run >>> 0, i32[s + S.Pages]!]);
   }
-  if (pages !== i32[a + A.Pages] || pages > i32[a + A.Reserved]!) {
+  const reserved = localReserved(i32, a);
+  if (pages !== i32[a + A.Pages] || pages > reserved) {
     return {
       runs,
-      problem: `its slots hold ${pages} pages, its area counts ${i32[a + A.Pages]} of ${i32[a + A.Reserved]} reserved`,
+      problem: `its slots hold ${pages} pages, its area counts ${i32[a + A.Pages]} of ${reserved} reserved`,
     };
   }
   return { runs, problem: '' };

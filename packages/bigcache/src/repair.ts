@@ -31,7 +31,7 @@ import {
   R_RESERVED,
   R_RUNS,
 } from './layout';
-import { isLocalDesc, localStealRepairLocked, localSums } from './local';
+import { isLocalDesc, localSums } from './local';
 
 /**
  * Rebuilds the cache from the page map (tier lock held) after a thread died inside the
@@ -49,8 +49,6 @@ import { isLocalDesc, localStealRepairLocked, localSums } from './local';
 export function bigRepairLocked(t: BigTier): void {
   const arena = t.arena;
   const root = t.root;
-  // A steal it left half done first: the stolen slot gets its run back, or is emptied.
-  localStealRepairLocked(t);
   const runs = arena.snapshot();
   const i32 = arena.i32;
   // The chunk list is the truth for the node pool (a thread may have died after publishing a

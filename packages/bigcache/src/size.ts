@@ -5,6 +5,15 @@ import { BUCKETS, D_SMALL, USABLE_BOUND_MAX } from './layout';
  * of the cache (exact below 8 pages, then 8 log-spaced buckets per doubling).
  */
 
+/** The fast paths' constants as literals (a module-level const is a context load in V8). */
+const enum Z {
+  Small = 2,
+  BoundMax = 1048576,
+}
+if (Z.Small !== D_SMALL || Z.BoundMax !== USABLE_BOUND_MAX) {
+  throw new Error('bigcache: the inlined size constants differ from layout.ts');
+}
+
 /** Pages of the run for a request of `size` bytes (size ≤ 2^32 − 64 KiB; 0 still takes a page). */
 export function pagesFor(size: number): number {
   return (size + 65535) >>> 16 || 1;
@@ -12,7 +21,7 @@ export function pagesFor(size: number): number {
 
 /** PM_DESC of a live run asked for `size` bytes: 0 (the whole run is usable) above 1 MiB. */
 export function liveDesc(size: number): number {
-  return size > USABLE_BOUND_MAX ? 0 : (size << 2) | D_SMALL;
+  return size > Z.BoundMax ? 0 : (size << 2) | Z.Small;
 }
 
 /**
@@ -21,7 +30,7 @@ export function liveDesc(size: number): number {
  */
 export function usableOf(desc: number, pages: number): number {
   const bytes = pages * 65536;
-  if ((desc & D_SMALL) === 0) return bytes;
+  if ((desc & Z.Small) === 0) return bytes;
   const size = desc >>> 2;
   return Math.min(bytes, Math.max((size + 15) & ~15, Math.ceil(1.25 * size), 16));
 }

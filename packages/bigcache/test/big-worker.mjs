@@ -155,15 +155,16 @@ const handlers = {
     const flag = new Int32Array(stop);
     globalThis.held = [];
     let failed = 0;
-    let cachedAtFailure = -1;
+    let sharedAtFailure = -1;
     while (Atomics.load(flag, 0) === 0) {
       const size = sizeIn(minSize, maxSize);
       const p = big.malloc(size);
       if (p === 0) {
         failed = size;
-        // Every cache went back before the failure: this thread's, the shared one and (stolen)
-        // the other threads' (which only malloc now, so nothing refills them).
-        cachedAtFailure = big.stats().cachedRuns;
+        // This thread's cache and the shared one went back before the failure (the other
+        // threads only malloc now: nothing refills the shared cache); theirs were asked for.
+        const st = big.stats();
+        sharedAtFailure = st.cachedRuns - st.threadCachedRuns;
         Atomics.store(flag, 0, 1);
         break;
       }
@@ -172,7 +173,7 @@ const handlers = {
     }
     let bytes = 0;
     for (const p of globalThis.held) bytes += big.usableSize(p);
-    return { blocks: globalThis.held.length, bytes, failed, cachedAtFailure };
+    return { blocks: globalThis.held.length, bytes, failed, sharedAtFailure };
   },
   /** Fill scenario, end: every held block checked and freed. */
   release() {

@@ -93,21 +93,22 @@ const scenarios = {
     big.detach();
   },
   /**
-   * Steals from another thread's cache: before a malloc reports out of memory, and in trim().
-   * The victim is a second thread of this worker (its id posted as `also`, so the test reclaims
-   * it too) whose cache holds runs while the heap is full.
+   * Another thread's cache asked for (a malloc about to fail asks) and given back by its owner's
+   * next free. The owner is a second thread of this worker (its id posted as `also`, so the test
+   * reclaims it too) whose cache holds runs while the heap is full.
    */
-  steal() {
+  ask() {
     const big = shared();
-    const victimArena = Arena.attach(memory);
-    const victimId = victimArena.threadAttach();
-    parentPort.postMessage({ also: victimId });
-    const victim = new BigTier(victimArena, undefined, { threadCache: true });
+    const ownerArena = Arena.attach(memory);
+    const ownerId = ownerArena.threadAttach();
+    parentPort.postMessage({ also: ownerId });
+    const owner = new BigTier(ownerArena, undefined, { threadCache: true });
     for (let p = big.malloc(4 * MiB); p !== 0; p = big.malloc(4 * MiB)) keep(p);
-    for (let i = 1; i <= 3; i++) freeHeld(victim, i);
-    arm('steal');
+    for (let i = 1; i <= 3; i++) freeHeld(owner, i);
+    arm('local');
+    if (big.malloc(4 * MiB) !== 0) throw new Error('ask: the heap was not full');
+    for (let i = 4; i <= 5; i++) freeHeld(owner, i);
     keep(big.malloc(4 * MiB));
-    for (let i = 4; i <= 5; i++) freeHeld(victim, i);
     big.trim();
   },
   /** A thread takes the lock after a holder died inside (R_BUSY set: the repair). */

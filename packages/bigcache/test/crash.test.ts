@@ -20,7 +20,7 @@ import { R_BUSY, R_LOCK } from '../src/layout';
 vi.setConfig({ testTimeout: 600_000 });
 
 const WORKER = new URL('./crash-worker.mjs', import.meta.url);
-const SECTIONS = ['take', 'put', 'evict', 'resize', 'local', 'steal', 'repair'] as const;
+const SECTIONS = ['take', 'put', 'evict', 'resize', 'local', 'ask', 'repair'] as const;
 const MiB = 2 ** 20;
 const WAITERS = -0x80000000;
 
@@ -115,7 +115,7 @@ describe('big tier: a worker terminated at any crash point of a section is recla
           afterParked({ arena, main, held }, run) {
             reclaimCrashed(arena, main, [run.threadId, ...also(run)]);
             main.check();
-            // The worker's blocks first (the 'steal' worker filled the heap with them).
+            // The worker's blocks first (the 'ask' worker filled the heap with them).
             freeHeld(main, held);
             expectServes(main, [MiB + 1, 2 * MiB, 3 * MiB, 5 * MiB, 8 * MiB, 2 * MiB], 1);
             main.trim();

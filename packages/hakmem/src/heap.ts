@@ -79,6 +79,15 @@ const HEAP_OPTION_KEYS: readonly string[] = [
 ];
 const ATTACH_OPTION_KEYS: readonly string[] = ['safety', 'tiers'];
 
+/** free's page-map words as literals (an imported const is a load and a check at each use). */
+const enum Pm {
+  Tier = 0,
+  TierMask = 0xff,
+}
+if (Pm.Tier !== PM_TIER || Pm.TierMask !== PM_TIER_MASK) {
+  throw new Error('hakmem: the inlined page-map offsets differ from @hakmem/page-arena');
+}
+
 /**
  * One thread's handle on a hakmem heap. All state is in the memory; this object holds the
  * thread's arena (its views and thread slot) and one handle per tier of the composition.
@@ -426,7 +435,7 @@ export class Heap {
     if (entry >= 0) {
       // A tier with freeAt takes the entry read here (no second page-map lookup). Written out
       // per tier: one call site per tier shape, where a shared helper's would see them all.
-      const id = this.arena.u32[entry + PM_TIER]! & PM_TIER_MASK;
+      const id = this.arena.u32[entry + Pm.Tier]! & Pm.TierMask;
       if (id === this.id1) {
         const t = this.t1;
         if (t.freeAt !== undefined) t.freeAt(ptr, entry);

@@ -88,6 +88,19 @@ export interface ArenaAttachOptions {
 const WASM_GROW_SPINS = 10_000_000;
 
 /**
+ * The page-map walk's shifts as literals: pageEntry is on every free's path, and a module-level
+ * const (a `var` in the bundle) costs a context load and a small-integer check at each use.
+ */
+const enum Pe {
+  PageShift = 16,
+  LeafShift = 10,
+  LeafMask = 1023,
+}
+if (Pe.PageShift !== PAGE_SHIFT || Pe.LeafShift !== LEAF_SHIFT || Pe.LeafMask !== LEAF_PAGES - 1) {
+  throw new Error('page-arena: the inlined page-map shifts differ from layout.ts');
+}
+
+/**
  * The page arena over one memory, as seen by one thread: views and counters in this object are
  * private to the thread; all shared state is in the memory (see layout.ts).
  */
@@ -337,10 +350,10 @@ export class Arena {
   /** u32 index of the page-map entry of `ptr`'s page, -1 if ptr is not in a committed heap page. */
   pageEntry(ptr: number): number {
     if (ptr < this.viewBytes && ptr >= this.base) {
-      const page = ptr >>> PAGE_SHIFT;
-      const leaf = this.u32[this.leafDir + (page >>> LEAF_SHIFT)];
+      const page = ptr >>> Pe.PageShift;
+      const leaf = this.u32[this.leafDir + (page >>> Pe.LeafShift)];
       // undefined only when a WebAssembly.Memory grow detached the views.
-      if (leaf !== undefined) return leaf + ((page & (LEAF_PAGES - 1)) << 2);
+      if (leaf !== undefined) return leaf + ((page & Pe.LeafMask) << 2);
     }
     return this.pageEntrySlow(ptr);
   }
@@ -375,7 +388,7 @@ export class Arena {
 
   /** @internal u32 index of page `page`'s entry (the page must be committed). */
   entryOf(page: number): number {
-    return this.u32[this.leafDir + (page >>> LEAF_SHIFT)]! + ((page & (LEAF_PAGES - 1)) << 2);
+    return this.u32[this.leafDir + (page >>> Pe.LeafShift)]! + ((page & Pe.LeafMask) << 2);
   }
 
   // ---------------------------------------------------------------------------------------------
