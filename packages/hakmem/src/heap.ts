@@ -241,7 +241,7 @@ export class Heap {
       (size | 0) === size &&
       size > this.firstMax &&
       size <= this.maxBlockI &&
-      !this.detached
+      this.detached === false // a compare, where `!this.detached` is V8's generic ToBoolean here
     ) {
       // A valid size above the first tier's (the first tier returned 0 otherwise), below 2^31.
       let ptr = 0;
@@ -641,7 +641,7 @@ export class Heap {
   }
 
   private assertAttached(): void {
-    if (this.detached) {
+    if (this.detached === true) {
       throw new HakmemError(
         'ERR_INVALID_THREAD',
         `heap handle of thread ${this.arena.threadId} was detached; attach again with attachHeap(memory)`,
