@@ -234,7 +234,7 @@ export function localPut(t: BigTier, a: number, ptr: number, e: number): boolean
   return true;
 }
 
-/** Slot `s` (bit `bit`) of this thread's cache, already emptied, did not match the page map: the owner's words drop it (the run is left as it is) and ERR_HEAP_CORRUPTED names it. */
+/** Slot `s` (bit `bit`) of this thread's cache did not match the page map: it leaves the cache (the run is left as it is) and ERR_HEAP_CORRUPTED names it. */
 function localCorrupt(t: BigTier, a: number, s: number, bit: number): HakmemError {
   const i32 = t.arena.i32;
   const run = i32[s + S.Run]! >>> 0;
@@ -263,19 +263,15 @@ export function localReserved(i32: Int32Array, a: number): number {
 
 /**
  * Asks every other thread for its cache (tier lock held): its A_RESERVED becomes ~A_RESERVED,
- * so its next free takes the lock and gives the runs back (localServeLocked). Before a malloc
- * reports out of memory, and in trim(). Returns the pages those caches hold now.
+ * so its next free takes the lock and gives the runs back (localPutLocked). Before a malloc
+ * reports out of memory, and in trim().
  */
-export function localAskAllLocked(t: BigTier): number {
+export function localAskAllLocked(t: BigTier): void {
   const i32 = t.arena.i32;
-  let pages = 0;
   for (const [tid, a] of localAreas(t)) {
-    if (tid === t.threadId) continue;
     const r = i32[a + A.Reserved]!;
-    if (r > 0) i32[a + A.Reserved] = ~r;
-    pages += i32[a + A.Pages]!;
+    if (tid !== t.threadId && r > 0) i32[a + A.Reserved] = ~r;
   }
-  return pages;
 }
 
 /** This thread's area, created (metaAlloc, zero-filled) when it has none; 0 when maxBytes has no room (tier lock held). */
