@@ -535,10 +535,8 @@ export function localReclaimLocked(t: BigTier, deadId: number): void {
     arena.i32[a + A.Reserved] = 0;
     // Its slots by its mask (a slot whose run no longer names it is dropped; the sweep below
     // gives back a run naming it in no slot).
-    const mask = arena.i32[a + A.Mask]! & K.Full;
-    for (let k = 0; k < K.Slots; k++) {
-      if ((mask & (1 << k)) === 0) continue;
-      const run = arena.i32[localSlot(a, k) + S.Run]! >>> 0;
+    for (let m = arena.i32[a + A.Mask]! & K.Full; m !== 0; m &= m - 1) {
+      const run = arena.i32[localSlot(a, 31 - Math.clz32(m & -m)) + S.Run]! >>> 0;
       const pages = localRunPages(t, run, marker);
       if (pages > 0) cachePutShared(t, run, pages, clock);
     }

@@ -486,7 +486,7 @@ export class Heap {
         `${op}(${ptr}): ${ptr} is outside the heap's pages [${arena.base}, ${arena.committedBytes()})`,
       );
     }
-    const id = arena.u32[entry + PM_TIER]! & PM_TIER_MASK;
+    const id = arena.u32[entry + Pm.Tier]! & Pm.TierMask;
     const tier = this.byId[id];
     if (tier !== undefined) return tier;
     if (id === TIER_FREE && ptr % PAGE_SIZE === 0) {
